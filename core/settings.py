@@ -1,0 +1,186 @@
+"""One typed settings object for the whole product.
+
+Values come from, in increasing priority: the defaults below, an optional TOML
+file (``MHD_CONFIG`` or ``./mhdash.toml``; keys are the field names), and
+environment variables ``MHD_<FIELD>`` (upper case). The defaults run the
+embedded models that install from PyPI, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Sentinel values naming the models that ship inside PyPI packages.
+EMBEDDED_ENCODER = "embedded:all-MiniLM-L6-v2"
+EMBEDDED_LLM = "embedded:SmolLM2-135M-Instruct"
+
+Quantization = Literal["none", "8bit", "4bit"]
+Device = Literal["auto", "cpu", "cuda"]
+Runtime = Literal["torch", "onnx"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- storage -------------------------------------------------------
+    # Runtime state (database, model caches); created with mode 0700.
+    data_dir: Path = ROOT / "var"
+    # Main database; defaults to <data_dir>/mhdash.db when empty.
+    db_path: Path | None = None
+    # Demo cohort lives in its own database so it never mixes with PHI.
+    demo_db_path: Path | None = None
+
+    # --- encoder + heads (multi-task psychosocial model) ----------------
+    # Hub id, local directory, or EMBEDDED_ENCODER. Production: "xlm-roberta-large".
+    encoder_backbone: str = EMBEDDED_ENCODER
+    # Folder of versioned heads checkpoints (v*/ plus a `latest` pointer).
+    heads_dir: Path = ROOT / "data" / "models" / "heads"
+    # Version to load; "latest" follows the pointer.
+    heads_version: str = "latest"
+    # torch, or onnx (onnxruntime, after `python -m core export-onnx`).
+    encoder_runtime: Runtime = "torch"
+    # Monte-Carlo dropout passes used for per-head uncertainty.
+    mc_dropout_passes: int = 8
+
+    # --- LLM (MentaLLaMA-style) ----------------------------------------
+    # Hub id, local directory, GGUF file path, or EMBEDDED_LLM.
+    # Production: "lmsys/vicuna-33b-v1.3".
+    llm_base: str = EMBEDDED_LLM
+    # LoRA adapter directory or hub id; "" for none.
+    # Production: "klyang/MentaLLaMA-33B-lora".
+    llm_adapter: str = str(ROOT / "data" / "models" / "lora-smollm2-imhi")
+    # Fold the adapter into the base weights after loading (faster decode).
+    llm_merge_adapter: bool = False
+    # none | 8bit | 4bit (bitsandbytes; needs CUDA).
+    quantization: Quantization = "none"
+    # Longest rationale, in new tokens.
+    max_new_tokens: int = 96
+
+    # --- hardware --------------------------------------------------------
+    # auto picks CUDA when present, else CPU.
+    device: Device = "auto"
+
+    # --- remote backends (dashboard uses servers instead of in-process models)
+    # Base URL of this project's API for the encoder; "" = in-process.
+    encoder_url: str = ""
+    # Base URL of an OpenAI-compatible completions server; "" = in-process.
+    llm_url: str = ""
+    # Bearer token for the API (serve and clients); "" disables serving.
+    api_token: str = ""
+
+    # --- uploads ---------------------------------------------------------
+    max_upload_mb: int = 10
+    # Longest visit text accepted, in characters.
+    max_text_chars: int = 200_000
+
+    # --- security --------------------------------------------------------
+    # Log out after this many idle minutes.
+    idle_timeout_minutes: int = 15
+    # Failed logins before an account is locked, and for how long.
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+
+    # --- UI ----------------------------------------------------------------
+    port: int = 8501
+    # Visits compared by the trend test.
+    trend_window: int = 4
+
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    # ------------------------------------------------------------------
+    @property
+    def database(self) -> Path:
+        return Path(self.db_path) if self.db_path else Path(self.data_dir) / "mhdash.db"
+
+    @property
+    def demo_database(self) -> Path:
+        if self.demo_db_path:
+            return Path(self.demo_db_path)
+        return Path(self.data_dir) / "demo.db"
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.data_dir) / "cache"
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, hint, raw):
+    """Turn a TOML/env value into the field's declared type."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if raw not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {raw!r}")
+        return raw
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if origin is not None and args else hint
+    if raw in ("", None) and type(None) in typing.get_args(hint):
+        return None
+    try:
+        if base is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if base is int:
+            return int(raw)
+        if base is Path:
+            return Path(raw).expanduser()
+        if base is str:
+            return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: cannot read {raw!r} as {getattr(base, '__name__', base)}") from exc
+    return raw
+
+
+def load_settings(env: dict | None = None, config_file: Path | None = None, **overrides) -> Settings:
+    """Build Settings from defaults, a TOML file, the environment and overrides."""
+    env = dict(os.environ if env is None else env)
+    hints = typing.get_type_hints(Settings)
+    values: dict = {}
+    path = config_file or env.get("MHD_CONFIG") or (ROOT / "mhdash.toml")
+    path = Path(path)
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    elif config_file or env.get("MHD_CONFIG"):
+        raise ConfigError(f"Config file {path} does not exist")
+    for name in hints:
+        key = f"MHD_{name.upper()}"
+        if key in env:
+            values[name] = env[key]
+    values.update(overrides)
+    unknown = set(values) - set(hints)
+    if unknown:
+        raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
+    kwargs = {k: _coerce(k, hints[k], v) for k, v in values.items() if k != "extra"}
+    settings = Settings(**kwargs)
+    if settings.max_upload_mb <= 0:
+        raise ConfigError("max_upload_mb must be positive")
+    return settings
+
+
+PRODUCTION_PROFILE = {
+    "encoder_backbone": "xlm-roberta-large",
+    "llm_base": "lmsys/vicuna-33b-v1.3",
+    "llm_adapter": "klyang/MentaLLaMA-33B-lora",
+    "quantization": "4bit",
+    "device": "cuda",
+}

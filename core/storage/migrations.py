@@ -1,0 +1,210 @@
+"""Recorded, versioned schema migrations. Append only: never edit a shipped one.
+
+Each migration is a function of the database; ``migrate`` applies the ones not
+yet recorded in ``schema_migrations``, each inside its own transaction, so a
+killed process leaves either the old or the new schema.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from core.storage.db import transaction, utcnow
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN ('psychiatrist','clinical_lead','qa_reviewer','admin')),
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE patients (
+            id INTEGER PRIMARY KEY,
+            pseudonym TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL DEFAULT '',
+            owner_id INTEGER REFERENCES users(id),
+            consent_ml INTEGER NOT NULL DEFAULT 0,
+            consent_updated_at TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE visits (
+            id INTEGER PRIMARY KEY,
+            patient_id INTEGER NOT NULL REFERENCES patients(id),
+            visit_date TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'paste',
+            text TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_visits_patient ON visits(patient_id, visit_date)")
+    db.execute(
+        """CREATE TABLE analyses (
+            id INTEGER PRIMARY KEY,
+            visit_id INTEGER NOT NULL REFERENCES visits(id),
+            kind TEXT NOT NULL,
+            task TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            model_version TEXT NOT NULL,
+            prompt_version TEXT NOT NULL DEFAULT '',
+            cache_key TEXT NOT NULL DEFAULT '',
+            duration_ms REAL NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft','signed')),
+            signed_by INTEGER REFERENCES users(id),
+            signed_at TEXT,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_analyses_visit ON analyses(visit_id, kind, task)")
+    db.execute("CREATE INDEX idx_analyses_cache ON analyses(cache_key)")
+    # Signed outputs are immutable, enforced by the database itself.
+    db.execute(
+        """CREATE TRIGGER analyses_signed_immutable BEFORE UPDATE ON analyses
+           WHEN OLD.status = 'signed'
+           BEGIN SELECT RAISE(ABORT, 'signed analysis is immutable'); END"""
+    )
+    db.execute(
+        """CREATE TRIGGER analyses_signed_undeletable BEFORE DELETE ON analyses
+           WHEN OLD.status = 'signed'
+           BEGIN SELECT RAISE(ABORT, 'signed analysis is immutable'); END"""
+    )
+    db.execute(
+        """CREATE TABLE model_cache (
+            cache_key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE crisis_acks (
+            id INTEGER PRIMARY KEY,
+            visit_id INTEGER NOT NULL REFERENCES visits(id),
+            user_id INTEGER REFERENCES users(id),
+            acknowledged_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE review_items (
+            analysis_id INTEGER PRIMARY KEY REFERENCES analyses(id),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','in_review','resolved')),
+            priority REAL NOT NULL DEFAULT 0,
+            required_reviews INTEGER NOT NULL DEFAULT 1,
+            locked_by INTEGER REFERENCES users(id),
+            locked_at TEXT,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE flags (
+            id INTEGER PRIMARY KEY,
+            analysis_id INTEGER NOT NULL REFERENCES analyses(id),
+            reviewer_id INTEGER NOT NULL REFERENCES users(id),
+            decision TEXT NOT NULL CHECK (decision IN ('approve','flag','skip')),
+            reason TEXT,
+            severity TEXT,
+            comment TEXT NOT NULL DEFAULT '',
+            corrected_label TEXT,
+            corrected_scores TEXT,
+            corrected_rationale TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_flags_analysis ON flags(analysis_id)")
+    db.execute(
+        """CREATE TABLE audit_events (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            user_id INTEGER,
+            username TEXT NOT NULL DEFAULT '',
+            action TEXT NOT NULL,
+            entity TEXT NOT NULL DEFAULT '',
+            entity_id TEXT NOT NULL DEFAULT '',
+            details TEXT NOT NULL DEFAULT '{}',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )"""
+    )
+    # Append-only: the audit trail can be added to, never changed.
+    db.execute(
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_events
+           BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END"""
+    )
+    db.execute(
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_events
+           BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END"""
+    )
+
+
+def _m002_prediction_log(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE prediction_log (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            model_version TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            latency_ms REAL NOT NULL,
+            caller TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX idx_prediction_log_ts ON prediction_log(ts)")
+
+
+MIGRATIONS = [
+    (1, "initial schema", _m001_initial),
+    (2, "prediction log", _m002_prediction_log),
+]
+
+
+def migrate(db: sqlite_utils.Database) -> list[int]:
+    """Apply pending migrations; returns the versions applied (idempotent)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
+    )
+    done = {row[0] for row in db.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, fn in MIGRATIONS:
+        if version in done:
+            continue
+        with transaction(db):
+            fn(db)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [version, name, utcnow()],
+            )
+        applied.append(version)
+    return applied
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    if "schema_migrations" not in db.table_names():
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return row[0] or 0

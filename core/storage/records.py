@@ -1,0 +1,355 @@
+"""Data access for users, sessions, patients, visits, analyses and caches.
+
+All SQL of these tables lives here, every value bound as a parameter. Callers
+pass a ``Store``; writes happen inside ``store.tx()`` so nothing is stored
+partially.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+from core.errors import (
+    AnalysisNotFound,
+    PatientNotFound,
+    SignedImmutable,
+    StorageError,
+    ValidationError,
+    VisitNotFound,
+)
+from core.storage.db import Store, utcnow
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _rows(store: Store, sql: str, params=()) -> list[dict]:
+    cur = store.db.execute(sql, list(params))
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _one(store: Store, sql: str, params=()) -> dict | None:
+    rows = _rows(store, sql, params)
+    return rows[0] if rows else None
+
+
+# ---------------------------------------------------------------- users
+def insert_user(store: Store, username: str, display_name: str, role: str, password_hash: str) -> int:
+    try:
+        with store.tx():
+            cur = store.db.execute(
+                "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?,?,?,?,?)",
+                [username, display_name, role, password_hash, utcnow()],
+            )
+    except StorageError as exc:
+        if "UNIQUE" in str(exc):
+            raise ValidationError(f"A user named {username!r} already exists") from exc
+        raise
+    return cur.lastrowid
+
+
+def get_user(store: Store, user_id: int) -> dict | None:
+    return _one(store, "SELECT * FROM users WHERE id = ?", [user_id])
+
+
+def get_user_by_name(store: Store, username: str) -> dict | None:
+    return _one(store, "SELECT * FROM users WHERE username = ?", [username])
+
+
+def list_users(store: Store) -> list[dict]:
+    return _rows(
+        store,
+        "SELECT id, username, display_name, role, active, failed_logins, locked_until, created_at "
+        "FROM users ORDER BY username",
+    )
+
+
+def count_users(store: Store) -> int:
+    return store.db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+
+
+def update_user(store: Store, user_id: int, **fields) -> None:
+    allowed = {"display_name", "role", "password_hash", "active", "failed_logins", "locked_until"}
+    bad = set(fields) - allowed
+    if bad:
+        raise ValueError(f"cannot update {bad}")
+    assignments = ", ".join(f"{k} = ?" for k in fields)  # column names from the allow-list above
+    with store.tx():
+        store.db.execute(f"UPDATE users SET {assignments} WHERE id = ?", [*fields.values(), user_id])
+
+
+# ---------------------------------------------------------------- sessions
+def insert_session(store: Store, token_hash: str, user_id: int) -> None:
+    now = utcnow()
+    with store.tx():
+        store.db.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) VALUES (?,?,?,?)",
+            [token_hash, user_id, now, now],
+        )
+
+
+def get_session(store: Store, token_hash: str) -> dict | None:
+    return _one(store, "SELECT * FROM sessions WHERE token_hash = ?", [token_hash])
+
+
+def touch_session(store: Store, token_hash: str) -> None:
+    with store.tx():
+        store.db.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [utcnow(), token_hash])
+
+
+def revoke_session(store: Store, token_hash: str) -> None:
+    with store.tx():
+        store.db.execute("UPDATE sessions SET revoked = 1 WHERE token_hash = ?", [token_hash])
+
+
+# ---------------------------------------------------------------- patients
+_PATIENT_SORTS = {
+    "pseudonym": "p.pseudonym",
+    "name": "p.display_name",
+    "last_visit": "last_visit",
+    "visits": "visit_count",
+    "created": "p.created_at",
+}
+
+
+def insert_patient(store: Store, pseudonym: str, display_name: str, owner_id: int | None, consent_ml: bool) -> int:
+    now = utcnow()
+    try:
+        with store.tx():
+            cur = store.db.execute(
+                "INSERT INTO patients (pseudonym, display_name, owner_id, consent_ml, consent_updated_at,"
+                " created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+                [pseudonym, display_name, owner_id, int(consent_ml), now, now, now],
+            )
+    except StorageError as exc:
+        if "UNIQUE" in str(exc):
+            raise ValidationError(f"A patient with pseudonym {pseudonym!r} already exists") from exc
+        raise
+    return cur.lastrowid
+
+
+def update_patient(store: Store, patient_id: int, *, display_name=None, consent_ml=None, notes=None) -> None:
+    get_patient(store, patient_id)
+    now = utcnow()
+    with store.tx():
+        if display_name is not None:
+            store.db.execute(
+                "UPDATE patients SET display_name = ?, updated_at = ? WHERE id = ?", [display_name, now, patient_id]
+            )
+        if notes is not None:
+            store.db.execute("UPDATE patients SET notes = ?, updated_at = ? WHERE id = ?", [notes, now, patient_id])
+        if consent_ml is not None:
+            store.db.execute(
+                "UPDATE patients SET consent_ml = ?, consent_updated_at = ?, updated_at = ? WHERE id = ?",
+                [int(consent_ml), now, now, patient_id],
+            )
+
+
+def get_patient(store: Store, patient_id: int) -> dict:
+    row = _one(store, "SELECT * FROM patients WHERE id = ?", [patient_id])
+    if row is None:
+        raise PatientNotFound(f"No patient with id {patient_id}")
+    return row
+
+
+def list_patients(
+    store: Store,
+    *,
+    owner_id: int | None = None,
+    search: str = "",
+    sort: str = "last_visit",
+    descending: bool = True,
+    limit: int = 25,
+    offset: int = 0,
+) -> tuple[list[dict], int]:
+    """One page of patients with last visit date and visit count, plus the total."""
+    where, params = [], []
+    if owner_id is not None:
+        where.append("p.owner_id = ?")
+        params.append(owner_id)
+    if search:
+        where.append("(p.pseudonym LIKE ? ESCAPE '\\' OR p.display_name LIKE ? ESCAPE '\\')")
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [pattern, pattern]
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    order = _PATIENT_SORTS.get(sort, "last_visit")
+    direction = "DESC" if descending else "ASC"
+    total = store.db.execute(f"SELECT COUNT(*) FROM patients p {clause}", params).fetchone()[0]
+    rows = _rows(
+        store,
+        f"""SELECT p.*, v.last_visit, COALESCE(v.visit_count, 0) AS visit_count
+            FROM patients p
+            LEFT JOIN (SELECT patient_id, MAX(visit_date) AS last_visit, COUNT(*) AS visit_count
+                       FROM visits GROUP BY patient_id) v ON v.patient_id = p.id
+            {clause}
+            ORDER BY {order} IS NULL, {order} {direction}, p.id
+            LIMIT ? OFFSET ?""",
+        [*params, int(limit), int(offset)],
+    )
+    return rows, total
+
+
+def all_patient_ids(store: Store) -> list[int]:
+    return [r[0] for r in store.db.execute("SELECT id FROM patients ORDER BY id").fetchall()]
+
+
+# ---------------------------------------------------------------- visits
+def insert_visits(store: Store, patient_id: int, visits: list[dict], created_by: int | None) -> list[int]:
+    """Insert many visits atomically: all or none. Each dict: visit_date, text, source."""
+    get_patient(store, patient_id)
+    ids = []
+    now = utcnow()
+    with store.tx():
+        for v in visits:
+            cur = store.db.execute(
+                "INSERT INTO visits (patient_id, visit_date, source, text, text_hash, created_by, created_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [patient_id, v["visit_date"], v.get("source", "paste"), v["text"], text_hash(v["text"]),
+                 created_by, now],
+            )
+            ids.append(cur.lastrowid)
+    return ids
+
+
+def get_visit(store: Store, visit_id: int) -> dict:
+    row = _one(store, "SELECT * FROM visits WHERE id = ?", [visit_id])
+    if row is None:
+        raise VisitNotFound(f"No visit with id {visit_id}")
+    return row
+
+
+def list_visits(store: Store, patient_id: int) -> list[dict]:
+    return _rows(store, "SELECT * FROM visits WHERE patient_id = ? ORDER BY visit_date, id", [patient_id])
+
+
+def count_visits(store: Store) -> int:
+    return store.db.execute("SELECT COUNT(*) FROM visits").fetchone()[0]
+
+
+# ---------------------------------------------------------------- analyses
+def _decode_analysis(row: dict) -> dict:
+    row["outputs"] = json.loads(row["outputs"])
+    return row
+
+
+def insert_analysis(store: Store, *, visit_id: int, kind: str, task: str, outputs: dict, model_id: str,
+                    model_version: str, prompt_version: str = "", cache_key: str = "",
+                    duration_ms: float = 0.0, created_by: int | None = None) -> int:
+    with store.tx():
+        cur = store.db.execute(
+            "INSERT INTO analyses (visit_id, kind, task, outputs, model_id, model_version, prompt_version,"
+            " cache_key, duration_ms, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [visit_id, kind, task, json.dumps(outputs, ensure_ascii=False), model_id, model_version,
+             prompt_version, cache_key, float(duration_ms), created_by, utcnow()],
+        )
+    return cur.lastrowid
+
+
+def get_analysis(store: Store, analysis_id: int) -> dict:
+    row = _one(store, "SELECT * FROM analyses WHERE id = ?", [analysis_id])
+    if row is None:
+        raise AnalysisNotFound(f"No analysis with id {analysis_id}")
+    return _decode_analysis(row)
+
+
+def find_analysis(store: Store, visit_id: int, kind: str, task: str, cache_key: str) -> dict | None:
+    row = _one(
+        store,
+        "SELECT * FROM analyses WHERE visit_id = ? AND kind = ? AND task = ? AND cache_key = ? ORDER BY id DESC",
+        [visit_id, kind, task, cache_key],
+    )
+    return _decode_analysis(row) if row else None
+
+
+def list_analyses(store: Store, visit_ids: list[int]) -> list[dict]:
+    if not visit_ids:
+        return []
+    marks = ",".join("?" for _ in visit_ids)
+    rows = _rows(store, f"SELECT * FROM analyses WHERE visit_id IN ({marks}) ORDER BY id", visit_ids)
+    return [_decode_analysis(r) for r in rows]
+
+
+def list_patient_analyses(store: Store, patient_id: int) -> list[dict]:
+    rows = _rows(
+        store,
+        "SELECT a.*, v.visit_date FROM analyses a JOIN visits v ON v.id = a.visit_id"
+        " WHERE v.patient_id = ? ORDER BY v.visit_date, a.id",
+        [patient_id],
+    )
+    return [_decode_analysis(r) for r in rows]
+
+
+def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:
+    """For each patient, every analysis of ``kind`` with its visit date (for cohort views)."""
+    rows = _rows(
+        store,
+        "SELECT a.*, v.visit_date, v.patient_id FROM analyses a JOIN visits v ON v.id = a.visit_id"
+        " WHERE a.kind = ? ORDER BY v.patient_id, v.visit_date, a.id",
+        [kind],
+    )
+    return [_decode_analysis(r) for r in rows]
+
+
+def sign_analysis(store: Store, analysis_id: int, user_id: int) -> None:
+    row = get_analysis(store, analysis_id)
+    if row["status"] == "signed":
+        raise SignedImmutable(f"Analysis {analysis_id} is already signed")
+    with store.tx(durable=True):
+        store.db.execute(
+            "UPDATE analyses SET status = 'signed', signed_by = ?, signed_at = ? WHERE id = ? AND status = 'draft'",
+            [user_id, utcnow(), analysis_id],
+        )
+
+
+def delete_draft_analysis(store: Store, analysis_id: int) -> None:
+    try:
+        with store.tx():
+            store.db.execute("DELETE FROM analyses WHERE id = ?", [analysis_id])
+    except StorageError as exc:
+        if "immutable" in str(exc):
+            raise SignedImmutable(f"Analysis {analysis_id} is signed and cannot be removed") from exc
+        raise
+
+
+# ---------------------------------------------------------------- model cache
+def cache_get(store: Store, cache_key: str) -> dict | None:
+    row = _one(store, "SELECT outputs FROM model_cache WHERE cache_key = ?", [cache_key])
+    return json.loads(row["outputs"]) if row else None
+
+
+def cache_put(store: Store, cache_key: str, kind: str, outputs: dict) -> None:
+    with store.tx():
+        store.db.execute(
+            "INSERT OR REPLACE INTO model_cache (cache_key, kind, outputs, created_at) VALUES (?,?,?,?)",
+            [cache_key, kind, json.dumps(outputs, ensure_ascii=False), utcnow()],
+        )
+
+
+# ---------------------------------------------------------------- crisis acknowledgements
+def insert_crisis_ack(store: Store, visit_id: int, user_id: int | None) -> int:
+    with store.tx(durable=True):
+        cur = store.db.execute(
+            "INSERT INTO crisis_acks (visit_id, user_id, acknowledged_at) VALUES (?,?,?)",
+            [visit_id, user_id, utcnow()],
+        )
+    return cur.lastrowid
+
+
+def crisis_acks(store: Store, visit_id: int) -> list[dict]:
+    return _rows(
+        store,
+        "SELECT c.*, u.username FROM crisis_acks c LEFT JOIN users u ON u.id = c.user_id"
+        " WHERE visit_id = ? ORDER BY c.id",
+        [visit_id],
+    )
+
+
+def is_integrity_ok(store: Store) -> bool:
+    try:
+        return store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    except sqlite3.Error:
+        return False
