@@ -12,7 +12,7 @@ import dataclasses
 import os
 import tomllib
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -94,8 +94,6 @@ class Settings:
     # Visits compared by the trend test.
     trend_window: int = 4
 
-    extra: dict = field(default_factory=dict, compare=False, repr=False)
-
     # ------------------------------------------------------------------
     @property
     def database(self) -> Path:
@@ -170,7 +168,7 @@ def load_settings(env: dict | None = None, config_file: Path | None = None, **ov
     unknown = set(values) - set(hints)
     if unknown:
         raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
-    kwargs = {k: _coerce(k, hints[k], v) for k, v in values.items() if k != "extra"}
+    kwargs = {k: _coerce(k, hints[k], v) for k, v in values.items()}
     settings = Settings(**kwargs)
     if settings.max_upload_mb <= 0:
         raise ConfigError("max_upload_mb must be positive")

@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= $(or $(MHD_PORT),8501)
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: install run test lint bench clean-var
+
+$(STAMP): requirements.txt requirements-nodeps.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m core init-db
+	$(BIN)/python -m core seed-demo --if-empty
+	@echo ""
+	@echo "  mhdash is starting on http://localhost:$(PORT)"
+	@echo "  Log in with an account printed above on first run (also in var/first-run-credentials.txt)."
+	@echo "  Later: accounts are managed by the admin on the Users page, or python -m core users --help."
+	@echo ""
+	$(BIN)/streamlit run app/main.py --server.headless true --server.port $(PORT) \
+		--server.address 0.0.0.0 --browser.gatherUsageStats false
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m bench

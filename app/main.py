@@ -1,0 +1,27 @@
+"""Streamlit entry: builds the role-aware navigation and nothing else."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import state  # noqa: E402
+from app.navigation import pages_for  # noqa: E402
+
+st.set_page_config(page_title="mhdash", page_icon=":material/psychology:", layout="wide")
+
+ctx = state.context()
+nav = st.navigation(pages_for(ctx.user))
+with st.sidebar:
+    st.markdown(f"**{ctx.user.display_name}** · {ctx.user.role_label}")
+    if ctx.user.can("demo.use"):
+        st.toggle("Demo mode (synthetic cohort)", key=state.DEMO_KEY)
+    if st.button("Log out", key="logout", icon=":material/logout:"):
+        state.logout()
+        st.rerun()
+    st.caption("Decision support, not a diagnosis.")
+nav.run()

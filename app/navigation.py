@@ -1,0 +1,38 @@
+"""Which pages each role sees. Services enforce the same rules in core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.auth import User
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+# (file, title, icon, permission, section)
+PAGES = [
+    ("patients.py", "Patients", ":material/groups:", "patients.read", "Clinical"),
+    ("patient.py", "Patient", ":material/person:", "patients.read", "Clinical"),
+    ("cohort.py", "Cohort", ":material/monitoring:", "cohort.read", "Clinical"),
+    ("review.py", "Review queue", ":material/fact_check:", "review.queue", "Quality"),
+    ("quality.py", "Quality", ":material/insights:", "quality.read", "Quality"),
+    ("models.py", "Models", ":material/model_training:", "models.read", "System"),
+    ("users.py", "Users", ":material/manage_accounts:", "users.manage", "System"),
+    ("audit.py", "Audit trail", ":material/policy:", "audit.read", "System"),
+]
+
+
+def allowed_pages(user: User) -> list[str]:
+    return [f for f, _, _, perm, _ in PAGES if user.can(perm)]
+
+
+def pages_for(user: User) -> dict[str, list]:
+    sections: dict[str, list] = {}
+    for file, title, icon, perm, section in PAGES:
+        if not user.can(perm) or not (PAGES_DIR / file).exists():
+            continue
+        sections.setdefault(section, []).append(
+            st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=file.removesuffix(".py"))
+        )
+    return sections

@@ -1,0 +1,102 @@
+"""Session gate, the per-session Context and the role-aware page list.
+
+Every page starts with ``ctx = state.context()``: it renders the login form and
+stops the script when nobody is logged in, so no page shows PHI before login.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import auth
+from core.context import Context
+from core.errors import AuthError, CoreError, SessionExpired
+from core.settings import load_settings
+from core.storage import Store, open_store
+
+TOKEN_KEY = "auth_token"
+DEMO_KEY = "demo_mode"
+
+
+@st.cache_resource(show_spinner=False)
+def _settings():
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    return open_store(path)
+
+
+def settings():
+    return _settings()
+
+
+def main_store() -> Store:
+    return _store(str(settings().database))
+
+
+def demo_store() -> Store:
+    return _store(str(settings().demo_database))
+
+
+def _login_form() -> None:
+    st.title("mhdash")
+    st.caption("Interpretable mental-health text analysis. Decision support, not a diagnosis.")
+    notice = st.session_state.pop("login_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("login", clear_on_submit=False):
+        username = st.text_input("Username", key="login_username")
+        password = st.text_input("Password", type="password", key="login_password")
+        submitted = st.form_submit_button("Log in")
+    if submitted:
+        try:
+            _, token = auth.login(main_store(), settings(), username, password)
+        except AuthError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[TOKEN_KEY] = token
+        st.rerun()
+
+
+def current_user() -> auth.User | None:
+    token = st.session_state.get(TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        return auth.resume(main_store(), settings(), token)
+    except SessionExpired as exc:
+        st.session_state.pop(TOKEN_KEY, None)
+        st.session_state["login_notice"] = str(exc)
+        return None
+
+
+def context() -> Context:
+    """The caller's Context, or the login form and a stop when nobody is logged in."""
+    user = current_user()
+    if user is None:
+        _login_form()
+        st.stop()
+    demo = bool(st.session_state.get(DEMO_KEY)) and user.can("demo.use")
+    store = demo_store() if demo else main_store()
+    ctx = Context(settings=settings(), store=store, user=user, demo=demo)
+    if demo:
+        st.markdown(
+            "<div class='demo-watermark'>DEMO · synthetic patients</div>"
+            "<style>.demo-watermark{position:fixed;top:3.2rem;right:1rem;z-index:1000;background:#b45309;"
+            "color:white;padding:2px 10px;border-radius:4px;font-weight:700;letter-spacing:.05em;}</style>",
+            unsafe_allow_html=True,
+        )
+    return ctx
+
+
+def logout() -> None:
+    auth.logout(main_store(), st.session_state.pop(TOKEN_KEY, None))
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+
+
+def show_error(exc: CoreError) -> None:
+    """Translate a library error into a message for the person at the screen."""
+    st.error(str(exc))

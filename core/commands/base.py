@@ -1,0 +1,66 @@
+"""init-db and seed-demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def register(sub) -> None:
+    p = sub.add_parser("init-db", help="create or migrate the database; create first-run accounts")
+    p.add_argument("--no-accounts", action="store_true", help="do not create the first-run accounts")
+    p.set_defaults(func=init_db)
+    p = sub.add_parser("seed-demo", help="write the synthetic demo cohort into the demo database")
+    p.add_argument("--if-empty", action="store_true", help="only when the demo database has no patients")
+    p.add_argument("--reset", action="store_true", help="wipe the demo database first")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=seed_demo)
+
+
+FIRST_RUN_ACCOUNTS = [
+    ("admin", "admin", "Administrator"),
+    ("dr.demo", "psychiatrist", "Dr Demo (psychiatrist)"),
+    ("lead.demo", "clinical_lead", "Clinical lead"),
+    ("qa.demo", "qa_reviewer", "QA reviewer"),
+]
+
+
+def init_db(args, settings) -> int:
+    from core import auth
+    from core.storage import Store, migrate, records
+
+    store = Store(settings.database)
+    applied = migrate(store.db)
+    print(f"database: {settings.database} (migrations applied now: {applied or 'none'})")
+    if args.no_accounts or records.count_users(store) > 0:
+        return 0
+    lines = []
+    admin = None
+    for username, role, name in FIRST_RUN_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        user = auth.create_user(store, username, password, role, name, actor=admin)
+        admin = admin or user
+        lines.append(f"  {username:<10} {role:<14} {password}")
+    creds = settings.database.parent / "first-run-credentials.txt"
+    fd = os.open(creds, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("username   role           password\n" + "\n".join(lines) + "\n")
+    print("First run: accounts created (passwords shown once; also in", creds, "- delete it after logging in):")
+    print("\n".join(lines))
+    return 0
+
+
+def seed_demo(args, settings) -> int:
+    from core import demo
+    from core.storage import open_store
+
+    store = open_store(settings.demo_database)
+    if args.reset:
+        n = demo.reset_demo(store, seed=args.seed)
+    elif args.if_empty and not demo.is_empty(store):
+        print(f"demo database {settings.demo_database} already seeded")
+        return 0
+    else:
+        n = demo.seed_demo(store, seed=args.seed)
+    print(f"demo database {settings.demo_database}: {n} synthetic patients added")
+    return 0

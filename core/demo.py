@@ -1,0 +1,44 @@
+"""The demo cohort: synthetic patients in their own database, never mixed with PHI."""
+
+from __future__ import annotations
+
+from core.auth import User
+from core.storage import Store, records
+from core.storage.audit import append_event
+
+
+def is_empty(store: Store) -> bool:
+    return not records.all_patient_ids(store)
+
+
+def seed_demo(store: Store, *, seed: int = 7) -> int:
+    """Write the seeded synthetic cohort into an empty demo database; returns patients added."""
+    from data.cohort import generate_cohort
+
+    if not is_empty(store):
+        return 0
+    cohort = generate_cohort(seed=seed)
+    with store.tx():
+        for p in cohort:
+            pid = records.insert_patient(store, p.pseudonym, p.display_name, None, p.consent_ml)
+            records.insert_visits(
+                store, pid, [{"visit_date": v.visit_date, "text": v.text, "source": "demo"} for v in p.visits], None
+            )
+        append_event(store, user_id=None, username="system", action="demo.seed", entity="demo",
+                     details={"patients": len(cohort), "seed": seed})
+    return len(cohort)
+
+
+def reset_demo(store: Store, *, seed: int = 7) -> int:
+    """Empty the demo database and seed it again (demo data only: refuses non-demo rows)."""
+    from core.storage.demo_reset import wipe_demo
+
+    wipe_demo(store)
+    return seed_demo(store, seed=seed)
+
+
+def mirror_user(store: Store, user: User) -> None:
+    """Make the logged-in account known to the demo database (foreign keys of visits, sign-offs)."""
+    from core.storage.demo_reset import mirror_user as _mirror
+
+    _mirror(store, user.id, user.username, user.display_name, user.role)
