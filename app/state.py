@@ -82,6 +82,7 @@ def context() -> Context:
     store = demo_store() if demo else main_store()
     ctx = Context(settings=settings(), store=store, user=user, demo=demo)
     if demo:
+        _enter_demo(store, user)
         st.markdown(
             "<div class='demo-watermark'>DEMO · synthetic patients</div>"
             "<style>.demo-watermark{position:fixed;top:3.2rem;right:1rem;z-index:1000;background:#b45309;"
@@ -89,6 +90,15 @@ def context() -> Context:
             unsafe_allow_html=True,
         )
     return ctx
+
+
+def _enter_demo(store: Store, user: auth.User) -> None:
+    from core import demo
+
+    if st.session_state.get("_demo_ready") != user.id:
+        demo.seed_demo(store)  # no-op when already seeded
+        demo.mirror_user(store, user)
+        st.session_state["_demo_ready"] = user.id
 
 
 def logout() -> None:

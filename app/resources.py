@@ -1,0 +1,53 @@
+"""Models, loaded once per process. Core exposes plain load_* functions; caching happens here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.state import settings
+from core.errors import ModelUnavailable
+
+
+@st.cache_resource(show_spinner="Loading the encoder and heads…")
+def _encoder():
+    from core.encoder import load_encoder
+
+    return load_encoder(settings())
+
+
+@st.cache_resource(show_spinner="Loading the language model (first start converts the weights once)…")
+def _llm():
+    from core.llm import load_llm
+
+    return load_llm(settings())
+
+
+@st.cache_resource(show_spinner=False)
+def _embedder():
+    from core.evidence import load_sentence_embedder
+
+    return load_sentence_embedder(settings())
+
+
+def encoder():
+    """The encoder, or None with the reason shown to the user."""
+    try:
+        return _encoder()
+    except ModelUnavailable as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        return None
+
+
+def llm():
+    try:
+        return _llm()
+    except ModelUnavailable as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        return None
+
+
+def embedder():
+    try:
+        return _embedder()
+    except ModelUnavailable:
+        return None

@@ -1,0 +1,189 @@
+"""Running the models on visits: consent, caching, provenance, audit.
+
+Results are stored as ``analyses`` rows (draft until a psychiatrist signs
+them). A result is looked up before anything runs, so reopening a visit or a
+Streamlit rerun never recomputes: heads by (visit, heads version, text hash),
+LLM tasks by (model id, adapter hash, prompt version, task, text hash) in the
+model cache. Nothing half-written is stored: a failed run raises and leaves
+no row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+from core.context import Context
+from core.errors import InferenceError, SignedImmutable
+from core.patients import _check_access, require_consent
+from core.storage import records
+
+HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
+DISCLAIMER = "Decision support, not a diagnosis."
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _visit_for_run(ctx: Context, visit_id: int) -> tuple[dict, dict]:
+    ctx.require("analyses.run")
+    visit = records.get_visit(ctx.store, visit_id)
+    patient = records.get_patient(ctx.store, visit["patient_id"])
+    _check_access(ctx, patient, write=True)
+    require_consent(patient)
+    return visit, patient
+
+
+def heads_cache_key(encoder, text_hash: str) -> str:
+    return _key("heads", encoder.model_id, encoder.version, text_hash)
+
+
+def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
+    """Score one visit with the 5 heads (or return the stored result)."""
+    visit, _ = _visit_for_run(ctx, visit_id)
+    key = heads_cache_key(encoder, visit["text_hash"])
+    found = records.find_analysis(ctx.store, visit_id, HEADS_KIND, HEADS_KIND, key)
+    if found:
+        return found
+    from core.encoder import score_texts
+
+    start = time.perf_counter()
+    try:
+        [scores] = score_texts(encoder, [visit["text"]])
+    except (RuntimeError, ValueError) as exc:
+        raise InferenceError(f"The encoder failed on this note: {exc}") from exc
+    duration = (time.perf_counter() - start) * 1000
+    with ctx.store.tx():
+        aid = records.insert_analysis(
+            ctx.store, visit_id=visit_id, kind=HEADS_KIND, task=HEADS_KIND, outputs=scores,
+            model_id=encoder.model_id, model_version=encoder.version, cache_key=key, duration_ms=duration,
+            created_by=ctx.user.id,
+        )
+        ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=HEADS_KIND, model_version=encoder.version)
+    return records.get_analysis(ctx.store, aid)
+
+
+def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
+                 on_token: Callable[[str], None] | None = None) -> dict:
+    """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
+    from core import answers
+
+    visit, _ = _visit_for_run(ctx, visit_id)
+    key = answers.cache_key(llm, task, visit["text"])
+    found = records.find_analysis(ctx.store, visit_id, LLM_KIND, task, key)
+    if found:
+        return found
+    outputs = records.cache_get(ctx.store, key)
+    start = time.perf_counter()
+    if outputs is None:
+        try:
+            outputs = answers.analyze(llm, task, visit["text"], on_token=on_token)
+        except (RuntimeError, ValueError) as exc:
+            raise InferenceError(f"The language model failed on this note: {exc}") from exc
+        if embedder is not None and outputs.get("rationale"):
+            from core.evidence import link_evidence
+
+            outputs["evidence"] = link_evidence(outputs["rationale"], visit["text"], settings=ctx.settings,
+                                                embedder=embedder)
+    elif on_token is not None and outputs.get("rationale"):
+        on_token(outputs["rationale"])
+    duration = (time.perf_counter() - start) * 1000
+    with ctx.store.tx():
+        records.cache_put(ctx.store, key, LLM_KIND, outputs)
+        aid = records.insert_analysis(
+            ctx.store, visit_id=visit_id, kind=LLM_KIND, task=task, outputs=outputs,
+            model_id=outputs.get("model_id", getattr(llm, "model_id", "")),
+            model_version=outputs.get("model_version", getattr(llm, "version", "")),
+            prompt_version=outputs.get("prompt_version", ""), cache_key=key, duration_ms=duration,
+            created_by=ctx.user.id,
+        )
+        ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=LLM_KIND, task=task,
+                  model_version=outputs.get("model_version", ""), prompt_version=outputs.get("prompt_version", ""))
+    return records.get_analysis(ctx.store, aid)
+
+
+def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dict:
+    """The LLM's symptom-progression narrative across the patient's dated visits (stored on the latest visit)."""
+    from core import answers
+
+    visits = records.list_visits(ctx.store, patient_id)
+    if len(visits) < 2:
+        raise InferenceError("Symptom progression needs at least two visits.")
+    latest = visits[-1]
+    _visit_for_run(ctx, latest["id"])
+    digest = _key(*[v["text_hash"] + v["visit_date"] for v in visits])
+    key = _key("progression", getattr(llm, "version", ""), digest)
+    found = records.find_analysis(ctx.store, latest["id"], PROGRESSION_KIND, "progression", key)
+    if found:
+        return found
+    start = time.perf_counter()
+    outputs = answers.symptom_progression(
+        llm, [{"visit_date": v["visit_date"], "text": v["text"]} for v in visits], on_token=on_token
+    )
+    with ctx.store.tx():
+        aid = records.insert_analysis(
+            ctx.store, visit_id=latest["id"], kind=PROGRESSION_KIND, task="progression", outputs=outputs,
+            model_id=outputs.get("model_id", ""), model_version=outputs.get("model_version", ""),
+            prompt_version=outputs.get("prompt_version", ""), cache_key=key,
+            duration_ms=(time.perf_counter() - start) * 1000, created_by=ctx.user.id,
+        )
+        ctx.audit("model.run", "analysis", aid, patient_id=patient_id, kind=PROGRESSION_KIND,
+                  model_version=outputs.get("model_version", ""))
+    return records.get_analysis(ctx.store, aid)
+
+
+def pending_visits(ctx: Context, patient_id: int, encoder_key: Callable[[str], str]) -> list[dict]:
+    """Visits of the patient with no heads result for the current heads version."""
+    visits = records.list_visits(ctx.store, patient_id)
+    done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}
+    return [v for v in visits if (v["id"], encoder_key(v["text_hash"])) not in done]
+
+
+def analyze_pending(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = (), *,
+                    embedder=None, progress: Callable[[int, int, str], None] | None = None) -> int:
+    """Run the heads (and chosen LLM tasks) on every visit not analysed yet; returns visits processed."""
+    todo = pending_visits(ctx, patient_id, lambda h: heads_cache_key(encoder, h))
+    steps = len(todo) * (1 + (len(tasks) if llm is not None else 0))
+    done = 0
+    for visit in todo:
+        if progress:
+            progress(done, steps, f"Scoring visit of {visit['visit_date']}")
+        run_heads(ctx, visit["id"], encoder)
+        done += 1
+        for task in tasks if llm is not None else ():
+            if progress:
+                progress(done, steps, f"{task} on visit of {visit['visit_date']}")
+            run_llm_task(ctx, visit["id"], task, llm, embedder=embedder)
+            done += 1
+    if progress:
+        progress(steps, steps, "Done")
+    return len(todo)
+
+
+def visit_analyses(ctx: Context, visit_id: int) -> list[dict]:
+    visit = records.get_visit(ctx.store, visit_id)
+    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    return records.list_analyses(ctx.store, [visit_id])
+
+
+def patient_analyses(ctx: Context, patient_id: int) -> list[dict]:
+    _check_access(ctx, records.get_patient(ctx.store, patient_id))
+    return records.list_patient_analyses(ctx.store, patient_id)
+
+
+def sign(ctx: Context, analysis_id: int) -> dict:
+    """A psychiatrist signs an output: it becomes immutable, with who, when and model versions."""
+    ctx.require("analyses.sign")
+    row = records.get_analysis(ctx.store, analysis_id)
+    visit = records.get_visit(ctx.store, row["visit_id"])
+    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]), write=True)
+    if row["status"] == "signed":
+        raise SignedImmutable("This output is already signed and cannot change.")
+    with ctx.store.tx(durable=True):
+        records.sign_analysis(ctx.store, analysis_id, ctx.user.id)
+        ctx.audit("analysis.sign", "analysis", analysis_id, model_id=row["model_id"],
+                  model_version=row["model_version"], prompt_version=row["prompt_version"],
+                  before="draft", after="signed")
+    return records.get_analysis(ctx.store, analysis_id)

@@ -1,0 +1,197 @@
+"""Patients and visits: the clinical records, with role checks and audit on every access.
+
+Psychiatrists see and change only their own patients; clinical leads read all
+of them; nobody else reads visit text here (reviewers get de-identified text
+through the review queue). In demo mode the synthetic cohort is open to every
+role allowed to use the demo.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from core.context import Context
+from core.crisis import detect_crisis
+from core.errors import ConsentRequired, PermissionDenied, ValidationError
+from core.storage import records
+
+PSEUDONYM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")
+
+
+@dataclass
+class PatientPage:
+    rows: list[dict]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _owner_filter(ctx: Context) -> int | None:
+    if ctx.demo or ctx.user.can("patients.read_all"):
+        return None
+    return ctx.user.id
+
+
+def _check_access(ctx: Context, patient: dict, *, write: bool = False) -> None:
+    ctx.require("patients.write" if write else "patients.read")
+    if ctx.demo:
+        return
+    if not ctx.user.can("patients.read_all") and patient["owner_id"] != ctx.user.id:
+        raise PermissionDenied("This patient is under another psychiatrist's care.")
+    if write and patient["owner_id"] != ctx.user.id:
+        raise PermissionDenied("Only the patient's own psychiatrist can change their record.")
+
+
+def validate_text(text: str, ctx: Context) -> str:
+    """The rules every visit text meets before it is stored."""
+    if not isinstance(text, str):
+        raise ValidationError("The note must be text.")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError("The note contains characters that are not valid text (broken encoding).") from exc
+    if not text.strip():
+        raise ValidationError("The note is empty.")
+    if len(text) > ctx.settings.max_text_chars:
+        raise ValidationError(
+            f"The note is {len(text):,} characters; the limit is {ctx.settings.max_text_chars:,}. Split it into visits."
+        )
+    return text.strip()
+
+
+def validate_date(value) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        parsed = date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise ValidationError(f"{value!r} is not a date (use YYYY-MM-DD).") from exc
+    if parsed.year < 1900 or parsed > date.today().replace(year=date.today().year + 1):
+        raise ValidationError(f"{parsed} is not a plausible visit date.")
+    return parsed.isoformat()
+
+
+# ---------------------------------------------------------------- patients
+def list_patients(ctx: Context, *, search: str = "", sort: str = "last_visit", descending: bool = True,
+                  page: int = 1, page_size: int = 25) -> PatientPage:
+    """One page of the caller's patients, each with status light and per-head trend arrows."""
+    ctx.require("patients.read")
+    page = max(1, int(page))
+    rows, total = records.list_patients(
+        ctx.store, owner_id=_owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
+        limit=page_size, offset=(page - 1) * page_size,
+    )
+    from core.cohort import summarise_patients
+
+    summarise_patients(ctx, rows)
+    ctx.audit("patient.list", "patient", "", count=len(rows), search=bool(search))
+    return PatientPage(rows, total, page, page_size)
+
+
+def create_patient(ctx: Context, pseudonym: str, display_name: str = "", consent_ml: bool = False) -> int:
+    ctx.require("patients.write")
+    pseudonym = pseudonym.strip()
+    if not PSEUDONYM_RE.match(pseudonym):
+        raise ValidationError("Pseudonymous id: 2-40 letters, digits, '.', '_' or '-'.")
+    owner = None if ctx.demo else ctx.user.id
+    pid = records.insert_patient(ctx.store, pseudonym, display_name.strip(), owner, consent_ml)
+    ctx.audit("patient.create", "patient", pid, consent_ml=bool(consent_ml))
+    return pid
+
+
+def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = None,
+                   consent_ml: bool | None = None) -> None:
+    patient = records.get_patient(ctx.store, patient_id)
+    _check_access(ctx, patient, write=True)
+    records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
+    ctx.audit("patient.update", "patient", patient_id,
+              before={"consent_ml": bool(patient["consent_ml"])},
+              after={"consent_ml": consent_ml if consent_ml is not None else bool(patient["consent_ml"])},
+              name_changed=display_name is not None and display_name != patient["display_name"])
+
+
+def get_patient(ctx: Context, patient_id: int) -> dict:
+    patient = records.get_patient(ctx.store, patient_id)
+    _check_access(ctx, patient)
+    ctx.audit("patient.read", "patient", patient_id)
+    return patient
+
+
+def require_consent(patient: dict) -> None:
+    if not patient["consent_ml"]:
+        raise ConsentRequired(
+            "This patient has not consented to ML analysis, so no model runs on their notes. "
+            "Record their consent on the patient's details first."
+        )
+
+
+# ---------------------------------------------------------------- visits
+def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste") -> int:
+    patient = records.get_patient(ctx.store, patient_id)
+    _check_access(ctx, patient, write=True)
+    ctx.require("visits.write")
+    text = validate_text(text, ctx)
+    [vid] = records.insert_visits(
+        ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
+        ctx.user.id,
+    )
+    ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
+    return vid
+
+
+def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes) -> int:
+    """A note uploaded as .txt/.md/.docx/.pdf becomes one visit."""
+    from core.uploads import read_upload
+
+    text = read_upload(filename, data, ctx.settings)
+    return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}")
+
+
+def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> list[int]:
+    """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing."""
+    from core.uploads import read_visit_batch
+
+    patient = records.get_patient(ctx.store, patient_id)
+    _check_access(ctx, patient, write=True)
+    batch = read_visit_batch(filename, data, ctx.settings)
+    visits = []
+    for i, v in enumerate(batch, 1):
+        try:
+            visits.append({"visit_date": validate_date(v["visit_date"]), "text": validate_text(v["text"], ctx),
+                           "source": f"import:{filename}"[:200]})
+        except ValidationError as exc:
+            raise ValidationError(f"Row {i}: {exc}") from exc
+    ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+    ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1])
+    return ids
+
+
+def list_visits(ctx: Context, patient_id: int) -> list[dict]:
+    patient = records.get_patient(ctx.store, patient_id)
+    _check_access(ctx, patient)
+    visits = records.list_visits(ctx.store, patient_id)
+    for v in visits:
+        v["crisis"] = detect_crisis(v["text"])
+    ctx.audit("visit.list", "patient", patient_id, count=len(visits))
+    return visits
+
+
+def acknowledge_crisis(ctx: Context, visit_id: int) -> None:
+    """Record that the clinician saw the crisis banner for this visit."""
+    ctx.require("crisis.ack")
+    visit = records.get_visit(ctx.store, visit_id)
+    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id)
+    ctx.audit("crisis.acknowledge", "visit", visit_id, categories=detect_crisis(visit["text"]).categories)
+
+
+def crisis_acknowledged(ctx: Context, visit_id: int) -> list[dict]:
+    return records.crisis_acks(ctx.store, visit_id)

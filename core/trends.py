@@ -1,0 +1,115 @@
+"""Trajectories of head scores across a patient's visits, and when to raise an alert.
+
+Two signals, both in the head's "worse" direction (higher isolation is worse,
+higher support is better):
+
+* **change since last visit** is significant when it exceeds 1.96 x the
+  combined uncertainty of the two scores (sqrt(std1^2 + std2^2), from the
+  model's MC-dropout spread) *and* at least 10% of the head's range, so that
+  noise inside the model's own uncertainty never raises an alert;
+* **trend over the last k visits** (k = settings.trend_window): Kendall's tau
+  of score against visit order with its p-value, plus the Theil-Sen slope per
+  visit. A trend counts when p < 0.10 and the fitted change over the window is
+  at least 15% of the range. With k = 4 only a perfectly monotone run gets
+  there, which is the intended conservatism.
+
+An alert is raised when either signal points the worse way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from core.heads import HEADS
+
+MIN_CHANGE_FRACTION = 0.10
+MIN_TREND_FRACTION = 0.15
+TREND_P = 0.10
+
+
+@dataclass
+class HeadTrend:
+    head: str
+    label: str
+    last: float | None
+    change: float | None          # last - previous
+    change_significant: bool
+    slope_per_visit: float | None  # Theil-Sen over the window
+    trend_p: float | None
+    direction: str                 # "worse" | "better" | "steady" | "n/a"
+    alert: bool
+    reason: str
+
+
+def _sign_worse(spec) -> int:
+    return 1 if spec.worse_when == "high" else -1
+
+
+def head_trend(spec, values: list[float], stds: list[float], window: int = 4) -> HeadTrend:
+    """Trend of one head from its scores in visit order."""
+    span = spec.high - spec.low
+    if not values:
+        return HeadTrend(spec.name, spec.label, None, None, False, None, None, "n/a", False, "no scores yet")
+    last = values[-1]
+    if len(values) < 2:
+        return HeadTrend(spec.name, spec.label, last, None, False, None, None, "n/a", False, "one visit scored")
+    worse = _sign_worse(spec)
+    change = last - values[-2]
+    combined = math.sqrt((stds[-1] if stds else 0) ** 2 + (stds[-2] if len(stds) > 1 else 0) ** 2)
+    change_sig = abs(change) > 1.96 * combined and abs(change) >= MIN_CHANGE_FRACTION * span
+
+    slope = p = None
+    trend_worse = trend_better = False
+    recent = values[-window:]
+    if len(recent) >= 3:
+        from scipy.stats import kendalltau, theilslopes
+
+        order = list(range(len(recent)))
+        if len(set(recent)) > 1:
+            tau, p = kendalltau(order, recent)
+            slope = float(theilslopes(recent, order)[0])
+            big = abs(slope) * (len(recent) - 1) >= MIN_TREND_FRACTION * span
+            if p is not None and not math.isnan(p) and p < TREND_P and big:
+                trend_worse = slope * worse > 0
+                trend_better = slope * worse < 0
+            p = None if p is None or math.isnan(p) else float(p)
+        else:
+            slope, p = 0.0, 1.0
+
+    change_worse = change_sig and change * worse > 0
+    change_better = change_sig and change * worse < 0
+    alert = change_worse or trend_worse
+    if change_worse or trend_worse:
+        direction = "worse"
+    elif change_better or trend_better:
+        direction = "better"
+    else:
+        direction = "steady"
+    reasons = []
+    if change_worse:
+        reasons.append(f"worsened by {abs(change):.2f} since the last visit (beyond model uncertainty)")
+    if trend_worse:
+        reasons.append(f"steady worsening over the last {len(recent)} visits (Kendall p={p:.2f})")
+    if not reasons:
+        reasons.append("no significant worsening")
+    return HeadTrend(spec.name, spec.label, last, change, change_sig, slope, p, direction, alert, "; ".join(reasons))
+
+
+def patient_trends(series: list[dict], window: int = 4) -> list[HeadTrend]:
+    """``series``: heads outputs in visit order ({"heads": {name: {"value","std"}}})."""
+    out = []
+    for spec in HEADS:
+        vals = [s["heads"][spec.name]["value"] for s in series if spec.name in s.get("heads", {})]
+        stds = [s["heads"][spec.name].get("std", 0.0) for s in series if spec.name in s.get("heads", {})]
+        out.append(head_trend(spec, vals, stds, window))
+    return out
+
+
+def arrow(trend: HeadTrend) -> str:
+    """A compact arrow for lists: the direction of the score, coloured by whether that is worse."""
+    if trend.change is None:
+        return "·"
+    if abs(trend.change) < 1e-9:
+        return "→"
+    return "↑" if trend.change > 0 else "↓"
