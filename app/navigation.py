@@ -27,12 +27,25 @@ def allowed_pages(user: User) -> list[str]:
     return [f for f, _, _, perm, _ in PAGES if user.can(perm)]
 
 
+def _page(file: str, title: str, icon: str):
+    return st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=file.removesuffix(".py"))
+
+
 def pages_for(user: User) -> dict[str, list]:
     sections: dict[str, list] = {}
     for file, title, icon, perm, section in PAGES:
         if not user.can(perm) or not (PAGES_DIR / file).exists():
             continue
-        sections.setdefault(section, []).append(
-            st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=file.removesuffix(".py"))
-        )
+        sections.setdefault(section, []).append(_page(file, title, icon))
     return sections
+
+
+def go(file: str, **state) -> None:
+    """Switch to another page, passing values through the session state."""
+    st.session_state.update(state)
+    spec = next(p for p in PAGES if p[0] == file)
+    try:
+        st.switch_page(_page(spec[0], spec[1], spec[2]))
+    except st.errors.StreamlitAPIException:
+        # A page run on its own (tests) has no navigation to switch in; the state is set regardless.
+        st.rerun()

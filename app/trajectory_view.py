@@ -1,0 +1,89 @@
+"""Trajectories: the 5 heads and chosen LLM task probabilities over visit dates, with alerts and narrative."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import resources, state
+from app.widgets import DISCLAIMER, provenance, trajectory_chart
+from core import analysis
+from core.errors import CoreError
+from core.heads import HEADS
+from core.trends import patient_trends
+
+
+def _latest_heads_per_visit(visits, analyses):
+    by_visit = {}
+    for a in analyses:
+        if a["kind"] == "heads":
+            by_visit[a["visit_id"]] = a
+    return [(v, by_visit[v["id"]]) for v in visits if v["id"] in by_visit]
+
+
+def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool) -> None:
+    scored = _latest_heads_per_visit(visits, analyses)
+    if not scored:
+        st.info("No scored visits yet. Run the analysis on the Visits tab to see trajectories.")
+        return
+    window = ctx.settings.trend_window
+    trends = patient_trends([a["outputs"] for _, a in scored], window=window)
+    alerts = [t for t in trends if t.alert]
+    for t in alerts:
+        st.error(f"**{t.label}**: {t.reason}.", icon=":material/trending_up:")
+    table = pd.DataFrame([{
+        "Head": t.label,
+        "Latest": None if t.last is None else round(t.last, 2),
+        "Change since last visit": None if t.change is None else round(t.change, 2),
+        "Beyond uncertainty": "yes" if t.change_significant else "no",
+        f"Trend slope/visit (last {window})": None if t.slope_per_visit is None else round(t.slope_per_visit, 3),
+        "Kendall p": None if t.trend_p is None else round(t.trend_p, 3),
+        "Direction": t.direction,
+    } for t in trends])
+    st.dataframe(table, hide_index=True, width="stretch")
+
+    llm_tasks = sorted({a["task"] for a in analyses if a["kind"] == "llm"})
+    overlay = {}
+    if llm_tasks:
+        c1, c2 = st.columns(2)
+        task = c1.selectbox("Overlay an LLM task probability", ["(none)", *llm_tasks], key="traj_task")
+        if task != "(none)":
+            rows = [(a["visit_date"], a["outputs"].get("probabilities") or {}) for a in analyses
+                    if a["kind"] == "llm" and a["task"] == task]
+            labels = sorted({k for _, p in rows for k in p})
+            label = c2.selectbox("Label", labels, key="traj_label")
+            overlay = {f"p({label})": ([d for d, _ in rows], [p.get(label) for _, p in rows])}
+    dates = [v["visit_date"] for v, _ in scored]
+    cols = st.columns(2)
+    for i, spec in enumerate(HEADS):
+        values = [a["outputs"]["heads"][spec.name]["value"] for _, a in scored]
+        stds = [a["outputs"]["heads"][spec.name].get("std", 0.0) for _, a in scored]
+        with cols[i % 2]:
+            st.plotly_chart(trajectory_chart(spec, dates, values, stds, overlay or None),
+                            key=f"traj_{spec.name}", width="stretch")
+    st.caption(f"Shaded bands are severity ranges; error bars are the model's uncertainty. {DISCLAIMER}")
+
+    st.subheader("Symptom progression (language model)")
+    stored = [a for a in analyses if a["kind"] == "progression"]
+    if stored:
+        out = stored[-1]["outputs"]
+        st.markdown(f"**Trend: {out.get('trend', '—')}**")
+        st.text(out.get("rationale", ""))
+        provenance(stored[-1])
+    if consent and ctx.user.can("analyses.run") and len(visits) >= 2:
+        if st.button("Write the progression narrative" if not stored else "Refresh narrative", key="progression"):
+            llm = resources.llm()
+            if llm is not None:
+                box = st.empty()
+                pieces: list[str] = []
+
+                def on_token(piece):
+                    pieces.append(piece)
+                    box.markdown("".join(pieces))
+
+                try:
+                    with st.spinner("Reading the visits in order…"):
+                        analysis.run_progression(ctx, patient_id, llm, on_token=on_token)
+                    st.rerun()
+                except CoreError as exc:
+                    state.show_error(exc)

@@ -1,0 +1,124 @@
+"""Rendering of one visit: note with crisis and evidence highlights, head scores, LLM answers, sign-off."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import resources, state
+from app.widgets import DISCLAIMER, head_scores_chart, highlight, provenance, token_heat
+from core import analysis
+from core.errors import CoreError
+from core.heads import HEADS
+
+
+def _sign_button(ctx, a: dict) -> None:
+    if a["status"] == "signed" or not ctx.user.can("analyses.sign"):
+        return
+    if st.button("Sign off", key=f"sign_{a['id']}", icon=":material/verified:"):
+        try:
+            analysis.sign(ctx, a["id"])
+            st.toast("Signed. This output is now immutable.")
+            st.rerun()
+        except CoreError as exc:
+            state.show_error(exc)
+
+
+def _evidence_spans(outputs: dict) -> list[tuple[int, int, str]]:
+    spans = []
+    for claim in outputs.get("evidence", []) or []:
+        for ev in claim.get("evidence", []):
+            if claim.get("supported"):
+                spans.append((ev["start"], ev["end"], f"supports: {claim['claim'][:80]}"))
+    return spans
+
+
+def render_llm(ctx, a: dict) -> None:
+    out = a["outputs"]
+    probs = out.get("probabilities") or {}
+    label = out.get("label") or "—"
+    p = probs.get(label)
+    st.markdown(f"**{a['task'].replace('_', ' ').capitalize()}: {label}**" + (f" · p = {p:.2f}" if p is not None else ""))
+    if probs:
+        st.bar_chart({k: [v] for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}, horizontal=True, height=140,
+                     stack=False)
+    if out.get("rationale"):
+        st.markdown("*Rationale (model text):*")
+        st.text(out["rationale"])
+    claims = out.get("evidence") or []
+    if claims:
+        unsupported = [c for c in claims if not c.get("supported")]
+        st.caption(f"{len(claims) - len(unsupported)} of {len(claims)} rationale claims have support in the note.")
+        for c in unsupported:
+            st.markdown(f"⚠️ *No support in the note:* {c['claim']}")
+    for note in out.get("notes") or []:
+        st.caption(f"Note: {note}")
+    provenance(a)
+    _sign_button(ctx, a)
+
+
+def render_heads(ctx, a: dict, visit: dict) -> None:
+    out = a["outputs"]
+    st.plotly_chart(head_scores_chart(out), key=f"heads_chart_{a['id']}", width="stretch")
+    if out.get("windows", 1) > 1:
+        st.caption(f"Long note: scored in {out['windows']} overlapping windows and averaged.")
+    provenance(a)
+    _sign_button(ctx, a)
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    head = c1.selectbox("Explain a head", [h.name for h in HEADS], key=f"explain_head_{a['id']}",
+                        format_func=lambda n: next(h.label for h in HEADS if h.name == n))
+    if c2.button("Show token attributions", key=f"explain_{a['id']}"):
+        enc = resources.encoder()
+        if enc is not None:
+            from core.encoder import explain
+
+            with st.spinner("Computing attributions…"):
+                st.session_state[f"attr_{a['id']}_{head}"] = explain(enc, visit["text"], head)
+    pairs = st.session_state.get(f"attr_{a['id']}_{head}")
+    if pairs:
+        st.markdown(token_heat(pairs), unsafe_allow_html=True)
+        st.caption("Red words push this head's score up, blue words push it down.")
+
+
+def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool) -> None:
+    crisis = visit["crisis"]
+    spans = [(m.start, m.end, f"crisis language: {m.category}") for m in crisis.active]
+    for a in analyses:
+        if a["kind"] == "llm":
+            spans += _evidence_spans(a["outputs"])
+    st.markdown(highlight(visit["text"], spans), unsafe_allow_html=True)
+    st.caption(f"Source: {visit['source']} · highlighted: crisis language and evidence for the rationales")
+    if not consent:
+        st.info("No consent to ML analysis: models do not run on this patient's notes.", icon=":material/block:")
+        return
+    heads = [a for a in analyses if a["kind"] == "heads"]
+    if heads:
+        render_heads(ctx, heads[-1], visit)
+    for a in analyses:
+        if a["kind"] == "llm":
+            with st.container(border=True):
+                render_llm(ctx, a)
+    if ctx.user.can("analyses.run"):
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        task = c1.selectbox("Ask the language model", tasks, key=f"task_{visit['id']}")
+        if c2.button("Run", key=f"run_task_{visit['id']}", icon=":material/play_arrow:"):
+            run_task(ctx, visit["id"], task)
+
+
+def run_task(ctx, visit_id: int, task: str) -> None:
+    llm = resources.llm()
+    if llm is None:
+        return
+    box = st.empty()
+    streamed: list[str] = []
+
+    def on_token(piece: str) -> None:
+        streamed.append(piece)
+        box.markdown("*Rationale (streaming):* " + "".join(streamed))
+
+    try:
+        with st.spinner(f"Running {task}…"):
+            analysis.run_llm_task(ctx, visit_id, task, llm, embedder=resources.embedder(), on_token=on_token)
+        st.rerun()
+    except CoreError as exc:
+        state.show_error(exc)
+    st.caption(DISCLAIMER)

@@ -1,0 +1,107 @@
+"""Shared widgets: status lights, score charts, trajectories, evidence highlighting, provenance."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from core.heads import HEADS
+
+LIGHT_ICONS = {"red": "🔴", "amber": "🟠", "green": "🟢", "grey": "⚪"}
+DISCLAIMER = "Decision support, not a diagnosis."
+
+
+def light(status: str) -> str:
+    return LIGHT_ICONS.get(status, "⚪")
+
+
+def provenance(analysis: dict) -> None:
+    """Model, version, prompt version and sign-off state under every output."""
+    bits = [f"model `{analysis['model_id']}`", f"version `{analysis['model_version']}`"]
+    if analysis.get("prompt_version"):
+        bits.append(f"prompt `{analysis['prompt_version']}`")
+    state = "✅ signed" if analysis["status"] == "signed" else "✎ draft"
+    if analysis["status"] == "signed":
+        state += f" {analysis['signed_at'][:16].replace('T', ' ')}"
+    st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
+
+
+def head_scores_chart(outputs: dict):
+    """Each head on its own range (as a fraction of it), with the model's uncertainty as error bars."""
+    import plotly.graph_objects as go
+
+    names, fracs, errs, texts, colors = [], [], [], [], []
+    for spec in HEADS:
+        h = outputs["heads"].get(spec.name)
+        if h is None:
+            continue
+        span = spec.high - spec.low
+        frac = (h["value"] - spec.low) / span
+        names.append(f"{spec.label} ({spec.low:g}…{spec.high:g})")
+        fracs.append(frac)
+        errs.append(h.get("std", 0) / span)
+        texts.append(f"{h['value']:.2f} ± {h.get('std', 0):.2f}")
+        worse = frac if spec.worse_when == "high" else 1 - frac
+        colors.append("#b91c1c" if worse > 0.66 else "#d97706" if worse > 0.4 else "#15803d")
+    fig = go.Figure(go.Bar(
+        x=fracs, y=names, orientation="h", text=texts, textposition="outside", marker_color=colors,
+        error_x={"type": "data", "array": errs, "visible": True, "color": "#444"},
+        hovertemplate="%{y}: %{text}<extra></extra>",
+    ))
+    fig.update_layout(height=230, margin=dict(l=10, r=40, t=10, b=10), xaxis=dict(range=[0, 1.25], visible=False),
+                      yaxis=dict(autorange="reversed"), showlegend=False)
+    return fig
+
+
+def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[float], extra=None):
+    """One head over visit dates with severity bands behind the line."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    lower = spec.low
+    palette = ["rgba(21,128,61,0.10)", "rgba(217,119,6,0.12)", "rgba(185,28,28,0.12)", "rgba(127,29,29,0.16)"]
+    for i, (upper, label) in enumerate(spec.bands):
+        color = palette[i] if spec.worse_when == "high" else palette[len(spec.bands) - 1 - i]
+        fig.add_hrect(y0=lower, y1=upper, fillcolor=color, line_width=0, layer="below",
+                      annotation_text=label, annotation_position="top left", annotation_font_size=10)
+        lower = upper
+    fig.add_trace(go.Scatter(
+        x=dates, y=values, mode="lines+markers", name=spec.label,
+        error_y={"type": "data", "array": stds, "visible": True, "thickness": 1},
+        hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+    ))
+    if extra:
+        for name, (xs, ys) in extra.items():
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, yaxis="y2", line=dict(dash="dot")))
+        fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="probability"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title=spec.label,
+                      yaxis=dict(range=[spec.low, spec.high]), showlegend=bool(extra))
+    return fig
+
+
+def highlight(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """HTML of ``text`` with the (start, end, title) spans marked; everything escaped."""
+    out, pos = [], 0
+    for start, end, title in sorted(spans):
+        if start < pos:
+            continue
+        out.append(html.escape(text[pos:start]))
+        out.append(f"<mark title='{html.escape(title, quote=True)}'>{html.escape(text[start:end])}</mark>")
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"
+
+
+def token_heat(pairs: list[tuple[str, float]]) -> str:
+    """Token attributions as coloured text: red pushes the score up, blue down."""
+    if not pairs:
+        return ""
+    top = max(abs(s) for _, s in pairs) or 1.0
+    parts = []
+    for tok, score in pairs:
+        a = min(1.0, abs(score) / top)
+        rgb = "185,28,28" if score > 0 else "29,78,216"
+        parts.append(f"<span title='{score:+.3f}' style='background:rgba({rgb},{a:.2f});padding:0 1px'>"
+                     f"{html.escape(tok)}</span>")
+    return "<div style='line-height:1.9'>" + " ".join(parts) + "</div>"

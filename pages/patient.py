@@ -1,0 +1,120 @@
+"""Patient: visit timeline, adding visits, running the models, trajectories, sign-off, export."""
+
+import streamlit as st
+
+from app import resources, state
+from app.navigation import go
+from app.trajectory_view import render_trajectories
+from app.visit_view import render_visit
+from core import analysis, patients
+from core.crisis import CRISIS_RESOURCES
+from core.errors import CoreError
+
+ctx = state.context()
+patient_id = st.session_state.get("patient_id")
+if patient_id is None:
+    st.info("Choose a patient on the Patients page first.")
+    if st.button("Go to Patients", key="to_patients"):
+        go("patients.py")
+    st.stop()
+try:
+    patient = patients.get_patient(ctx, patient_id)
+    visits = patients.list_visits(ctx, patient_id)
+    all_analyses = analysis.patient_analyses(ctx, patient_id)
+except CoreError as exc:
+    state.show_error(exc)
+    st.stop()
+
+consent = bool(patient["consent_ml"])
+st.title(f"{patient['pseudonym']}" + (f" · {patient['display_name']}" if patient["display_name"] else ""))
+st.caption(f"{len(visits)} visits · consent to ML analysis: {'yes' if consent else 'no'}")
+if flash := st.session_state.pop("flash", None):
+    st.success(flash)
+
+# --- crisis safety net: independent of every model, needs acknowledgement ---------------------------
+for v in visits:
+    if not v["crisis"].flagged:
+        continue
+    acks = patients.crisis_acknowledged(ctx, v["id"])
+    if any(a["user_id"] == ctx.user.id for a in acks):
+        st.warning(f"Crisis language in the note of {v['visit_date']} ({', '.join(v['crisis'].categories)}); "
+                   "acknowledged.", icon=":material/emergency:")
+        continue
+    with st.container(border=True):
+        st.error(f"**Crisis language detected** in the note of {v['visit_date']}: "
+                 f"{', '.join(v['crisis'].categories)}. Model scores do not override this.",
+                 icon=":material/emergency:")
+        for line in CRISIS_RESOURCES:
+            st.markdown(f"- {line}")
+        if st.button("I have seen this and will act on it", key=f"ack_{v['id']}", type="primary"):
+            try:
+                patients.acknowledge_crisis(ctx, v["id"])
+                st.rerun()
+            except CoreError as exc:
+                state.show_error(exc)
+
+with st.expander("Patient details and consent", icon=":material/edit:"):
+    with st.form("edit_patient"):
+        name = st.text_input("Name", value=patient["display_name"], key="edit_name")
+        new_consent = st.checkbox("Consents to ML analysis", value=consent, key="edit_consent")
+        if st.form_submit_button("Save"):
+            try:
+                patients.update_patient(ctx, patient_id, display_name=name, consent_ml=new_consent)
+                st.rerun()
+            except CoreError as exc:
+                state.show_error(exc)
+
+tab_visits, tab_traj, tab_add, tab_export = st.tabs(["Visits", "Trajectories", "Add visits", "Export"])
+
+with tab_add:
+    from app.add_visit import render_add_visit
+
+    render_add_visit(ctx, patient_id)
+
+with tab_visits:
+    from core.tasks import TASKS
+
+    tasks = [name for name, t in TASKS.items() if t.kind == "classify"]
+    if not consent:
+        st.info("This patient has not consented to ML analysis, so no model runs on their notes. "
+                "Record consent under *Patient details and consent* to enable analysis.", icon=":material/block:")
+    elif ctx.user.can("analyses.run") and visits:
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = c1.multiselect("Language-model tasks to include", tasks, default=[], key="batch_tasks",
+                                help="The 5 head scores always run; each LLM task adds about 10 s per visit on CPU.")
+        if c2.button("Analyse unanalysed visits", key="analyse_all", type="primary", icon=":material/bolt:"):
+            enc = resources.encoder()
+            llm = resources.llm() if chosen else None
+            if enc is not None:
+                with st.status("Analysing visits…", expanded=True) as status:
+                    bar = st.progress(0.0)
+
+                    def progress(done, total, text):
+                        bar.progress(done / total if total else 1.0, text=text)
+
+                    try:
+                        n = analysis.analyze_pending(ctx, patient_id, enc, llm, tuple(chosen),
+                                                     embedder=resources.embedder() if chosen else None,
+                                                     progress=progress)
+                        status.update(label=f"Analysed {n} visits", state="complete")
+                    except CoreError as exc:
+                        status.update(label="Analysis stopped", state="error")
+                        state.show_error(exc)
+                st.rerun()
+    by_visit: dict[int, list] = {}
+    for a in all_analyses:
+        by_visit.setdefault(a["visit_id"], []).append(a)
+    if not visits:
+        st.info("No visits yet: add one under *Add visits*.")
+    for i, v in enumerate(reversed(visits)):
+        marker = " 🚨" if v["crisis"].flagged else ""
+        with st.expander(f"{v['visit_date']}{marker}", expanded=(i == 0)):
+            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent)
+
+with tab_traj:
+    render_trajectories(ctx, patient_id, visits, all_analyses, consent)
+
+with tab_export:
+    from app.export_view import render_export
+
+    render_export(ctx, patient_id)
