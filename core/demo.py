@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.auth import User
+from core.errors import ValidationError
 from core.storage import Store, records
 from core.storage.audit import append_event
 
@@ -42,3 +43,14 @@ def mirror_user(store: Store, user: User) -> None:
     from core.storage.demo_reset import mirror_user as _mirror
 
     _mirror(store, user.id, user.username, user.display_name, user.role)
+
+
+def reset_for(ctx) -> int:
+    """A clinical lead resets the demo cohort from the UI (demo database only)."""
+    ctx.require("demo.manage")
+    if not ctx.demo:
+        raise ValidationError("Switch on demo mode first: only the demo database can be reset.")
+    n = reset_demo(ctx.store)
+    mirror_user(ctx.store, ctx.user)
+    ctx.audit("demo.reset", "demo", "", patients=n)
+    return n

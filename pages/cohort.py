@@ -1,0 +1,71 @@
+"""Cohort (clinical lead): score distributions, patients needing attention, flag rates, demo controls."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from app import state
+from app.navigation import go
+from core import cohort, demo
+from core.errors import CoreError
+from core.heads import HEADS
+
+ctx = state.context()
+st.title("Cohort")
+
+if ctx.user.can("demo.manage"):
+    with st.expander("Demo mode", icon=":material/slideshow:", expanded=ctx.demo):
+        st.write("The demo cohort is synthetic (about 12 patients with improving, worsening and stable courses), "
+                 "kept in its own database. Toggle *Demo mode* in the sidebar to enter it.")
+        if ctx.demo and st.button("Reset the demo cohort", key="demo_reset", icon=":material/restart_alt:"):
+            try:
+                n = demo.reset_for(ctx)
+                st.success(f"Demo reset: {n} synthetic patients, no analyses yet.")
+            except CoreError as exc:
+                state.show_error(exc)
+
+try:
+    data = cohort.overview(ctx)
+except CoreError as exc:
+    state.show_error(exc)
+    st.stop()
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Patients", data["patients"])
+c2.metric("Visits", data["visits"])
+c3.metric("Need attention", len(data["attention"]))
+c4.metric("Crisis flags", sum(1 for a in data["attention"] if a["crisis"]))
+
+st.subheader("Patients needing attention")
+if data["attention"]:
+    att = pd.DataFrame(data["attention"])
+    att["crisis"] = att["crisis"].map({True: "🚨 yes", False: ""})
+    st.dataframe(att.drop(columns=["patient_id"]), hide_index=True, width="stretch")
+    options = {a["pseudonym"]: a["patient_id"] for a in data["attention"]}
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox("Open patient", list(options), key="cohort_open_pick")
+    if c2.button("Open", key="cohort_open"):
+        go("patient.py", patient_id=options[pick])
+else:
+    st.success("No patient is worsening, flagged for crisis language, or waiting for sign-off.")
+
+st.subheader("Latest score per patient")
+if data["latest_scores"]:
+    scores = pd.DataFrame(data["latest_scores"])
+    cols = st.columns(len(HEADS))
+    for col, spec in zip(cols, HEADS):
+        if spec.name in scores:
+            fig = px.histogram(scores, x=spec.name, nbins=10, range_x=[spec.low, spec.high], title=spec.label,
+                               height=220)
+            fig.update_layout(margin=dict(l=5, r=5, t=35, b=5), showlegend=False, xaxis_title=None,
+                              yaxis_title="patients")
+            col.plotly_chart(fig, key=f"dist_{spec.name}", width="stretch")
+else:
+    st.info("No scored visits yet.")
+
+st.subheader("QA flag rates")
+if data["flag_rates"]:
+    st.dataframe(pd.DataFrame(data["flag_rates"]), hide_index=True, width="stretch")
+else:
+    st.caption("No QA reviews yet.")
+st.caption("Decision support, not a diagnosis.")
