@@ -1,0 +1,36 @@
+import pytest
+
+from core.errors import ConfigError
+from core.settings import EMBEDDED_ENCODER, load_settings
+
+
+def test_defaults_are_the_embedded_models(tmp_path):
+    s = load_settings(env={}, config_file=None)
+    assert s.encoder_backbone == EMBEDDED_ENCODER
+    assert s.quantization == "none" and s.device == "auto" and s.port == 8501
+
+
+def test_toml_then_env_override(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('quantization = "4bit"\nmax_upload_mb = 5\nport = 9000\n')
+    s = load_settings(env={"MHD_PORT": "9100", "MHD_LLM_MERGE_ADAPTER": "true"}, config_file=cfg)
+    assert (s.quantization, s.max_upload_mb, s.port, s.llm_merge_adapter) == ("4bit", 5, 9100, True)
+
+
+@pytest.mark.parametrize("env", [{"MHD_QUANTIZATION": "3bit"}, {"MHD_PORT": "eighty"}, {"MHD_DEVICE": "tpu"},
+                                 {"MHD_MAX_UPLOAD_MB": "0"}])
+def test_bad_values_are_named(env):
+    with pytest.raises(ConfigError):
+        load_settings(env=env)
+
+
+def test_unknown_key_in_toml_is_refused(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("colour = 'blue'\n")
+    with pytest.raises(ConfigError, match="colour"):
+        load_settings(env={}, config_file=cfg)
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError):
+        load_settings(env={"MHD_CONFIG": str(tmp_path / "nope.toml")})
