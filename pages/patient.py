@@ -106,9 +106,15 @@ with tab_visits:
         by_visit.setdefault(a["visit_id"], []).append(a)
     if not visits:
         st.info("No visits yet: add one under *Add visits*.")
-    for i, v in enumerate(reversed(visits)):
+    newest_first = list(reversed(visits))
+    per_page = 10
+    n_pages = max(1, -(-len(newest_first) // per_page))
+    vpage = st.number_input(f"Visits page (of {n_pages}, newest first)", 1, n_pages, 1, key="visits_page") \
+        if n_pages > 1 else 1
+    for i, v in enumerate(newest_first[(vpage - 1) * per_page: vpage * per_page]):
         marker = " 🚨" if v["crisis"].flagged else ""
-        with st.expander(f"{v['visit_date']}{marker}", expanded=(i == 0)):
+        done = "" if by_visit.get(v["id"]) else " · not analysed"
+        with st.expander(f"{v['visit_date']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
             render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent)
 
 with tab_traj:
