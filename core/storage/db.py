@@ -26,9 +26,11 @@ def utcnow() -> str:
 
 
 def _create_private_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(path.parent, 0o700)
+    if not path.parent.exists():
+        # Only a folder we create ourselves is made private; never touch an existing one (e.g. /tmp).
+        path.parent.mkdir(parents=True)
+        with contextlib.suppress(OSError):
+            os.chmod(path.parent, 0o700)
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
