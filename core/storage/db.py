@@ -28,8 +28,8 @@ def utcnow() -> str:
 def _create_private_file(path: Path) -> None:
     if not path.parent.exists():
         # Only a folder we create ourselves is made private; never touch an existing one (e.g. /tmp).
-        path.parent.mkdir(parents=True)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(FileExistsError):
+            path.parent.mkdir(parents=True)
             os.chmod(path.parent, 0o700)
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
