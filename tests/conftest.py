@@ -49,3 +49,55 @@ def shared_data():
     if not SHARED_DATA.exists():
         pytest.skip(f"reference data not found at {SHARED_DATA} (the ../shared checkout is absent)")
     return SHARED_DATA
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """A temporary data dir for AppTest runs, one account per role, and a factory of logged-in AppTests.
+
+    Usage: ``at = app_env.page("pages/patients.py", "psy")``; ``app_env.ctx("psy")`` gives a core Context on
+    the same database for arranging data.
+    """
+    import streamlit as st
+
+    from core import auth
+    from core.context import Context
+    from core.settings import load_settings
+    from core.storage import open_store
+
+    monkeypatch.setenv("MHD_DATA_DIR", str(tmp_path / "var"))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    settings = load_settings()
+    store = open_store(settings.database)
+    admin = auth.create_user(store, "admin", PASSWORD, "admin")
+    users = {"admin": admin}
+    for name, role in [("psy", "psychiatrist"), ("psy2", "psychiatrist"), ("lead", "clinical_lead"),
+                       ("qa", "qa_reviewer")]:
+        users[name] = auth.create_user(store, name, PASSWORD, role, actor=admin)
+
+    class Env:
+        def __init__(self):
+            self.settings, self.store, self.users = settings, store, users
+
+        def ctx(self, name: str, demo: bool = False) -> Context:
+            target = open_store(settings.demo_database) if demo else store
+            return Context(settings=settings, store=target, user=users[name], demo=demo)
+
+        def page(self, script: str, name: str | None, **session):
+            from streamlit.testing.v1 import AppTest
+
+            at = AppTest.from_file(str(ROOT / script), default_timeout=120)
+            if name is not None:
+                _, token = auth.login(store, settings, name, PASSWORD)
+                at.session_state["auth_token"] = token
+            for key, value in session.items():
+                at.session_state[key] = value
+            return at
+
+    yield Env()
+    st.cache_resource.clear()
+    store.close()
