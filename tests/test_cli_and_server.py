@@ -1,0 +1,79 @@
+"""The CLI's base commands and the real server answering HTTP (what `make run` starts)."""
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    return {**os.environ, "MHD_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)}
+
+
+def test_help_lists_commands(cli_env):
+    out = run_cli("--help", env=cli_env)
+    assert out.returncode == 0
+    for command in ["init-db", "seed-demo"]:
+        assert command in out.stdout
+
+
+def test_init_db_creates_accounts_once_and_is_idempotent(cli_env, tmp_path):
+    first = run_cli("init-db", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    assert "admin" in first.stdout and "dr.demo" in first.stdout
+    creds = tmp_path / "var" / "first-run-credentials.txt"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    second = run_cli("init-db", env=cli_env)
+    assert second.returncode == 0 and "dr.demo" not in second.stdout
+    assert stat.S_IMODE((tmp_path / "var" / "mhdash.db").stat().st_mode) == 0o600
+
+
+def test_seed_demo_if_empty(cli_env):
+    assert "12 synthetic patients" in run_cli("seed-demo", "--if-empty", env=cli_env).stdout
+    assert "already seeded" in run_cli("seed-demo", "--if-empty", env=cli_env).stdout
+
+
+def test_bad_config_is_a_clear_error(cli_env, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("quantization = '3bit'\n")
+    out = run_cli("--config", str(bad), "init-db", env=cli_env)
+    assert out.returncode == 2 and "quantization must be one of" in out.stderr
+
+
+@pytest.mark.slow
+def test_server_answers_200(cli_env):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_cli("init-db", env=cli_env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true", "--server.port",
+         str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        codes = {}
+        deadline = time.time() + 60
+        while time.time() < deadline and len(codes) < 2:
+            for path in ["/_stcore/health", "/"]:
+                try:
+                    codes[path] = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2).status
+                except OSError:
+                    time.sleep(0.5)
+        assert codes == {"/_stcore/health": 200, "/": 200}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
