@@ -177,9 +177,47 @@ def _m002_prediction_log(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_prediction_log_ts ON prediction_log(ts)")
 
 
+def _m003_review(db: sqlite_utils.Database) -> None:
+    # Review queue: who an item is assigned to, which review round it is in (send back for re-review
+    # starts a new round), and the confidence / crisis facts its priority was computed from.
+    db.execute("ALTER TABLE review_items ADD COLUMN assigned_to INTEGER REFERENCES users(id)")
+    db.execute("ALTER TABLE review_items ADD COLUMN round INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE review_items ADD COLUMN confidence REAL")
+    db.execute("ALTER TABLE review_items ADD COLUMN crisis INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE flags ADD COLUMN round INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX idx_review_items_queue ON review_items(status, priority)")
+    db.execute("CREATE INDEX idx_flags_reviewer ON flags(reviewer_id, created_at)")
+    db.execute(
+        """CREATE TABLE adjudications (
+            id INTEGER PRIMARY KEY,
+            analysis_id INTEGER NOT NULL REFERENCES analyses(id),
+            round INTEGER NOT NULL,
+            adjudicator_id INTEGER NOT NULL REFERENCES users(id),
+            decision TEXT NOT NULL CHECK (decision IN ('approve','flag')),
+            reason TEXT,
+            severity TEXT,
+            comment TEXT NOT NULL DEFAULT '',
+            corrected_label TEXT,
+            corrected_scores TEXT,
+            corrected_rationale TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX idx_adjudications_round ON adjudications(analysis_id, round)")
+    db.execute(
+        """CREATE TABLE review_config (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_by INTEGER REFERENCES users(id),
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "prediction log", _m002_prediction_log),
+    (3, "review queue: assignment, rounds, adjudication", _m003_review),
 ]
 
 
