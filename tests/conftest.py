@@ -101,3 +101,10 @@ def app_env(tmp_path, monkeypatch):
     yield Env()
     st.cache_resource.clear()
     store.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line with the robustness cases the run tried (tests/robustness.py)."""
+    from tests import robustness
+
+    terminalreporter.write_line(robustness.summary())
