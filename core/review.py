@@ -31,7 +31,7 @@ from core.storage import review as store_review
 
 __all__ = [
     "REASONS", "SEVERITIES", "DECISIONS", "STATUSES", "LOCK_MINUTES", "QueueFilters", "QueuePage",
-    "queue", "item_view", "claim", "claim_next", "release", "decide", "send_back", "assign",
+    "queue", "facets", "reviewers", "item_view", "claim", "claim_next", "release", "decide", "send_back", "assign",
     "get_overlap", "set_overlap", "disagreements", "adjudicate", "agreement_report", "export",
     "EXPORT_FORMATS", "quality_stats", "confidence_of", "priority_of",
 ]
@@ -209,6 +209,19 @@ def queue(ctx: Context, filters: QueueFilters | None = None, *, page: int = 1, p
         r["summary"] = _summary(r)
         r.pop("outputs", None)  # the rationale and text are shown only in the (de-identified) item view
     return QueuePage(rows, total, page, page_size, store_review.queue_facets(ctx.store))
+
+
+def facets(ctx: Context) -> dict[str, list[str]]:
+    """Choices for the queue filters: tasks and model versions present in the queue."""
+    ctx.require("review.queue")
+    _sync(ctx)
+    return store_review.queue_facets(ctx.store)
+
+
+def reviewers(ctx: Context) -> list[str]:
+    """Usernames of the active QA reviewers (for assignment)."""
+    ctx.require("review.queue")
+    return [u["username"] for u in records.list_users(ctx.store) if u["role"] == "qa_reviewer" and u["active"]]
 
 
 def _item_state(ctx: Context, analysis_id: int, now: datetime | None = None) -> dict:
