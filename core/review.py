@@ -730,11 +730,7 @@ def _lora_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> l
 def _imhi_pair(task_registry, task: str, text: str, label: str, rationale: str) -> tuple[str, str]:
     """The IMHI query and gold answer, built by the task registry so trainer and exporter never drift."""
     spec = task_registry.TASKS[task]
-    query = task_registry.build_query(spec, text) if hasattr(task_registry, "build_query") else \
-        f'Consider this post: "{text}" Question: {spec.question}'
-    sentence = task_registry.label_sentence(spec, label) if hasattr(task_registry, "label_sentence") else \
-        spec.label_sentence(label)
-    return query, f"{sentence} Reasoning: {rationale.strip()}"
+    return spec.build_query(text), spec.answer(label, rationale)
 
 
 def export(ctx: Context, fmt: str, *, jsonl: bool = False, include_approved: bool = False,

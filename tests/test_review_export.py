@@ -1,0 +1,159 @@
+"""Review exports: flags CSV/JSONL (formula-safe), and correction sets that the trainers read unchanged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from core import review
+from core.context import Context
+from core.errors import PermissionDenied
+from core.heads import HEADS
+from core.storage import records
+from core.storage.audit import list_events
+
+NOTE_A = 'Patient says "I can\'t cope", sleeps 4h, avoids friends, works nights.'
+NOTE_B = "Calmer this week; went back to the choir, sister visits on Sundays."
+
+
+@pytest.fixture
+def ctxs(settings, store, users):
+    return {name: Context(settings=settings, store=store, user=u) for name, u in users.items()}
+
+
+@pytest.fixture
+def reviewed(ctxs, store, users):
+    """Two LLM answers and two heads outputs, reviewed: corrections, an approval, a formula-injection comment."""
+    pid = records.insert_patient(store, "P-1", "", users["psy"].id, True)
+    va, vb = records.insert_visits(store, pid, [{"visit_date": "2026-01-05", "text": NOTE_A},
+                                                {"visit_date": "2026-01-12", "text": NOTE_B}], users["psy"].id)
+
+    def llm(vid, label, p):
+        return records.insert_analysis(store, visit_id=vid, kind="llm", task="depression", model_id="m",
+                                       model_version="llm-1", outputs={
+                                           "label": label, "probabilities": {label: p, "yes" if label == "no" else "no": 1 - p},
+                                           "rationale": "Model rationale.", "prompt_version": "imhi-1"})
+
+    def heads(vid):
+        return records.insert_analysis(store, visit_id=vid, kind="heads", task="heads", model_id="enc",
+                                       model_version="h-1", outputs={"heads": {
+                                           h.name: {"value": (h.low + h.high) / 2, "std": 0.1} for h in HEADS}})
+
+    ids = {"llm_a": llm(va, "no", 0.7), "llm_b": llm(vb, "no", 0.9), "heads_a": heads(va), "heads_b": heads(vb)}
+    qa = ctxs["qa"]
+    review.decide(qa, ids["llm_a"], "flag", reason="wrong_label", severity="high", corrected_label="yes",
+                  corrected_rationale="Insomnia, withdrawal and 'can't cope' suggest depression.",
+                  comment="=cmd|' /C calc'!A0")
+    review.decide(qa, ids["llm_b"], "approve", comment="+ fine")
+    review.decide(qa, ids["heads_a"], "flag", reason="wrong_label", severity="medium",
+                  corrected_scores={"isolation": 3.5, "family_history": 1.0}, comment="@SUM(1)")
+    review.decide(qa, ids["heads_b"], "approve")
+    return ids
+
+
+def test_flags_csv_is_formula_safe_and_complete(ctxs, reviewed, store):
+    result = review.export(ctxs["qa"], "csv")
+    rows = list(csv.DictReader(io.StringIO(result.data.decode())))
+    assert result.rows == 2 == len(rows)
+    by_id = {int(r["analysis_id"]): r for r in rows}
+    a = by_id[reviewed["llm_a"]]
+    assert a["comment"] == "'=cmd|' /C calc'!A0"  # neutralised for spreadsheets
+    assert a["reason"] == "wrong_label" and a["reason_label"] == "Wrong label" and a["severity"] == "high"
+    assert a["model_label"] == "no" and a["corrected_label"] == "yes" and a["reviewer"] == "qa"
+    h = by_id[reviewed["heads_a"]]
+    assert h["comment"] == "'@SUM(1)"
+    assert json.loads(h["corrected_scores"]) == {"isolation": 3.5, "family_history": 1.0}
+    for r in rows:
+        assert all(not str(v).startswith(("=", "+", "-", "@")) for v in r.values())
+    assert NOTE_A not in result.data.decode()  # flags exports carry no note text
+    [event] = list_events(store, action="review.export")
+    assert json.loads(event["details"])["rows"] == 2
+
+
+def test_flags_jsonl_keeps_values_exact(ctxs, reviewed):
+    result = review.export(ctxs["qa"], "jsonl", decisions=review.DECISIONS)
+    rows = [json.loads(line) for line in result.data.decode().splitlines()]
+    assert len(rows) == 4
+    a = next(r for r in rows if r["analysis_id"] == reviewed["llm_a"])
+    assert a["comment"] == "=cmd|' /C calc'!A0" and a["model_confidence"] == pytest.approx(0.7)
+
+
+def test_export_needs_review_export(ctxs, reviewed):
+    for who in ("psy", "lead", "admin"):
+        with pytest.raises(PermissionDenied):
+            review.export(ctxs[who], "heads")
+
+
+def _heads_rows(result):
+    return list(csv.DictReader(io.StringIO(result.data.decode())))
+
+
+def test_heads_export_has_real_text_and_trainer_columns(ctxs, reviewed):
+    result = review.export(ctxs["qa"], "heads")
+    rows = _heads_rows(result)
+    assert list(rows[0]) == ["text", *[h.target_column for h in HEADS]]
+    assert [r["text"] for r in rows] == [NOTE_A]  # only the corrected item; approvals need opting in
+    assert float(rows[0]["social_isolation_score"]) == 3.5 and float(rows[0]["family_history"]) == 1.0
+    assert float(rows[0]["trauma_indicators"]) == 3.5  # uncorrected heads keep the model's value
+    with_approved = review.export(ctxs["qa"], "heads", include_approved=True)
+    assert [r["text"] for r in _heads_rows(with_approved)] == [NOTE_A, NOTE_B]
+
+
+def test_lora_export_in_imhi_format(ctxs, reviewed):
+    from core.tasks import TASKS
+
+    result = review.export(ctxs["qa"], "lora")
+    rows = list(csv.DictReader(io.StringIO(result.data.decode())))
+    assert list(rows[0]) == ["query", "gpt-3.5-turbo"]
+    assert rows[0]["query"] == f'Consider this post: "{NOTE_A}" Question: {TASKS["depression"].question}'
+    assert rows[0]["gpt-3.5-turbo"] == ("Yes, the poster suffers from depression. Reasoning: Insomnia, withdrawal "
+                                        "and 'can't cope' suggest depression.")
+    jl = review.export(ctxs["qa"], "lora", jsonl=True, include_approved=True)
+    lines = [json.loads(x) for x in jl.data.decode().splitlines()]
+    assert [set(x) for x in lines] == [{"query", "answer"}] * 2
+    assert lines[1]["answer"].startswith("No, the poster does not suffer from depression. Reasoning: Model")
+
+
+def test_flag_without_corrected_rationale_is_left_out_of_lora(ctxs, reviewed, store, users):
+    review.send_back(ctxs["qa"], reviewed["llm_a"], "check again")
+    review.decide(ctxs["qa2"], reviewed["llm_a"], "flag", reason="wrong_label", severity="low",
+                  corrected_label="yes")
+    result = review.export(ctxs["qa"], "lora")
+    assert result.rows == 0
+    assert result.skipped == {"flagged without corrected rationale": 1}
+
+
+def test_conflicting_corrections_wait_for_adjudication(ctxs, store, users, reviewed):
+    qa, qa2 = ctxs["qa"], ctxs["qa2"]
+    review.send_back(qa, reviewed["llm_b"], "second opinion")
+    review.set_overlap(qa, 2)
+    review.decide(qa, reviewed["llm_b"], "flag", reason="wrong_label", severity="low", corrected_label="yes",
+                  corrected_rationale="A")
+    review.decide(qa2, reviewed["llm_b"], "flag", reason="wrong_label", severity="low", corrected_label="no",
+                  corrected_rationale="B")
+    assert review.export(qa, "lora").skipped == {"conflicting corrections": 1}
+    review.adjudicate(qa, reviewed["llm_b"], "flag", reason="wrong_label", severity="low", corrected_label="yes",
+                      corrected_rationale="Adjudicated rationale.")
+    rows = [json.loads(x) for x in review.export(qa, "lora", jsonl=True).data.decode().splitlines()]
+    assert any(r["answer"].endswith("Reasoning: Adjudicated rationale.") for r in rows)
+
+
+def test_cli_export_writes_private_files(settings, reviewed, tmp_path, monkeypatch, capsys):
+    import os
+    import stat
+
+    from core.cli import main
+
+    monkeypatch.setenv("MHD_DATA_DIR", str(settings.data_dir))
+    for fmt, name in [("csv", "flags.csv"), ("jsonl", "flags.jsonl"), ("heads", "heads.csv"),
+                      ("lora", "lora.jsonl")]:
+        out = tmp_path / name
+        assert main(["review", "export", "--format", fmt, "--output", str(out), "--user", "qa"]) == 0
+        assert out.exists() and stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert json.loads((tmp_path / "lora.jsonl").read_text().splitlines()[0])["query"].startswith("Consider")
+    assert main(["review", "export", "--format", "csv", "--output", str(tmp_path / "x.csv"), "--user", "psy"]) == 2
+    assert "does not allow" in capsys.readouterr().err
+    assert main(["review", "agreement", "--user", "qa"]) == 0
