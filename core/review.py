@@ -253,10 +253,10 @@ def item_view(ctx: Context, analysis_id: int) -> dict:
     out = dict(analysis["outputs"])
     if analysis["kind"] == "llm":
         out["rationale"] = _deid(out.get("rationale"))
-        out["evidence"] = [
-            {**e, **{k: _deid(e[k]) for k in ("sentence", "text", "quote") if isinstance(e.get(k), str)}}
-            if isinstance(e, dict) else _deid(str(e)) for e in out.get("evidence") or []
-        ]
+        # Evidence quotes the note and notes may too: every string in them is de-identified.
+        for key in ("evidence", "notes"):
+            out[key] = [{k: _deid(v) if isinstance(v, str) else v for k, v in e.items()} if isinstance(e, dict)
+                        else _deid(str(e)) for e in out.get(key) or []]
     history = store_review.item_decisions(ctx.store, analysis_id)
     resolved = item["effective_status"] == "resolved"
     visible = [d for d in history if d["round"] < item["round"] or d["reviewer_id"] == user.id or resolved]

@@ -157,3 +157,18 @@ def test_cli_export_writes_private_files(settings, reviewed, tmp_path, monkeypat
     assert main(["review", "export", "--format", "csv", "--output", str(tmp_path / "x.csv"), "--user", "psy"]) == 2
     assert "does not allow" in capsys.readouterr().err
     assert main(["review", "agreement", "--user", "qa"]) == 0
+
+
+@pytest.mark.parametrize("jsonl", [False, True])
+def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed, tmp_path, jsonl):
+    lora = pytest.importorskip("core.lora", reason="the LoRA trainer (core/lora.py) is not installed")
+    from core.tasks import split_query
+
+    result = review.export(ctxs["qa"], "lora", jsonl=jsonl, include_approved=True)
+    path = tmp_path / result.filename
+    path.write_bytes(result.data)
+    examples = lora.read_examples(path)
+    assert [(e["task"], e["label"]) for e in examples] == [("depression", "yes"), ("depression", "no")]
+    assert split_query(examples[0]["query"])[0] == NOTE_A  # the real note, quotes and all
+    assert examples[0]["rationale"].startswith("Insomnia, withdrawal")
+    assert split_query(examples[1]["query"])[0] == NOTE_B
