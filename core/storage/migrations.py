@@ -214,10 +214,23 @@ def _m003_review(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_session_revocation(db: sqlite_utils.Database) -> None:
+    # Changing a password, disabling an account or changing its role ends every live session of that account,
+    # enforced by the database so no code path can forget it.
+    db.execute(
+        """CREATE TRIGGER users_revoke_sessions AFTER UPDATE OF password_hash, active, role ON users
+           WHEN OLD.password_hash IS NOT NEW.password_hash OR OLD.active IS NOT NEW.active
+                OR OLD.role IS NOT NEW.role
+           BEGIN UPDATE sessions SET revoked = 1 WHERE user_id = NEW.id AND revoked = 0; END"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
+
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "prediction log", _m002_prediction_log),
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
+    (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
 ]
 
 
