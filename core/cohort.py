@@ -76,7 +76,12 @@ def overview(ctx: Context) -> dict:
                               "worsening": ", ".join(worsening), "unsigned_outputs": unsigned,
                               "last_visit": r["last_visit"]})
     attention.sort(key=lambda a: (not a["crisis"], -len(a["worsening"]), -a["unsigned_outputs"]))
-    flags = records.flag_rates(ctx.store) if hasattr(records, "flag_rates") else []
+    flags = []
+    if ctx.user.can("quality.read"):
+        from core.review import quality_stats
+
+        rates = quality_stats(ctx, freq="M").flag_rate
+        flags = rates.to_dict("records") if len(rates) else []
     ctx.audit("cohort.read", "cohort", "", patients=len(rows))
     return {"patients": len(rows), "visits": records.count_visits(ctx.store), "latest_scores": latest_scores,
             "attention": attention, "flag_rates": flags}
