@@ -1,0 +1,179 @@
+"""LLM commands: train-lora, evaluate-imhi, parse, analyze, llm-info."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train-lora", help="train a LoRA adapter on IMHI-style instruction data")
+    p.add_argument("--data", nargs="+", required=True,
+                   help="CSV (query,gpt-3.5-turbo) / JSONL {query,answer} files or folders of them")
+    p.add_argument("--output", required=True, help="adapter directory to write (resumes when it has a checkpoint)")
+    p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--alpha", type=int, default=16)
+    p.add_argument("--dropout", type=float, default=0.05)
+    p.add_argument("--target-modules", default="q_proj,k_proj,v_proj,o_proj",
+                   help="comma-separated module names to adapt")
+    p.add_argument("--max-length", type=int, default=320, help="tokens per example; long posts are cut")
+    p.add_argument("--max-answer-tokens", type=int, default=96)
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--lr", type=float, default=2e-4, help="learning rate")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--grad-accum", type=int, default=2)
+    p.add_argument("--label-weight", type=float, default=3.0, help="loss weight of the label sentence tokens")
+    p.add_argument("--limit", type=int, help="use at most N examples, stratified over task and label")
+    p.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
+    p.add_argument("--save-every", type=int, default=20, help="checkpoint every N steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for memory (large bases)")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    p.set_defaults(func=train_lora)
+
+    p = sub.add_parser("evaluate-imhi", help="weighted F1 / accuracy on IMHI CSV files, with baselines")
+    p.add_argument("--data", required=True, help="folder of IMHI CSV files named by dataset (DR.csv, SAD.csv, ...)")
+    p.add_argument("--tasks", nargs="*", help="dataset names or task names to evaluate (default: all found)")
+    p.add_argument("--limit", type=int, help="rows per dataset (stratified sample)")
+    p.add_argument("--output", default="var/imhi-eval.md", help="markdown table to write")
+    p.add_argument("--no-base", action="store_true", help="skip the base-model-without-adapter baseline")
+    p.add_argument("--no-generate", action="store_true", help="skip the paper-style generated-label column")
+    p.set_defaults(func=evaluate_imhi)
+
+    p = sub.add_parser("parse", help="read MentaLLaMA-style answers into label, rationale, parse_ok columns")
+    p.add_argument("file", help="CSV or JSONL")
+    p.add_argument("--task", required=True)
+    p.add_argument("--column", default="generated_text")
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=parse_file)
+
+    p = sub.add_parser("analyze", help="label, probability and rationale for every text of a CSV/JSONL (column text)")
+    p.add_argument("file")
+    p.add_argument("--task", required=True)
+    p.add_argument("--column", default="text")
+    p.add_argument("--output", required=True)
+    p.add_argument("--no-rationale", action="store_true", help="labels and probabilities only (fast)")
+    p.set_defaults(func=analyze_file)
+
+    p = sub.add_parser("llm-info", help="load the configured LLM and print what was loaded")
+    p.set_defaults(func=llm_info)
+
+
+def train_lora(args, settings) -> int:
+    from core.lora import LoraArgs
+    from core.lora import train_lora as run
+
+    largs = LoraArgs(
+        rank=args.rank, alpha=args.alpha, dropout=args.dropout,
+        target_modules=tuple(m.strip() for m in args.target_modules.split(",") if m.strip()),
+        max_length=args.max_length, max_answer_tokens=args.max_answer_tokens, epochs=args.epochs,
+        learning_rate=args.lr, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        label_weight=args.label_weight, limit=args.limit, max_steps=args.max_steps, save_every=args.save_every,
+        seed=args.seed, gradient_checkpointing=args.gradient_checkpointing,
+    )
+    prov = run(settings, args.data, args.output, largs, resume=not args.no_resume,
+               log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"adapter written to {args.output}: {prov['steps_done']}/{prov['total_steps']} steps, "
+          f"{prov['examples']} examples, last loss {prov['train_loss_last']}")
+    return 0
+
+
+def evaluate_imhi(args, settings) -> int:
+    from core.imhi import evaluate, write_markdown
+
+    report = evaluate(settings, Path(args.data), tasks=args.tasks, limit=args.limit, with_base=not args.no_base,
+                      with_generation=not args.no_generate, log=lambda m: print(m, file=sys.stderr, flush=True))
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(write_markdown(report), encoding="utf-8")
+    print(write_markdown(report))
+    print(f"written to {out}")
+    return 0
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    from core.errors import DataError
+
+    if not path.exists():
+        raise DataError(f"File not found: {path}")
+    try:
+        if path.suffix.lower() == ".jsonl":
+            return pd.read_json(path, lines=True)
+        return pd.read_csv(path)
+    except ValueError as exc:
+        raise DataError(f"{path}: cannot read it as {'JSONL' if path.suffix.lower() == '.jsonl' else 'CSV'}: {exc}") \
+            from exc
+
+
+def _write_table(df, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".jsonl":
+        df.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        df.to_csv(path, index=False)
+
+
+def parse_file(args, settings) -> int:
+    from core.errors import DataError
+    from core.parse import parse_response
+    from core.tasks import get_task
+
+    get_task(args.task)
+    df = _read_table(Path(args.file))
+    if args.column not in df.columns:
+        raise DataError(f"{args.file}: no column {args.column!r} (columns: {', '.join(map(str, df.columns))})")
+    parsed = [parse_response(args.task, t) for t in df[args.column]]
+    df["label"] = [p["label"] for p in parsed]
+    df["rationale"] = [p["rationale"] for p in parsed]
+    df["parse_ok"] = [p["parse_ok"] for p in parsed]
+    _write_table(df, Path(args.output))
+    ok = sum(p["parse_ok"] for p in parsed)
+    print(f"{ok}/{len(parsed)} answers parsed; written to {args.output}")
+    return 0
+
+
+def analyze_file(args, settings) -> int:
+    from tqdm import tqdm
+
+    from core.answers import analyze, score_labels
+    from core.errors import DataError
+    from core.llm import load_llm
+    from core.tasks import get_task
+
+    get_task(args.task)
+    df = _read_table(Path(args.file))
+    if args.column not in df.columns:
+        raise DataError(f"{args.file}: no column {args.column!r} (columns: {', '.join(map(str, df.columns))})")
+    llm = load_llm(settings)
+    labels, probs, rationales, notes = [], [], [], []
+    for text in tqdm(df[args.column].fillna("").astype(str), desc="analyze", file=sys.stderr):
+        if args.no_rationale:
+            r = score_labels(llm, args.task, text)
+            r["rationale"] = ""
+        else:
+            r = analyze(llm, args.task, text)
+        labels.append(r["label"])
+        probs.append(round(r["probabilities"][r["label"]], 4))
+        rationales.append(r["rationale"])
+        notes.append("; ".join(r.get("notes", [])))
+    df["label"], df["probability"], df["rationale"], df["notes"] = labels, probs, rationales, notes
+    df["model_version"] = llm.version
+    _write_table(df, Path(args.output))
+    print(f"{len(df)} texts analysed with {llm.version}; written to {args.output}")
+    return 0
+
+
+def llm_info(args, settings) -> int:
+    import json
+    import time
+
+    from core.llm import load_llm
+
+    t = time.time()
+    llm = load_llm(settings)
+    info = llm.describe()
+    info["load_seconds"] = round(time.time() - t, 2)
+    print(json.dumps(info, indent=2))
+    return 0

@@ -1,0 +1,308 @@
+"""The MentaLLaMA-style language model: base weights + optional LoRA adapter.
+
+One code path serves the laptop and the GPU server: ``from_pretrained`` on a
+plain Hugging Face directory (or hub id), then ``PeftModel.from_pretrained`` for
+the adapter, optionally merged. A GGUF base (the embedded SmolLM2) is converted
+once into such a directory under ``settings.cache_dir`` keyed by the GGUF file's
+hash, so only the first load pays for dequantisation and tokenizer conversion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import AdapterMismatch, ModelOutOfMemory, ModelUnavailable, QuantizationUnavailable
+from core.settings import EMBEDDED_LLM
+
+PROVENANCE_FILE = "mhdash_adapter.json"
+
+
+@dataclass
+class LLM:
+    model: Any
+    tokenizer: Any
+    model_id: str  # what the base setting named (hub id, path, or the embedded sentinel)
+    adapter_id: str  # "" when no adapter
+    adapter_hash: str  # "" when no adapter
+    device: str
+    dtype: str
+    quantization: str = "none"
+    merged: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        """Identifies base + adapter; stored with every output."""
+        if not self.adapter_id:
+            return self.model_id
+        return f"{self.model_id}+{Path(self.adapter_id).name}@{self.adapter_hash[:12]}"
+
+    def describe(self) -> dict:
+        return {
+            "model_id": self.model_id, "adapter_id": self.adapter_id, "adapter_hash": self.adapter_hash,
+            "version": self.version, "device": self.device, "dtype": self.dtype,
+            "quantization": self.quantization, "merged": self.merged,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "notes": list(self.notes),
+        }
+
+
+def file_hash(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def adapter_hash(adapter_dir: Path) -> str:
+    """Hash of the adapter's weights and config (identifies it in caches and outputs)."""
+    h = hashlib.sha256()
+    for name in ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin"):
+        p = Path(adapter_dir) / name
+        if p.exists():
+            h.update(name.encode())
+            h.update(file_hash(p).encode())
+    return h.hexdigest()
+
+
+def converted_gguf_dir(gguf_path: Path, cache_dir: Path) -> Path:
+    """Plain HF directory (safetensors + tokenizer) converted from a GGUF file, made on first use."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf_path = Path(gguf_path)
+    target = Path(cache_dir) / "llm-gguf" / f"{gguf_path.stem}-{file_hash(gguf_path)[:16]}"
+    if (target / "config.json").exists() and (target / "tokenizer_config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
+        )
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"Could not read the GGUF model {gguf_path}: {exc}") from exc
+    # The tensors are already dequantised to float32; drop the GGUF quantizer so they save as plain weights.
+    model.hf_quantizer = None
+    for attr in ("quantization_config",):
+        if hasattr(model.config, attr):
+            delattr(model.config, attr)
+    for attr in ("is_quantized", "quantization_method"):
+        if getattr(model, attr, None):
+            setattr(model, attr, False if attr == "is_quantized" else None)
+    # Write to a temporary sibling then rename, so a crash never leaves a half-converted cache.
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "mhdash_source.json").write_text(json.dumps({"gguf": str(gguf_path), "sha256": file_hash(gguf_path)}))
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process won the race
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_base(settings) -> tuple[str, str]:
+    """(model_id, directory or hub id that from_pretrained reads)."""
+    from core.hardware import resolve_llm_source
+
+    source, gguf = resolve_llm_source(settings.llm_base)
+    model_id = settings.llm_base
+    if gguf:
+        if settings.llm_base != EMBEDDED_LLM:
+            model_id = Path(settings.llm_base).name
+        return model_id, str(converted_gguf_dir(Path(source) / gguf, settings.cache_dir))
+    if not Path(source).exists() and ("/" not in source or source.startswith((".", "/"))):
+        raise ModelUnavailable(f"Base model not found: {source} (not a directory, GGUF file or hub id)")
+    return model_id, source
+
+
+def _dtype_for(device: str):
+    import torch
+
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def quantization_config(quantization: str, device: str, compute_dtype):
+    """BitsAndBytesConfig for 8bit/4bit, None for none; refuses without CUDA."""
+    if quantization == "none":
+        return None
+    if quantization not in ("8bit", "4bit"):
+        raise QuantizationUnavailable(f"Unknown quantization {quantization!r}; use none, 8bit or 4bit")
+    if device != "cuda":
+        raise QuantizationUnavailable(
+            f"quantization={quantization} needs a CUDA GPU (bitsandbytes) and this run is on {device}. "
+            "Nothing was loaded. Set quantization=none to load the model unquantized in float32 on the CPU "
+            "(about 4 bytes per parameter of RAM), or run on a GPU."
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+        from transformers import BitsAndBytesConfig
+    except ImportError as exc:
+        raise QuantizationUnavailable(f"quantization={quantization} needs the bitsandbytes package: {exc}") from exc
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
+def load_tokenizer(source: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"Could not load the tokenizer of {source}: {exc}") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"  # batched generation continues every row from its last real token
+    return tokenizer
+
+
+def load_base_model(source: str, device: str, quantization: str = "none"):
+    """The base causal LM on `device` (fp32 on CPU, bf16/fp16 on CUDA, or 8/4-bit)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = _dtype_for(device)
+    kwargs: dict = {"dtype": dtype}
+    qconfig = quantization_config(quantization, device, dtype)
+    if qconfig is not None:
+        kwargs.update(quantization_config=qconfig, device_map="auto")
+    elif device == "cuda":
+        kwargs["device_map"] = "auto"
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except torch.cuda.OutOfMemoryError as exc:
+        raise ModelOutOfMemory(
+            f"{source} does not fit in GPU memory with quantization={quantization}; try 4bit, a smaller model, "
+            "or free the GPU"
+        ) from exc
+    except MemoryError as exc:
+        raise ModelOutOfMemory(f"{source} does not fit in RAM on {device}") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(
+            f"Could not load the base model {source}: {exc}. Hub ids must already be in the local cache "
+            "(downloads are off); otherwise point llm_base at a local directory."
+        ) from exc
+    if qconfig is None and device == "cpu":
+        model.to("cpu")
+    model.eval()
+    return model
+
+
+def adapter_base_info(adapter_dir: Path) -> dict:
+    """What the adapter says about the base it was trained on."""
+    info: dict = {}
+    cfg = Path(adapter_dir) / "adapter_config.json"
+    if cfg.exists():
+        info["base_model_name_or_path"] = json.loads(cfg.read_text()).get("base_model_name_or_path")
+    prov = Path(adapter_dir) / PROVENANCE_FILE
+    if prov.exists():
+        info.update(json.loads(prov.read_text()).get("base", {}))
+    return info
+
+
+def check_adapter_fits(model, adapter_dir: Path) -> None:
+    """Raise AdapterMismatch unless every LoRA matrix attaches to a module of matching shape."""
+    from safetensors import safe_open
+
+    weights = Path(adapter_dir) / "adapter_model.safetensors"
+    if not weights.exists():
+        return  # .bin adapters: peft reports mismatches itself on load
+    modules = dict(model.named_modules())
+    info = adapter_base_info(adapter_dir)
+    base_name = info.get("base_model_name_or_path") or "another base model"
+    with safe_open(str(weights), framework="pt") as fh:
+        for key in fh.keys():
+            if ".lora_A." not in key and ".lora_B." not in key:
+                continue
+            path = key.split(".lora_")[0]
+            if path.startswith("base_model.model."):
+                path = path[len("base_model.model."):]
+            module = modules.get(path)
+            shape = fh.get_slice(key).get_shape()
+            if module is None or not hasattr(module, "in_features"):
+                raise AdapterMismatch(
+                    f"The adapter in {adapter_dir} was trained for {base_name}: it adapts '{path}', "
+                    "which this base model does not have."
+                )
+            if (".lora_A." in key and shape[1] != module.in_features) or (
+                ".lora_B." in key and shape[0] != module.out_features
+            ):
+                raise AdapterMismatch(
+                    f"The adapter in {adapter_dir} was trained for {base_name}: '{path}' has shape "
+                    f"{module.in_features}->{module.out_features} here but the adapter expects another size."
+                )
+
+
+def attach_adapter(model, adapter: str, merge: bool = False):
+    """PeftModel on top of `model` (merged into the weights when `merge`)."""
+    from peft import PeftModel
+
+    path = Path(adapter)
+    if path.exists():
+        if not (path / "adapter_config.json").exists():
+            raise ModelUnavailable(f"{path} has no adapter_config.json; it is not a LoRA adapter directory")
+        check_adapter_fits(model, path)
+    elif adapter.startswith((".", "/")) or "/" not in adapter:
+        raise ModelUnavailable(f"LoRA adapter not found: {adapter}")
+    try:
+        peft_model = PeftModel.from_pretrained(model, adapter, is_trainable=False)
+    except RuntimeError as exc:
+        if "size mismatch" in str(exc):
+            raise AdapterMismatch(f"The adapter {adapter} does not fit this base model: {exc}") from exc
+        raise
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"Could not load the LoRA adapter {adapter}: {exc}") from exc
+    peft_model.eval()
+    return peft_model.merge_and_unload() if merge else peft_model
+
+
+def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None) -> LLM:
+    """Load base + adapter as the settings say (`adapter`/`merge` override them; adapter="" for none)."""
+    from core.hardware import resolve_device
+
+    device = resolve_device(settings.device)
+    if settings.quantization != "none":
+        quantization_config(settings.quantization, device, None)  # fail before any slow work
+    model_id, source = resolve_base(settings)
+    tokenizer = load_tokenizer(source)
+    model = load_base_model(source, device, settings.quantization)
+    adapter = settings.llm_adapter if adapter is None else adapter
+    merge = settings.llm_merge_adapter if merge is None else merge
+    notes: list[str] = []
+    a_hash = ""
+    if adapter:
+        if Path(adapter).exists():
+            a_hash = adapter_hash(Path(adapter))
+        else:
+            a_hash = hashlib.sha256(adapter.encode()).hexdigest()
+        model = attach_adapter(model, adapter, merge=merge)
+    return LLM(
+        model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=adapter or "", adapter_hash=a_hash,
+        device=device, dtype=str(_dtype_for(device)).replace("torch.", ""), quantization=settings.quantization,
+        merged=bool(adapter and merge), notes=notes,
+    )
+
+
+def context_length(llm: LLM) -> int:
+    cfg = getattr(llm.model, "config", None)
+    n = getattr(cfg, "max_position_embeddings", None) or getattr(llm.tokenizer, "model_max_length", 2048)
+    return int(min(n, 1_000_000))
