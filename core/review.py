@@ -568,8 +568,8 @@ def agreement_report(ctx: Context) -> list[dict]:
     rows = []
     for (scope, name), ratings in sorted(groups.items()):
         a = agreement(ratings)
-        if scope == "reason" and a.units == 0:
-            continue
+        if scope == "reason" and (a.units == 0 or not any(v for r in ratings.values() for v in r.values())):
+            continue  # a reason nobody used says nothing about agreement
         rows.append({"scope": scope, "name": REASONS.get(name, name) if scope == "reason" else name,
                      "method": a.method, "value": a.value, "percent": a.percent, "items": a.units,
                      "reviewers": a.raters})

@@ -46,6 +46,7 @@ else:
     fig = px.line(rate, x="period", y="rate", color=by, markers=True, hover_data=["reviewed", "flagged"],
                   labels={"period": "", "rate": "flag rate"})
     fig.update_layout(yaxis_tickformat=".0%", height=320, margin=dict(l=10, r=10, t=10, b=10))
+    fig.update_xaxes(type="category")  # one point per period, not a zoomable time axis
     st.plotly_chart(fig, key="quality_rate_chart")
 
     st.subheader("Flags by reason")
@@ -54,6 +55,7 @@ else:
     else:
         fig = px.bar(stats.reasons, x="period", y="flags", color="reason", labels={"period": ""})
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10))
+        fig.update_xaxes(type="category")
         st.plotly_chart(fig, key="quality_reason_chart")
 
     st.subheader("Clinician sign-offs vs QA flags")

@@ -61,12 +61,14 @@ def verdict_form(key: str, view: dict, *, adjudication: bool = False) -> dict | 
 
 
 def show_item(view: dict) -> None:
-    flags = (" · 🚨 crisis language" if view["crisis"] else "") + (
+    flags = (" · CRISIS LANGUAGE" if view["crisis"] else "") + (
         f" · confidence {view['confidence']:.2f}" if view["confidence"] is not None else "")
     st.subheader(f"#{view['analysis_id']} · {view['task']} · {view['status'].replace('_', ' ')}")
     st.caption(f"model `{view['model_id']}` {view['model_version']} · prompt {view['prompt_version'] or '—'} · "
                f"visit {view['visit_date']} · clinician sign-off: {view['signoff']} · round {view['round']}, "
                f"{view['required_reviews']} review(s) needed{flags}")
+    if view["crisis"]:
+        st.warning("Crisis language in this note: check that the output does not miss or play down the risk.")
     left, right = st.columns(2)
     with left.container(border=True):
         st.markdown("**Visit note (de-identified)**")
@@ -115,12 +117,14 @@ with tab_queue:
             st.info("Nothing in the queue matches these filters.")
         else:
             st.dataframe(pd.DataFrame([{
-                "id": r["analysis_id"], "priority": r["priority"], "crisis": "🚨" if r["crisis"] else "",
+                "id": r["analysis_id"], "priority": r["priority"], "crisis": "CRISIS" if r["crisis"] else "",
                 "task": r["task"], "output": r["summary"], "confidence": r["confidence"], "status": r["status"],
                 "reviews": f"{r['reviews_done']}/{r['required_reviews']}", "flags": r["flag_count"],
                 "model": r["model_version"], "visit": r["visit_date"], "locked by": r["locked_by_name"] or "",
                 "assigned": r["assigned_to_name"] or "", "mine": r["my_decision"] or ""} for r in page.rows]),
-                hide_index=True, key="review_table")
+                hide_index=True, key="review_table",
+                column_config={"priority": st.column_config.NumberColumn(format="%.0f"),
+                               "confidence": st.column_config.NumberColumn(format="%.2f")})
             st.caption(f"{page.total} items · highest priority first (crisis language, then unparsable and "
                        "low-confidence outputs).")
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
