@@ -25,7 +25,7 @@ def seeded(app_env):
     [vid] = records.insert_visits(store, pid, [{"visit_date": "2026-01-05", "text": NOTE}], psy.id)
     llm_id = records.insert_analysis(
         store, visit_id=vid, kind="llm", task="depression", model_id="m", model_version="llm-1",
-        outputs={"label": "no", "probabilities": {"yes": 0.4, "no": 0.6}, "rationale": "No mood symptoms.",
+        outputs={"label": "no", "probabilities": {"yes": 0.4, "no": 0.6}, "rationale": "Maria Lopez shows no mood symptoms.",
                  "prompt_version": "p1", "model_id": "m", "model_version": "llm-1", "notes": [], "evidence": []})
     heads_id = records.insert_analysis(
         store, visit_id=vid, kind="heads", task="heads", model_id="enc", model_version="h-1",
@@ -133,3 +133,36 @@ def test_quality_page_for_lead_and_qa_not_psychiatrist(app_env, seeded):
     at = app_env.page("pages/quality.py", "psy").run()
     assert not at.exception
     assert "does not allow" in texts(at)
+
+
+def test_adjudicate_tab_settles_a_disagreement(app_env, seeded):
+    from core import auth
+
+    app_env.users["qa2"] = auth.create_user(app_env.store, "qa2", "correct horse battery", "qa_reviewer",
+                                            actor=app_env.users["admin"])
+    review.set_overlap(app_env.ctx("qa"), 2)
+    review.decide(app_env.ctx("qa"), seeded["llm"], "approve")
+    review.decide(app_env.ctx("qa2"), seeded["llm"], "flag", reason="missed_risk", severity="high",
+                  corrected_label="yes")
+    at = app_env.page("pages/review.py", "qa").run()
+    assert not at.exception, at.exception
+    key = f"adj_{seeded['llm']}"
+    at.radio(key=f"{key}_decision").set_value("flag")
+    at.selectbox(key=f"{key}_reason").set_value("missed_risk")
+    at.selectbox(key=f"{key}_label").set_value("yes")
+    at.text_area(key=f"{key}_rationale").input("Explicit suicidal ideation.")
+    at.button(key=f"FormSubmitter:{key}-Submit").click().run()
+    assert not at.exception, at.exception
+    assert review.disagreements(app_env.ctx("qa")) == []
+    assert "No disagreements to adjudicate." in texts(at)
+    assert "Maria Lopez" not in texts(at)
+
+
+def test_send_back_from_the_page(app_env, seeded):
+    review.decide(app_env.ctx("qa"), seeded["heads"], "approve")
+    at = app_env.page("pages/review.py", "qa", review_item=seeded["heads"]).run()
+    at.text_area(key="review_sendback_comment").input("Support score looks too high.")
+    at.button(key="review_sendback").click().run()
+    assert not at.exception, at.exception
+    state = review.item_view(app_env.ctx("qa"), seeded["heads"])
+    assert state["round"] == 2 and state["status"] == "open"
