@@ -1,0 +1,187 @@
+"""users, audit, backup and restore: the operator's security commands.
+
+The command line acts as the ``console`` admin (whoever runs it can read the
+database file anyway); every change it makes is in the audit trail.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("users", help="accounts: create-admin, create, list, disable, enable, reset-password, unlock")
+    usub = p.add_subparsers(dest="users_command", metavar="ACTION")
+    usub.required = True
+    a = usub.add_parser("create-admin", help="create an admin with a random password, printed once")
+    a.add_argument("--username", default="admin")
+    a.add_argument("--name", default="Administrator")
+    a.set_defaults(func=users_create_admin)
+    a = usub.add_parser("create", help="create an account (random password printed once unless --password-stdin)")
+    a.add_argument("username")
+    a.add_argument("--role", required=True, choices=["psychiatrist", "clinical_lead", "qa_reviewer", "admin"])
+    a.add_argument("--name", default="")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    a.set_defaults(func=users_create)
+    a = usub.add_parser("list", help="list accounts")
+    a.set_defaults(func=users_list)
+    for name, helptext in (("disable", "disable an account and end its sessions"), ("enable", "re-enable an account"),
+                           ("unlock", "clear a lockout after failed logins")):
+        a = usub.add_parser(name, help=helptext)
+        a.add_argument("username")
+        a.set_defaults(func=users_set, action=name)
+    a = usub.add_parser("reset-password", help="new password (random, printed once, or --password-stdin)")
+    a.add_argument("username")
+    a.add_argument("--password-stdin", action="store_true")
+    a.set_defaults(func=users_reset_password)
+
+    p = sub.add_parser("audit", help="audit trail: verify the hash chain, export CSV")
+    asub = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    asub.required = True
+    a = asub.add_parser("verify", help="check the hash chain; exit 1 when any event was changed or removed")
+    a.set_defaults(func=audit_verify)
+    a = asub.add_parser("export", help="write the audit trail as CSV")
+    a.add_argument("out", help="CSV file to write ('-' for standard output)")
+    a.add_argument("--action", default="")
+    a.add_argument("--username", default="")
+    a.set_defaults(func=audit_export)
+
+    p = sub.add_parser("backup", help="snapshot the database (SQLite backup API), verified with integrity_check")
+    p.add_argument("dest", help="backup file, or a folder to write a time-stamped file into")
+    p.set_defaults(func=backup_cmd)
+    p = sub.add_parser("restore", help="replace the database with a verified backup (stop the app first)")
+    p.add_argument("src")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=restore_cmd)
+
+
+def _store(settings):
+    from core.storage import open_store
+
+    return open_store(settings.database)
+
+
+def _password(args) -> str | None:
+    if not getattr(args, "password_stdin", False):
+        return None
+    return sys.stdin.readline().rstrip("\n")
+
+
+def users_create_admin(args, settings) -> int:
+    import secrets
+
+    from core import auth
+
+    store = _store(settings)
+    password = secrets.token_urlsafe(15)
+    auth.create_user(store, args.username, password, "admin", args.name, actor=auth.console_actor())
+    print(f"admin account {args.username!r} created. Password (shown once, change it after logging in):")
+    print(f"  {password}")
+    return 0
+
+
+def users_create(args, settings) -> int:
+    import secrets
+
+    from core import auth
+
+    store = _store(settings)
+    given = _password(args)
+    password = given or secrets.token_urlsafe(15)
+    user = auth.create_user(store, args.username, password, args.role, args.name, actor=auth.console_actor())
+    print(f"account {user.username!r} ({user.role_label}) created.")
+    if not given:
+        print(f"  password (shown once): {password}")
+    return 0
+
+
+def users_list(args, settings) -> int:
+    from core import auth
+
+    rows = auth.list_users(_store(settings), auth.console_actor())
+    print(f"{'username':<32} {'role':<15} {'status':<9} created")
+    for r in rows:
+        status = "disabled" if not r["active"] else ("locked" if r["locked"] else "active")
+        print(f"{r['username']:<32} {r['role']:<15} {status:<9} {r['created_at'][:19]}")
+    return 0
+
+
+def users_set(args, settings) -> int:
+    from core import auth
+
+    store = _store(settings)
+    row = auth.find_user(store, args.username)
+    actor = auth.console_actor()
+    if args.action == "unlock":
+        auth.unlock(store, row["id"], actor)
+    else:
+        auth.set_active(store, row["id"], args.action == "enable", actor)
+    print(f"{args.username}: {args.action}d")
+    return 0
+
+
+def users_reset_password(args, settings) -> int:
+    from core import auth
+
+    store = _store(settings)
+    row = auth.find_user(store, args.username)
+    given = _password(args)
+    password = auth.reset_password(store, row["id"], auth.console_actor(), given)
+    print(f"{args.username}: password reset, account unlocked, sessions ended.")
+    if not given:
+        print(f"  new password (shown once): {password}")
+    return 0
+
+
+def audit_verify(args, settings) -> int:
+    from core.audit import verify
+    from core.auth import console_actor
+
+    result = verify(_store(settings), console_actor())
+    if result.ok:
+        print(f"audit trail OK: {result.checked} events, hash chain intact")
+        return 0
+    print(f"AUDIT TRAIL TAMPERED: event {result.first_bad_id} does not match the hash chain "
+          f"({result.checked} events checked)", file=sys.stderr)
+    return 1
+
+
+def audit_export(args, settings) -> int:
+    from core.audit import export_csv
+    from core.auth import console_actor
+
+    data = export_csv(_store(settings), console_actor(), action=args.action, username=args.username)
+    if args.out == "-":
+        sys.stdout.write(data)
+    else:
+        import os
+
+        fd = os.open(args.out, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(data)
+        print(f"audit trail written to {args.out}")
+    return 0
+
+
+def backup_cmd(args, settings) -> int:
+    from core.backup import backup
+
+    dest = backup(settings.database, args.dest)
+    print(f"backup written to {dest} (integrity_check ok)")
+    return 0
+
+
+def restore_cmd(args, settings) -> int:
+    from core.backup import restore
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("error: restore replaces the database; pass --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(f"Replace {settings.database} with {args.src}? Type 'restore' to confirm: ")
+        if answer.strip() != "restore":
+            print("cancelled")
+            return 1
+    restore(args.src, settings.database)
+    print(f"{settings.database} restored from {args.src} (integrity_check ok)")
+    return 0
