@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -84,7 +84,7 @@ def test_lockout_after_threshold(store, settings, users):
         auth.login(store, s, "psy", PW)
     assert next(u for u in auth.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
     # The lock expires.
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     records.update_user(store, users["psy"].id, locked_until=past)
     auth.login(store, s, "psy", PW)
     assert {"auth.login_failed", "auth.login_locked", "auth.login"} <= set(_actions(store))
@@ -100,7 +100,7 @@ def test_admin_can_unlock(store, settings, users):
 
 def test_idle_timeout_forces_relogin(store, settings, users, monkeypatch):
     _, token = auth.login(store, settings, "psy", PW)
-    later = datetime.now(timezone.utc) + timedelta(minutes=settings.idle_timeout_minutes + 1)
+    later = datetime.now(UTC) + timedelta(minutes=settings.idle_timeout_minutes + 1)
     monkeypatch.setattr(auth, "_now", lambda: later)
     with pytest.raises(SessionExpired, match="idle"):
         auth.resume(store, settings, token)
@@ -112,7 +112,7 @@ def test_idle_timeout_forces_relogin(store, settings, users, monkeypatch):
 
 def test_activity_keeps_a_session_alive_until_the_absolute_limit(store, settings, users, monkeypatch):
     _, token = auth.login(store, settings, "psy", PW)
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     step = timedelta(minutes=settings.idle_timeout_minutes - 1)
     t = start
     while t + step < start + timedelta(hours=auth.SESSION_MAX_HOURS):
