@@ -19,7 +19,9 @@ nav = st.navigation(pages_for(ctx.user))
 with st.sidebar:
     st.markdown(f"**{ctx.user.display_name}** · {ctx.user.role_label}")
     if ctx.user.can("demo.use"):
-        st.toggle("Demo mode (synthetic cohort)", key=state.DEMO_KEY)
+        # The mode lives in a plain session key (widget state does not survive page switches).
+        st.toggle("Demo mode (synthetic cohort)", value=bool(st.session_state.get(state.DEMO_KEY)),
+                  key="demo_toggle", on_change=state.toggle_demo)
     if st.button("Log out", key="logout", icon=":material/logout:"):
         state.logout()
         st.rerun()

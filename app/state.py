@@ -101,6 +101,11 @@ def _enter_demo(store: Store, user: auth.User) -> None:
         st.session_state["_demo_ready"] = user.id
 
 
+def toggle_demo() -> None:
+    st.session_state[DEMO_KEY] = bool(st.session_state.get("demo_toggle"))
+    st.session_state.pop("patient_id", None)  # ids differ between the clinical and the demo database
+
+
 def logout() -> None:
     auth.logout(main_store(), st.session_state.pop(TOKEN_KEY, None))
     for key in list(st.session_state.keys()):

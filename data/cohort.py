@@ -136,7 +136,8 @@ def generate_cohort(seed: int = 7, n_patients: int = 12, today: date | None = No
         family = rng.random() < 0.4
         trauma_base = rng.choice([0, 0, 1, 2, 3])
         gap_days = [rng.randint(10, 35) for _ in range(n_visits)]
-        start = today - timedelta(days=sum(gap_days))
+        last_seen_ago = rng.randint(0, 45)
+        start = today - timedelta(days=sum(gap_days) + last_seen_ago)
         visits, day = [], start
         for i in range(n_visits):
             day += timedelta(days=gap_days[i])

@@ -114,3 +114,8 @@ def login(page, url: str, username: str, password: str = PASSWORD) -> None:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def button(page, text: str):
+    """A Streamlit button by its visible text (not the selectboxes' "Open" toggles)."""
+    return page.locator("[data-testid^=stBaseButton]", has_text=text).first

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login
+from tests.browser.conftest import button, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,10 +19,10 @@ def test_wrong_password_is_refused_then_login_works(page, app_url):
 def test_demo_mode_and_open_a_patient(page, app_url):
     login(page, app_url, "lead.journey")
     page.get_by_text("Demo mode (synthetic cohort)").click()
-    expect(page.get_by_text("DEMO · synthetic patients")).to_be_visible()
+    expect(page.get_by_text("DEMO · synthetic patients").first).to_be_visible()
     page.get_by_role("link", name="Patients").click()
-    expect(page.get_by_text("DEMO-001").first).to_be_visible()
-    page.get_by_role("button", name="Open").click()
+    expect(page.get_by_text("12 patients")).to_be_visible()
+    button(page, "Open").click()
     expect(page.get_by_role("tab", name="Trajectories")).to_be_visible()
 
 
