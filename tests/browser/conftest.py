@@ -119,3 +119,15 @@ def login(page, url: str, username: str, password: str = PASSWORD) -> None:
 def button(page, text: str):
     """A Streamlit button by its visible text (not the selectboxes' "Open" toggles)."""
     return page.locator("[data-testid^=stBaseButton]", has_text=text).first
+
+
+def settle(page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished the current run (no 'Running…' indicator, stale elements gone)."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=timeout)
+    page.locator("[data-stale=true]").first.wait_for(state="detached", timeout=timeout)
+
+
+def tab(page, name: str):
+    settle(page)
+    return page.get_by_role("tab", name=name, exact=True).first

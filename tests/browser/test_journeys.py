@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import button, login
+from tests.browser.conftest import button, login, settle, tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,3 +30,36 @@ def test_role_without_access_is_refused_a_page(page, app_url):
     login(page, app_url, "qa.journey")
     page.goto(app_url + "/patients")
     expect(page.get_by_role("heading", name="Patients")).to_have_count(0)
+
+
+def _new_patient(page, app_url, pseudonym):
+    login(page, app_url, "dr.journey")
+    page.get_by_text("New patient").click()
+    page.get_by_role("textbox", name="Pseudonymous id").fill(pseudonym)
+    page.get_by_text("The patient consents to ML analysis").click()
+    button(page, "Create patient").click()
+    expect(page.get_by_text(f"Created {pseudonym}.")).to_be_visible()
+    page.get_by_role("link", name="Patient", exact=True).click()
+    expect(page.get_by_role("heading", name=pseudonym)).to_be_visible()
+
+
+def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tmp_path):
+    _new_patient(page, app_url, "J-PASTE-1")
+    tab(page, "Add visits").click()
+    page.get_by_role("textbox", name="Session note").fill(
+        "Session 2. Low mood. She said she has been thinking about taking an overdose.")
+    button(page, "Add visit").click()
+    expect(page.get_by_text("Visit added.")).to_be_visible()
+    expect(page.get_by_text("Crisis language detected")).to_be_visible()
+    button(page, "I have seen this and will act on it").click()
+    expect(page.get_by_text("acknowledged.")).to_be_visible()
+
+    note = tmp_path / "visit.txt"
+    note.write_text("Session 3. Mood brighter, saw two friends, sleeping better.", encoding="cp1252")
+    tab(page, "Add visits").click()
+    tab(page, "Upload a note").click()
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(str(note))
+    button(page, "Add visit from file").click()
+    expect(page.get_by_text("Visit added from visit.txt.")).to_be_visible()
+    tab(page, "Visits").click()
+    expect(page.get_by_text("Mood brighter, saw two friends").first).to_be_visible()
