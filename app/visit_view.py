@@ -37,7 +37,7 @@ def render_llm(ctx, a: dict) -> None:
     probs = out.get("probabilities") or {}
     label = out.get("label") or "—"
     p = probs.get(label)
-    st.markdown(f"**{a['task'].replace('_', ' ').capitalize()}: {label}**" + (f" · p = {p:.2f}" if p is not None else ""))
+    st.markdown(f"**{task_title(a['task'])}: {label}**" + (f" · p = {p:.2f}" if p is not None else ""))
     if probs:
         st.bar_chart({k: [v] for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}, horizontal=True, height=140,
                      stack=False)
@@ -99,9 +99,15 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
                 render_llm(ctx, a)
     if ctx.user.can("analyses.run"):
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        task = c1.selectbox("Ask the language model", tasks, key=f"task_{visit['id']}")
+        task = c1.selectbox("Ask the language model", tasks, key=f"task_{visit['id']}", format_func=task_title)
         if c2.button("Run", key=f"run_task_{visit['id']}", icon=":material/play_arrow:"):
             run_task(ctx, visit["id"], task)
+
+
+def task_title(name: str) -> str:
+    from core.tasks import TASKS
+
+    return TASKS[name].title if name in TASKS else name
 
 
 def run_task(ctx, visit_id: int, task: str) -> None:

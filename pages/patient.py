@@ -5,7 +5,7 @@ import streamlit as st
 from app import resources, state
 from app.navigation import go
 from app.trajectory_view import render_trajectories
-from app.visit_view import render_visit
+from app.visit_view import render_visit, task_title
 from core import analysis, patients
 from core.crisis import CRISIS_RESOURCES
 from core.errors import CoreError
@@ -81,6 +81,7 @@ with tab_visits:
     elif ctx.user.can("analyses.run") and visits:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         chosen = c1.multiselect("Language-model tasks to include", tasks, default=[], key="batch_tasks",
+                                format_func=task_title,
                                 help="The 5 head scores always run; each LLM task adds about 10 s per visit on CPU.")
         if c2.button("Analyse unanalysed visits", key="analyse_all", type="primary", icon=":material/bolt:"):
             enc = resources.encoder()
