@@ -36,6 +36,9 @@ class LLM:
     quantization: str = "none"
     merged: bool = False
     notes: list[str] = field(default_factory=list)
+    max_new_tokens: int = 96
+    # task names the adapter was tuned on (from its provenance); None when unknown
+    trained_tasks: set | None = None
 
     @property
     def version(self) -> str:
@@ -289,16 +292,20 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
     merge = settings.llm_merge_adapter if merge is None else merge
     notes: list[str] = []
     a_hash = ""
+    trained: set | None = None
     if adapter:
         if Path(adapter).exists():
             a_hash = adapter_hash(Path(adapter))
+            prov = Path(adapter) / PROVENANCE_FILE
+            if prov.exists():
+                trained = set(json.loads(prov.read_text()).get("examples_per_task", {})) or None
         else:
             a_hash = hashlib.sha256(adapter.encode()).hexdigest()
         model = attach_adapter(model, adapter, merge=merge)
     return LLM(
         model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=adapter or "", adapter_hash=a_hash,
         device=device, dtype=str(_dtype_for(device)).replace("torch.", ""), quantization=settings.quantization,
-        merged=bool(adapter and merge), notes=notes,
+        merged=bool(adapter and merge), notes=notes, max_new_tokens=settings.max_new_tokens, trained_tasks=trained,
     )
 
 

@@ -94,7 +94,7 @@ def read_examples(paths) -> list[dict]:
     Each example: {query, answer, dataset, task, label}; the task comes from the question,
     the label from parsing the gold answer (examples whose label cannot be read are refused).
     """
-    from core.parse import parse_response
+    from core.answers import parse_response
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -183,6 +183,7 @@ def encode_example(tokenizer, example: dict, max_length: int, max_answer_tokens:
 
 
 def _collate(batch: list[dict], pad_id: int):
+    """Left-padded tensors, so every answer ends at the last position (logits are only needed there)."""
     import torch
 
     n = max(len(b["input_ids"]) for b in batch)
@@ -192,10 +193,10 @@ def _collate(batch: list[dict], pad_id: int):
     lmask = torch.zeros((len(batch), n), dtype=torch.float32)
     for i, b in enumerate(batch):
         k = len(b["input_ids"])
-        ids[i, :k] = torch.tensor(b["input_ids"])
-        labels[i, :k] = torch.tensor(b["labels"])
-        attn[i, :k] = 1
-        lmask[i, :k] = torch.tensor(b["label_mask"])
+        ids[i, n - k:] = torch.tensor(b["input_ids"])
+        labels[i, n - k:] = torch.tensor(b["labels"])
+        attn[i, n - k:] = 1
+        lmask[i, n - k:] = torch.tensor(b["label_mask"])
     return ids, attn, labels, lmask
 
 
@@ -318,8 +319,11 @@ def train_lora(settings, data, output, args: LoraArgs | None = None, *, resume: 
             if not batch:
                 continue
             ids, attn, labels, lmask = (t.to(model.device) for t in _collate(batch, pad))
-            logits = model(input_ids=ids, attention_mask=attn).logits
-            loss = weighted_lm_loss(logits, labels, lmask, args.label_weight) / args.grad_accum
+            positions = (attn.cumsum(-1) - 1).clamp(min=0)  # as if unpadded, like at inference
+            # Answers sit at the end; computing logits only there skips most of the lm_head work.
+            keep = int((labels != -100).sum(-1).max()) + 1
+            logits = model(input_ids=ids, attention_mask=attn, position_ids=positions, logits_to_keep=keep).logits
+            loss = weighted_lm_loss(logits, labels[:, -keep:], lmask[:, -keep:], args.label_weight) / args.grad_accum
             loss.backward()
             total += loss.item()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

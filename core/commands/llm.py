@@ -116,8 +116,8 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
+    from core.answers import parse_response
     from core.errors import DataError
-    from core.parse import parse_response
     from core.tasks import get_task
 
     get_task(args.task)

@@ -1,0 +1,435 @@
+"""Answers from a MentaLLaMA-style model that do not depend on it obeying a template.
+
+* The label is scored, not parsed: the log-likelihood of each candidate label
+  sentence after the prompt (the prompt's KV cache is computed once and shared),
+  normalised into probabilities.
+* The rationale is generated after the chosen label sentence and ``Reasoning:``,
+  greedily (deterministic), bounded, and streamed piece by piece to ``on_token``.
+* ``parse_response`` reads free text from any MentaLLaMA-style model into
+  ``{label or None, rationale, parse_ok}`` and never falls back to a default.
+
+torch is imported inside the functions that run the model; parsing needs none.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import time
+from datetime import date
+
+from core.errors import InferenceError, ModelOutOfMemory, ValidationError
+from core.tasks import NEXT_STEPS_DISCLAIMER, REASONING, Task, get_task
+
+# Longest prompt read, in tokens; longer texts are cut with a visible note (CPU latency grows with length).
+MAX_PROMPT_TOKENS = 2048
+REPETITION_PENALTY = 1.1
+
+# ================================================================== parsing
+_REASONING_RE = re.compile(r"\breasoning\s*:", re.IGNORECASE)
+# "... the assigned/appropriate label for this post is Medication."
+_STATED_RE = re.compile(
+    r"(?:assigned|appropriate|final|predicted)\s+label\s+(?:for\s+this\s+post\s+)?(?:is|would be)\s*:?\s*\"?([^.\"\n]+)",
+    re.IGNORECASE,
+)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower()).strip(" .\"'")
+
+
+def _phrases(task: Task) -> list[tuple[str, str]]:
+    """(phrase, label), longest first, for keyword matching inside a label sentence."""
+    pairs: list[tuple[str, str]] = []
+    for label in task.labels:
+        if label not in ("other", "none", "yes", "no"):  # too common as bare words
+            pairs.append((label, label))
+    pairs += list(task.aliases.items())
+    if "other" in task.labels:
+        pairs.append(("other stress cause", "other"))
+        pairs.append(("other causes", "other"))
+    if "none" in task.labels:
+        pairs.append(("no causes", "none"))
+        pairs.append(("no cause", "none"))
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+def label_from_sentence(task: Task, sentence: str) -> str | None:
+    """The label a label sentence states, or None when it states none or several."""
+    text = _norm(sentence)
+    if not text:
+        return None
+    for label, s in task.label_sentences.items():
+        if text == _norm(s):
+            return label
+    if set(task.labels) == {"yes", "no"}:
+        first = re.match(r"[a-z]+", text)
+        if first and first.group(0) in ("yes", "no"):
+            return first.group(0)
+        return None
+    found: set[str] = set()
+    remaining = text
+    for phrase, label in _phrases(task):
+        pattern = r"\b" + re.escape(phrase) + r"\b"
+        if re.search(pattern, remaining):
+            found.add(label)
+            remaining = re.sub(pattern, " ", remaining)
+    return found.pop() if len(found) == 1 else None
+
+
+def _first_sentence(text: str) -> tuple[str, str]:
+    m = re.search(r"(?<=[.!?])\s", text)
+    if not m:
+        return text, ""
+    return text[: m.start()], text[m.end():]
+
+
+def split_answer(text: str) -> tuple[str, str, int]:
+    """(text before the first Reasoning:, rationale with repeated markers removed, marker count)."""
+    parts = _REASONING_RE.split(text)
+    head = parts[0]
+    rationale = " ".join(p.strip() for p in parts[1:] if p.strip())
+    return head.strip(), rationale.strip(), len(parts) - 1
+
+
+def parse_response(task_name: str, text) -> dict:
+    """{label or None, rationale, parse_ok, template_ok, label_source} from one model answer."""
+    task = get_task(task_name)
+    if text is None or (isinstance(text, float) and text != text):  # None or NaN from a CSV
+        text = ""
+    text = str(text).strip()
+    out = {"label": None, "rationale": "", "parse_ok": False, "template_ok": False, "label_source": None}
+    if not text:
+        return out
+    head, rationale, markers = split_answer(text)
+    if head:
+        label = label_from_sentence(task, head) if markers else None
+        if label is None:
+            # The label sentence without "Reasoning:" after it: read only the first sentence.
+            first, rest = _first_sentence(head)
+            label = label_from_sentence(task, first)
+            if label is not None:
+                rationale = (rest + " " + rationale).strip()
+                out["label_source"] = "first sentence"
+        else:
+            out["label_source"] = "before Reasoning"
+            out["template_ok"] = markers == 1 and bool(rationale)
+        if label is None and not markers:
+            rationale = head  # free text with no template at all
+        out["label"] = label
+    else:
+        label = None
+    if out["label"] is None:
+        # Some answers only name the label at the end ("the assigned label for this post is Work").
+        stated = [label_from_sentence(task, m.group(1)) for m in _STATED_RE.finditer(text)]
+        stated = {s for s in stated if s}
+        if len(stated) == 1:
+            out["label"] = stated.pop()
+            out["label_source"] = "stated in reasoning"
+    out["rationale"] = rationale
+    out["parse_ok"] = out["label"] is not None
+    return out
+
+
+def label_as_paper(task_name: str, text) -> str | None:
+    """MentaLLaMA's evaluation: the label read only from the text before ``Reasoning:``."""
+    task = get_task(task_name)
+    text = "" if text is None or (isinstance(text, float) and text != text) else str(text)
+    head = _REASONING_RE.split(text.strip())[0].strip()
+    if not head:
+        return None
+    label = label_from_sentence(task, head)
+    if label is None:
+        label = label_from_sentence(task, _first_sentence(head)[0])
+    return label
+
+
+
+
+# ================================================================== scoring and generation
+_INJECTION_RE = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|above|prior|earlier)\b.{0,20}\b(instructions?|prompts?|rules)\b"
+    r"|\b(answer|respond|say)\s+(only\s+)?[\"']?(yes|no)\b|\bsystem prompt\b|\byou are now\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _validate_text(text) -> str:
+    if text is None or not str(text).strip():
+        raise ValidationError("The text is empty; there is nothing to analyse")
+    return str(text).strip()
+
+
+def _input_notes(text: str) -> list[str]:
+    notes = []
+    if _INJECTION_RE.search(text):
+        notes.append("The text contains instructions addressed to the model; they were treated as part of the "
+                     "post (the label comes from scoring, not from following them).")
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.6:
+        notes.append("The text appears not to be in English; the model was tuned on English posts, so treat the "
+                     "result with extra caution.")
+    return notes
+
+
+def cache_key(llm, task_name: str, text: str) -> str:
+    """Key of one output in the model cache: model id, adapter hash, prompt version, task, text hash."""
+    task = get_task(task_name)
+    text_hash = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()
+    parts = [llm.model_id, llm.adapter_hash, task.prompt_version, task.name, text_hash]
+    return "llm:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def build_prompt_ids(llm, task: Task, text: str, reserve: int) -> tuple[list[int], bool, int]:
+    """Prompt token ids with the post cut (keeping its beginning) so prompt + `reserve` fit.
+
+    Returns (ids, truncated, post tokens kept)."""
+    from core.llm import context_length
+
+    tok = llm.tokenizer
+    before, after = task.build_prompt("{}").split("{}")
+    before_ids, after_ids = _ids(tok, before), _ids(tok, after)
+    post_ids = _ids(tok, text)
+    limit = min(context_length(llm), MAX_PROMPT_TOKENS + reserve) - reserve - len(before_ids) - len(after_ids)
+    truncated = len(post_ids) > limit
+    if truncated:
+        post_ids = post_ids[: max(limit, 16)]
+    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
+    return bos + before_ids + post_ids + after_ids, truncated, len(post_ids)
+
+
+def _forward(model, ids, cache=None, attention_mask=None):
+    import torch
+
+    try:
+        with torch.inference_mode():
+            return model(input_ids=ids, past_key_values=cache, attention_mask=attention_mask, use_cache=True)
+    except torch.cuda.OutOfMemoryError as exc:
+        raise ModelOutOfMemory("The model ran out of GPU memory on this text; try a shorter text or 4-bit") from exc
+    except MemoryError as exc:
+        raise ModelOutOfMemory("The model ran out of memory on this text") from exc
+    except RuntimeError as exc:
+        raise InferenceError(f"The model failed on this text: {exc}") from exc
+
+
+def _prefill(llm, task: Task, text: str):
+    """Run the prompt once: (prompt ids, cache, last-position log-probs, truncated, notes)."""
+    import torch
+
+    text = _validate_text(text)
+    notes = _input_notes(text)
+    longest = max(len(_ids(llm.tokenizer, s)) for s in task.label_sentences.values())
+    reserve = longest + 8 + 256  # label sentence, " Reasoning:", and room for the rationale
+    ids, truncated, kept = build_prompt_ids(llm, task, text, reserve)
+    if truncated:
+        notes.append(f"The text was longer than the model reads at once; only its first {kept} tokens "
+                     f"(about {kept * 4} characters) were analysed.")
+    input_ids = torch.tensor([ids], device=llm.model.device)
+    out = _forward(llm.model, input_ids)
+    last = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+    return ids, out.past_key_values, last, truncated, notes
+
+
+def _score_sentences(llm, cache, last_logprobs, prompt_len: int, sentences: list[str]) -> list[float]:
+    """Sum of log-probabilities of each sentence after the prompt, all in one batch on a shared cache."""
+    import torch
+
+    tok = llm.tokenizer
+    conts = [_ids(tok, s) for s in sentences]
+    n, width = len(conts), max(len(c) for c in conts)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    batch = torch.full((n, width), pad, dtype=torch.long, device=llm.model.device)
+    mask = torch.zeros((n, prompt_len + width), dtype=torch.long, device=llm.model.device)
+    mask[:, :prompt_len] = 1
+    for i, c in enumerate(conts):
+        batch[i, : len(c)] = torch.tensor(c)
+        mask[i, prompt_len: prompt_len + len(c)] = 1
+    shared = copy.deepcopy(cache)
+    shared.batch_repeat_interleave(n)
+    out = _forward(llm.model, batch, shared, attention_mask=mask)
+    logp = torch.log_softmax(out.logits.float(), dim=-1)
+    scores = []
+    for i, c in enumerate(conts):
+        total = float(last_logprobs[c[0]])
+        for j in range(1, len(c)):
+            total += float(logp[i, j - 1, c[j]])
+        scores.append(total)
+    return scores
+
+
+def _softmax(scores: list[float]) -> list[float]:
+    import math
+
+    m = max(scores)
+    e = [math.exp(s - m) for s in scores]
+    z = sum(e)
+    return [x / z for x in e]
+
+
+def _greedy(llm, cache, next_logprobs, *, max_new_tokens: int, on_token=None, stop: tuple[str, ...] = ()) -> tuple[str, int, bool]:
+    """Greedy decoding from a primed cache; streams decoded pieces. Returns (text, tokens, hit_limit)."""
+    import torch
+
+    tok = llm.tokenizer
+    eos = {tok.eos_token_id, tok.pad_token_id} - {None}
+    generated: list[int] = []
+    shown = ""
+    logits = next_logprobs
+    for _ in range(max_new_tokens):
+        scores = logits.clone()
+        if generated and REPETITION_PENALTY != 1.0:
+            seen = torch.tensor(sorted(set(generated)), device=scores.device)
+            vals = scores[seen]
+            scores[seen] = torch.where(vals < 0, vals * REPETITION_PENALTY, vals / REPETITION_PENALTY)
+        nxt = int(torch.argmax(scores))
+        if nxt in eos:
+            return shown, len(generated), False
+        generated.append(nxt)
+        text = tok.decode(generated, skip_special_tokens=True)
+        # Emit only complete characters (a multi-byte character may span tokens).
+        if not text.endswith("\ufffd"):
+            piece, shown = text[len(shown):], text
+            if piece and on_token is not None:
+                on_token(piece)
+        if stop and any(s in shown for s in stop):
+            return shown, len(generated), False
+        out = _forward(llm.model, torch.tensor([[nxt]], device=llm.model.device), cache)
+        cache = out.past_key_values
+        logits = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+    return shown, len(generated), True
+
+
+def _continue_after(llm, cache, text: str):
+    """Feed `text` after the cached prefix; returns (cache, next log-probs)."""
+    import torch
+
+    ids = _ids(llm.tokenizer, text)
+    out = _forward(llm.model, torch.tensor([ids], device=llm.model.device), cache)
+    return out.past_key_values, torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+
+
+def _meta(llm, task: Task) -> dict:
+    return {"task": task.name, "prompt_version": task.prompt_version, "model_id": llm.model_id,
+            "model_version": llm.version, "adapter_hash": llm.adapter_hash}
+
+
+def _training_note(llm, task: Task) -> list[str]:
+    trained = getattr(llm, "trained_tasks", None)
+    if trained is not None and task.name not in trained:
+        return [f"The model was not tuned on the '{task.title}' task; its answer rests on the base model alone."]
+    return []
+
+
+def score_labels(llm, task_name: str, text: str) -> dict:
+    """Label by scoring only (no rationale): {label, probabilities, truncated, notes, ...}."""
+    task = get_task(task_name)
+    if task.kind != "classify":
+        raise ValidationError(f"Task {task.name!r} generates text; it has no labels to score")
+    t0 = time.perf_counter()
+    ids, cache, last, truncated, notes = _prefill(llm, task, text)
+    sentences = list(task.label_sentences.values())
+    probs = _softmax(_score_sentences(llm, cache, last, len(ids), sentences))
+    probabilities = {label: round(p, 6) for label, p in zip(task.labels, probs, strict=False)}
+    label = max(probabilities, key=probabilities.get)
+    return {**_meta(llm, task), "label": label, "probabilities": probabilities, "rationale": "",
+            "truncated": truncated, "notes": notes + _training_note(llm, task), "prompt_tokens": len(ids),
+            "seconds": round(time.perf_counter() - t0, 3), "_cache": cache, "_last": last}
+
+
+def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None) -> dict:
+    """Label by scoring, then the rationale generated after the chosen label sentence and streamed."""
+    task = get_task(task_name)
+    t0 = time.perf_counter()
+    limit = max_new_tokens or _default_max_new_tokens(llm)
+    if task.kind == "classify":
+        result = score_labels(llm, task_name, text)
+        cache, sentence = result.pop("_cache"), task.label_sentences[result["label"]]
+        result.pop("_last")
+    else:
+        ids, cache, _last, truncated, notes = _prefill(llm, task, text)
+        sentence = next(iter(task.label_sentences.values()))
+        result = {**_meta(llm, task), "label": None, "probabilities": {}, "truncated": truncated,
+                  "notes": notes + _training_note(llm, task), "prompt_tokens": len(ids)}
+    lead = f"{sentence} {REASONING}" if task.kind == "classify" else sentence
+    cache, nxt = _continue_after(llm, cache, lead)
+    rationale, n_tokens, hit_limit = _greedy(llm, cache, nxt, max_new_tokens=limit, on_token=on_token)
+    rationale = rationale.strip()
+    if hit_limit:
+        result["notes"].append(f"The rationale was cut at {limit} tokens.")
+    result.update(label_sentence=sentence, rationale=rationale, rationale_tokens=n_tokens,
+                  seconds=round(time.perf_counter() - t0, 3))
+    return result
+
+
+def _default_max_new_tokens(llm) -> int:
+    return int(getattr(llm, "max_new_tokens", 0) or 96)
+
+
+def label_by_generation(llm, task_name: str, text: str, *, max_new_tokens: int = 32) -> dict:
+    """The MentaLLaMA way: generate the answer greedily and read the label before ``Reasoning:``."""
+    task = get_task(task_name)
+    t0 = time.perf_counter()
+    ids, cache, last, truncated, notes = _prefill(llm, task, text)
+    generated, _, _ = _greedy(llm, cache, last, max_new_tokens=max_new_tokens, stop=(REASONING,))
+    return {"label": label_as_paper(task_name, generated), "generated": generated,
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+# ================================================================== digital-twin tasks
+def assess_risk(llm, text: str, on_token=None) -> dict:
+    """Risk low/medium/high with probabilities and a rationale (JSON-serialisable)."""
+    r = analyze(llm, "risk", text, on_token=on_token)
+    out = {k: v for k, v in r.items() if not k.startswith("_")}
+    json.dumps(out)  # fail here, not in the caller's storage, if anything is not serialisable
+    return out
+
+
+def _visit_date(value) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise ValidationError(f"Visit date {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def symptom_progression(llm, visits: list[dict], on_token=None) -> dict:
+    """Trend (improving/stable/worsening) across a patient's dated visits, with a rationale."""
+    if not visits or len(visits) < 2:
+        raise ValidationError("Symptom progression needs at least two dated visits")
+    rows = []
+    for v in visits:
+        if "visit_date" not in v or "text" not in v:
+            raise ValidationError("Each visit needs 'visit_date' and 'text'")
+        rows.append((_visit_date(v["visit_date"]), _validate_text(v["text"])))
+    rows.sort(key=lambda r: r[0])
+    # The most recent visits matter most; each is capped so several fit in the prompt.
+    per_visit = max(400, 6000 // len(rows))
+    joined = " ".join(f"[Visit {d.isoformat()}] {t[:per_visit]}" for d, t in rows)
+    r = analyze(llm, "progression", joined, on_token=on_token)
+    out = {k: v for k, v in r.items() if not k.startswith("_")}
+    out["trend"] = out["label"]
+    out["visits"] = [d.isoformat() for d, _ in rows]
+    return out
+
+
+def next_steps(llm, text: str, on_token=None) -> dict:
+    """Suggested next steps (generated) with the disclaimer the UI must show beside them."""
+    r = analyze(llm, "next_steps", text, on_token=on_token)
+    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", ln).strip() for ln in re.split(r"\n|(?<=\.)\s+(?=\d+[.)])", r["rationale"])]
+    out = {k: v for k, v in r.items() if not k.startswith("_")}
+    out["suggestions"] = [ln for ln in lines if ln]
+    out["disclaimer"] = NEXT_STEPS_DISCLAIMER
+    return out
+
+
+__all__ = [
+    "analyze", "score_labels", "label_by_generation", "parse_response", "label_as_paper", "cache_key",
+    "assess_risk", "symptom_progression", "next_steps",
+]

@@ -1,0 +1,179 @@
+"""IMHI evaluation: weighted F1 and accuracy per dataset, MentaLLaMA's way and ours.
+
+For every row the gold label comes from parsing the gold answer. Two predictions
+are made per model from one shared prompt pass:
+
+* ``generated`` — the paper's protocol: generate the answer greedily and read the
+  label from the text before ``Reasoning:`` (an unreadable answer counts as wrong);
+* ``scored`` — our label scoring (likelihood of each label sentence).
+
+Beside them: the majority-class baseline (majority of the evaluated gold labels,
+i.e. the strongest constant predictor on that sample) and the base model without
+the adapter.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from core.errors import DataError, ValidationError
+from core.tasks import DATASET_TASKS, REASONING, TASKS, get_task, split_query, task_for_query
+
+NO_LABEL = "(no label)"
+GENERATION_TOKENS = 24  # enough for any label sentence and "Reasoning:"
+
+
+def find_datasets(data_dir: Path, only: list[str] | None = None) -> list[tuple[str, Path]]:
+    """(dataset, csv path) for IMHI CSV files named by dataset, optionally filtered by dataset or task name."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"Evaluation folder not found: {data_dir}")
+    wanted = {w.lower() for w in only} if only else None
+    out = []
+    for path in sorted(data_dir.glob("*.csv")):
+        key = path.stem.lower()
+        if key not in DATASET_TASKS:
+            continue
+        if wanted and key not in wanted and not wanted & set(DATASET_TASKS[key]):
+            continue
+        out.append((path.stem, path))
+    if not out:
+        raise DataError(f"No IMHI CSV files (DR.csv, dreaddit.csv, SAD.csv, ...) under {data_dir}"
+                        + (f" for {', '.join(only)}" if only else ""))
+    return out
+
+
+def load_rows(dataset: str, path: Path, limit: int | None, seed: int = 0) -> tuple[list[dict], int]:
+    """Rows {task, post, gold} (a seeded random sample of `limit`), and how many gold answers had no label."""
+    import pandas as pd
+
+    from core.answers import parse_response
+
+    df = pd.read_csv(path)
+    answer_col = next((c for c in ("gpt-3.5-turbo", "answer", "goldens") if c in df.columns), None)
+    if "query" not in df.columns or answer_col is None:
+        raise DataError(f"{path}: needs columns query and gpt-3.5-turbo (has {', '.join(df.columns)})")
+    rows, unreadable = [], 0
+    for query, answer in zip(df["query"].astype(str), df[answer_col], strict=False):
+        try:
+            task = task_for_query(query, dataset)
+        except ValidationError:
+            unreadable += 1
+            continue
+        gold = parse_response(task.name, answer)["label"]
+        if gold is None:
+            unreadable += 1
+            continue
+        rows.append({"task": task.name, "post": split_query(query)[0], "gold": gold})
+    if limit and limit < len(rows):
+        rows = random.Random(seed).sample(rows, limit)
+    return rows, unreadable
+
+
+def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
+    """Scored label, and (optionally) the paper-style generated label, from one prompt pass."""
+    from core import answers
+
+    task = get_task(task_name)
+    t0 = time.perf_counter()
+    ids, cache, last, _, _ = answers._prefill(llm, task, post)
+    scores = answers._score_sentences(llm, cache, last, len(ids), list(task.label_sentences.values()))
+    scored = task.labels[max(range(len(scores)), key=scores.__getitem__)]
+    t1 = time.perf_counter()
+    out = {"scored": scored, "score_seconds": t1 - t0}
+    if with_generation:
+        text, _, _ = answers._greedy(llm, cache, last, max_new_tokens=GENERATION_TOKENS, stop=(REASONING,))
+        out["generated"] = answers.label_as_paper(task_name, text) or NO_LABEL
+        out["generated_text"] = text
+        out["generate_seconds"] = time.perf_counter() - t0  # includes the shared prompt pass
+    return out
+
+
+def metrics(gold: list[str], pred: list[str]) -> dict:
+    """Weighted F1 (over the gold label set, as MentaLLaMA reports) and accuracy."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = sorted(set(gold))
+    return {"weighted_f1": float(f1_score(gold, pred, labels=labels, average="weighted", zero_division=0)),
+            "accuracy": float(accuracy_score(gold, pred))}
+
+
+def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit: int | None = None,
+             with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0) -> dict:
+    from core.llm import load_llm
+
+    datasets = find_datasets(data_dir, tasks)
+    data = {}
+    for name, path in datasets:
+        rows, unreadable = load_rows(name, path, limit, seed)
+        data[name] = rows
+        log(f"{name}: {len(rows)} rows ({unreadable} gold answers without a readable label skipped)")
+    models = [("adapted", None)] + ([("base", "")] if with_base and settings.llm_adapter else [])
+    report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir)}
+    for model_name, adapter in models:
+        llm = load_llm(settings, adapter=adapter)
+        report["models"][model_name] = llm.version
+        trained = llm.trained_tasks
+        for name, rows in data.items():
+            entry = report["datasets"].setdefault(name, {"n": len(rows), "tasks": sorted({r["task"] for r in rows})})
+            if trained is not None and model_name == "adapted":
+                entry["trained"] = bool(set(entry["tasks"]) & trained)
+            preds = []
+            t0 = time.perf_counter()
+            for i, r in enumerate(rows):
+                preds.append(predict(llm, r["task"], r["post"], with_generation))
+                if (i + 1) % 25 == 0:
+                    log(f"  {model_name} {name}: {i + 1}/{len(rows)} ({time.perf_counter() - t0:.0f}s)")
+            gold = [r["gold"] for r in rows]
+            entry[f"{model_name}_scored"] = metrics(gold, [p["scored"] for p in preds])
+            if with_generation:
+                gen = [p["generated"] for p in preds]
+                entry[f"{model_name}_generated"] = metrics(gold, gen)
+                entry[f"{model_name}_generated"]["parse_rate"] = sum(g != NO_LABEL for g in gen) / max(1, len(gen))
+                entry[f"{model_name}_agreement"] = sum(
+                    p["scored"] == p["generated"] for p in preds) / max(1, len(preds))
+            entry[f"{model_name}_seconds_per_row"] = (time.perf_counter() - t0) / max(1, len(rows))
+            majority = max(set(gold), key=gold.count)
+            entry["majority"] = metrics(gold, [majority] * len(gold))
+            entry["majority"]["label"] = majority
+            log(f"{model_name} {name}: scored wF1 {entry[f'{model_name}_scored']['weighted_f1']:.3f}")
+        del llm
+    return report
+
+
+def _cell(m: dict | None) -> str:
+    if not m:
+        return "—"
+    return f"{m['weighted_f1']:.3f} / {m['accuracy']:.3f}"
+
+
+def write_markdown(report: dict) -> str:
+    models = report["models"]
+    limit = report.get("limit")
+    sample = "all rows" if not limit else f"seeded sample of up to {limit} rows"
+    lines = [
+        f"IMHI evaluation ({sample} per dataset from {report['data_dir']}). Cells: weighted F1 / accuracy.",
+        "",
+        "Models: " + "; ".join(f"{k} = `{v}`" for k, v in models.items()),
+        "",
+        "| dataset | n | trained on | majority class | base, generated (paper) | base, scored | "
+        "adapted, generated (paper) | adapted, scored | adapted label parse rate | beats both baselines (scored) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, e in report["datasets"].items():
+        best_base = max((e.get(k, {}) or {}).get("weighted_f1", 0.0) for k in ("majority", "base_scored", "base_generated"))
+        adapted = (e.get("adapted_scored") or {}).get("weighted_f1")
+        beats = "—" if adapted is None else ("yes" if adapted > best_base else "no")
+        parse_rate = e.get("adapted_generated", {}).get("parse_rate")
+        lines.append(
+            f"| {name} | {e['n']} | {'yes' if e.get('trained') else 'no'} | {_cell(e.get('majority'))} "
+            f"| {_cell(e.get('base_generated'))} | {_cell(e.get('base_scored'))} "
+            f"| {_cell(e.get('adapted_generated'))} | {_cell(e.get('adapted_scored'))} "
+            f"| {'—' if parse_rate is None else f'{parse_rate:.2f}'} | {beats} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["evaluate", "write_markdown", "metrics", "find_datasets", "load_rows", "predict", "TASKS"]
