@@ -2,7 +2,7 @@
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def describe() -> str:
@@ -21,5 +21,5 @@ def describe() -> str:
             mem = f", {int(fh.readline().split()[1]) // 1024 // 1024} GiB RAM"
     except OSError:
         pass
-    return (f"{datetime.now(timezone.utc):%Y-%m-%d} · {cpu} · {os.cpu_count()} cores{mem} · "
+    return (f"{datetime.now(UTC):%Y-%m-%d} · {cpu} · {os.cpu_count()} cores{mem} · "
             f"Python {platform.python_version()}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core import __version__
 from core.context import Context
@@ -34,7 +34,7 @@ def _gather(ctx: Context, patient_id: int):
 
 def summary_markdown(ctx: Context, patient_id: int) -> str:
     patient, visits, analyses = _gather(ctx, patient_id)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# Patient summary: {patient['pseudonym']}", "",
              f"Exported {now} by {ctx.user.username} · mhdash {__version__}" + (" · DEMO DATA" if ctx.demo else ""),
              "", f"> {DISCLAIMER}", ""]

@@ -109,7 +109,7 @@ class Settings:
     def cache_dir(self) -> Path:
         return Path(self.data_dir) / "cache"
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

@@ -31,7 +31,6 @@ def test_patients_page_empty_then_create(app_env):
     at.button[-1].click()  # the form's submit button
     at.run()
     assert not at.exception
-    rows, total = app_env.ctx("psy").store, None
     page = patients.list_patients(app_env.ctx("psy"))
     assert [r["pseudonym"] for r in page.rows] == ["P-100"] and page.rows[0]["consent_ml"] == 1
 

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -22,7 +22,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _create_private_file(path: Path) -> None:

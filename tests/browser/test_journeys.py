@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import button, login, settle, tab
+from tests.browser.conftest import button, login, tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
