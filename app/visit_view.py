@@ -35,7 +35,7 @@ def _evidence_spans(outputs: dict) -> list[tuple[int, int, str]]:
 def render_llm(ctx, a: dict) -> None:
     out = a["outputs"]
     probs = out.get("probabilities") or {}
-    label = out.get("label") or "—"
+    label = out.get("label") or ("suggestions" if a["task"] == "next_steps" else "—")
     p = probs.get(label)
     st.markdown(f"**{task_title(a['task'])}: {label}**" + (f" · p = {p:.2f}" if p is not None else ""))
     if probs:
@@ -50,6 +50,10 @@ def render_llm(ctx, a: dict) -> None:
         st.caption(f"{len(claims) - len(unsupported)} of {len(claims)} rationale claims have support in the note.")
         for c in unsupported:
             st.markdown(f"⚠️ *No support in the note:* {c['claim']}")
+    if a["task"] == "next_steps":
+        from core.answers import NEXT_STEPS_DISCLAIMER
+
+        st.warning(NEXT_STEPS_DISCLAIMER, icon=":material/info:")
     for note in out.get("notes") or []:
         st.caption(f"Note: {note}")
     provenance(a)

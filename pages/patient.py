@@ -74,7 +74,7 @@ with tab_add:
 with tab_visits:
     from core.tasks import TASKS
 
-    tasks = [name for name, t in TASKS.items() if t.kind == "classify" and name != "progression"]
+    tasks = [name for name in TASKS if name != "progression"]  # progression spans visits: Trajectories tab
     if not consent:
         st.info("This patient has not consented to ML analysis, so no model runs on their notes. "
                 "Record consent under *Patient details and consent* to enable analysis.", icon=":material/block:")
