@@ -51,7 +51,7 @@ def render_llm(ctx, a: dict) -> None:
         for c in unsupported:
             st.markdown(f"⚠️ *No support in the note:* {c['claim']}")
     if a["task"] == "next_steps":
-        from core.answers import NEXT_STEPS_DISCLAIMER
+        from core.tasks import NEXT_STEPS_DISCLAIMER
 
         st.warning(NEXT_STEPS_DISCLAIMER, icon=":material/info:")
     for note in out.get("notes") or []:
