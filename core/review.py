@@ -20,7 +20,7 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from core.agreement import agreement
 from core.context import Context
@@ -61,7 +61,7 @@ WITHHELD = "[withheld: de-identification is not available, so the text cannot be
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _ts(moment: datetime) -> str:
