@@ -81,14 +81,18 @@ def _copy(src: Path, dest: Path) -> None:
 
 
 def backup(db_path: Path | str, dest: Path | str) -> Path:
-    """Write a verified snapshot of the database at ``db_path`` to ``dest`` (a file, or a folder to put it in)."""
+    """Write a verified snapshot of the database at ``db_path`` to ``dest``.
+
+    ``dest`` is a file, or a folder (existing, or a new path without a suffix) to write a time-stamped file into.
+    """
     src, dest = Path(db_path), Path(dest)
     if not src.exists():
         raise StorageError(f"There is no database at {src} to back up.")
     result = integrity_check(src)
     if result != "ok":
         raise StorageError(f"The database at {src} fails its integrity check ({result}); not backed up.")
-    if dest.is_dir():
+    if dest.is_dir() or (not dest.exists() and not dest.suffix):
+        dest.mkdir(parents=True, exist_ok=True, mode=0o700)
         from core.storage import utcnow
 
         stamp = utcnow()[:19].replace(":", "").replace("-", "")
