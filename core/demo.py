@@ -30,6 +30,34 @@ def seed_demo(store: Store, *, seed: int = 7) -> int:
     return len(cohort)
 
 
+def score_demo(store: Store, encoder, progress=None) -> int:
+    """Score every consented demo visit with the heads, so trajectories show from the first click.
+
+    Uses the same cache key as a clinician's run, so nothing is scored twice.
+    """
+    from core.analysis import HEADS_KIND, heads_cache_key
+    from core.encoder import score_texts
+
+    todo = []
+    for pid in records.all_patient_ids(store):
+        if not records.get_patient(store, pid)["consent_ml"]:
+            continue
+        for v in records.list_visits(store, pid):
+            key = heads_cache_key(encoder, v["text_hash"])
+            if records.find_analysis(store, v["id"], HEADS_KIND, HEADS_KIND, key) is None:
+                todo.append((v, key))
+    if not todo:
+        return 0
+    scores = score_texts(encoder, [v["text"] for v, _ in todo], progress=progress)
+    with store.tx():
+        for (v, key), out in zip(todo, scores):
+            records.insert_analysis(store, visit_id=v["id"], kind=HEADS_KIND, task=HEADS_KIND, outputs=out,
+                                    model_id=encoder.model_id, model_version=encoder.version, cache_key=key)
+        append_event(store, user_id=None, username="system", action="model.run", entity="demo",
+                     details={"visits": len(todo), "model_version": encoder.version})
+    return len(todo)
+
+
 def reset_demo(store: Store, *, seed: int = 7) -> int:
     """Empty the demo database and seed it again (demo data only: refuses non-demo rows)."""
     from core.storage.demo_reset import wipe_demo
@@ -45,12 +73,14 @@ def mirror_user(store: Store, user: User) -> None:
     _mirror(store, user.id, user.username, user.display_name, user.role)
 
 
-def reset_for(ctx) -> int:
-    """A clinical lead resets the demo cohort from the UI (demo database only)."""
+def reset_for(ctx, encoder=None) -> int:
+    """A clinical lead resets the demo cohort from the UI (demo database only), re-scoring it when given an encoder."""
     ctx.require("demo.manage")
     if not ctx.demo:
         raise ValidationError("Switch on demo mode first: only the demo database can be reset.")
     n = reset_demo(ctx.store)
     mirror_user(ctx.store, ctx.user)
+    if encoder is not None:
+        score_demo(ctx.store, encoder)
     ctx.audit("demo.reset", "demo", "", patients=n)
     return n

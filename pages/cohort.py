@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app import state
+from app import resources, state
 from app.navigation import go
 from core import cohort, demo
 from core.errors import CoreError
@@ -19,8 +19,10 @@ if ctx.user.can("demo.manage"):
                  "kept in its own database. Toggle *Demo mode* in the sidebar to enter it.")
         if ctx.demo and st.button("Reset the demo cohort", key="demo_reset", icon=":material/restart_alt:"):
             try:
-                n = demo.reset_for(ctx)
-                st.success(f"Demo reset: {n} synthetic patients, no analyses yet.")
+                with st.spinner("Resetting and scoring the demo cohort…"):
+                    n = demo.reset_for(ctx, resources.encoder())
+                st.success(f"Demo reset: {n} synthetic patients; head scores computed, language-model "
+                           "analyses run on demand.")
             except CoreError as exc:
                 state.show_error(exc)
 

@@ -59,8 +59,35 @@ def seed_demo(args, settings) -> int:
         n = demo.reset_demo(store, seed=args.seed)
     elif args.if_empty and not demo.is_empty(store):
         print(f"demo database {settings.demo_database} already seeded")
+        _score_demo(store, settings)
         return 0
     else:
         n = demo.seed_demo(store, seed=args.seed)
     print(f"demo database {settings.demo_database}: {n} synthetic patients added")
+    _score_demo(store, settings)
     return 0
+
+
+def _score_demo(store, settings) -> None:
+    """Pre-compute the head scores of the demo cohort when trained heads are installed."""
+    from tqdm import tqdm
+
+    from core import demo
+    from core.encoder import load_encoder
+    from core.errors import ModelUnavailable
+
+    try:
+        encoder = load_encoder(settings)
+    except ModelUnavailable as exc:
+        print(f"demo cohort not pre-scored: {exc}")
+        return
+    bar = tqdm(desc="scoring demo visits", unit="visit")
+
+    def progress(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    n = demo.score_demo(store, encoder, progress=progress)
+    bar.close()
+    print(f"demo cohort: {n} visits scored with heads {encoder.version}")
