@@ -119,9 +119,12 @@ def _sync(ctx: Context) -> int:
     if not new:
         return 0
     overlap = get_overlap(ctx, check=False)
-    items = []
+    items, crisis_by_visit = [], {}
     for a in new:
-        crisis = _crisis(a.pop("visit_text"))
+        text = a.pop("visit_text")
+        if a["visit_id"] not in crisis_by_visit:  # several outputs share one note: detect once
+            crisis_by_visit[a["visit_id"]] = _crisis(text)
+        crisis = crisis_by_visit[a["visit_id"]]
         items.append({"analysis_id": a["id"], "priority": priority_of(a, crisis), "confidence": confidence_of(a),
                       "crisis": crisis, "required_reviews": overlap})
     store_review.insert_items(ctx.store, items, _ts(_now()))
