@@ -43,8 +43,9 @@ def tiny_model_dir(hidden: int = 32, seed: int = 0) -> Path:
 def tiny_settings(tmp_path: Path, hidden: int = 32, **changes):
     from core.settings import load_settings
 
-    return load_settings(env={}, data_dir=tmp_path / "var", llm_base=str(tiny_model_dir(hidden)),
-                         llm_adapter="", device="cpu", max_new_tokens=12, **changes)
+    values = {"data_dir": tmp_path / "var", "llm_base": str(tiny_model_dir(hidden)), "llm_adapter": "",
+              "device": "cpu", "max_new_tokens": 12, **changes}
+    return load_settings(env={}, **values)
 
 
 @lru_cache(maxsize=1)
