@@ -91,7 +91,8 @@ def converted_gguf_dir(gguf_path: Path, cache_dir: Path) -> Path:
             str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
         )
         tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # a corrupt or unsupported GGUF fails deep in the reader with any error type
+
         raise ModelUnavailable(f"Could not read the GGUF model {gguf_path}: {exc}") from exc
     # The tensors are already dequantised to float32; drop the GGUF quantizer so they save as plain weights.
     model.hf_quantizer = None
