@@ -63,3 +63,47 @@ def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tm
     expect(page.get_by_text("Visit added from visit.txt.")).to_be_visible()
     tab(page, "Visits").click()
     expect(page.get_by_text("Mood brighter, saw two friends").first).to_be_visible()
+
+
+def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
+    _new_patient(page, app_url, "J-ANALYSE-1")
+    for text in ["Session 1. Feels connected to friends, sleeping well, mood bright.",
+                 "Session 2. Has stopped seeing anyone, stays in alone, feels empty and hopeless most days."]:
+        tab(page, "Add visits").click()
+        page.get_by_role("textbox", name="Session note").fill(text)
+        button(page, "Add visit").click()
+        expect(page.get_by_text("Visit added.")).to_be_visible()
+    settle(page)
+    button(page, "Analyse unanalysed visits").click()
+    expect(page.get_by_text("Social isolation (0…4)").first).to_be_visible(timeout=180_000)
+    # One language-model task on the latest visit: label, probability and streamed rationale.
+    settle(page)
+    button(page, "Run").click()
+    expect(page.get_by_text("Depression (IMHI DR):").first).to_be_visible(timeout=300_000)
+    expect(page.get_by_text("Rationale (model text):").first).to_be_visible()
+    expect(page.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
+    settle(page)
+    tab(page, "Trajectories").click()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    tab(page, "Visits").click()
+    button(page, "Sign off").click()
+    expect(page.get_by_text("✅ signed").first).to_be_visible()
+    page.screenshot(path="test-artifacts/journeys/analysis_signed.png", full_page=True)
+
+    # The QA reviewer flags an output and finds it in the export.
+    page.get_by_role("button", name="Log out").click()
+    login(page, app_url, "qa.journey")
+    page.get_by_role("link", name="Review queue").click()
+    button(page, "Claim next").click()
+    settle(page)
+    page.get_by_text("flag", exact=True).first.click()
+    page.get_by_role("textbox", name="Note (on every decision)").fill("Rationale cites isolation not in note")
+    button(page, "Submit").click()
+    settle(page)
+    tab(page, "Export").click()
+    button(page, "Prepare export").click()
+    expect(page.get_by_text("1 rows")).to_be_visible()
+    with page.expect_download() as download:
+        button(page, "Download").click()
+    content = open(download.value.path(), encoding="utf-8").read()
+    assert "Rationale cites isolation not in note" in content
