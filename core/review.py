@@ -387,6 +387,9 @@ def _clean_correction(analysis: dict, decision: str, reason, severity, comment, 
                 raise ValidationError(f"{spec.label}: {value!r} is not a number.") from exc
             if not spec.low <= value <= spec.high:
                 raise ValidationError(f"{spec.label} must be between {spec.low:g} and {spec.high:g}.")
+            if spec.kind == "binary" and value not in (0.0, 1.0):
+                # The heads trainer reads this column as a 0/1 label, not a probability.
+                raise ValidationError(f"{spec.label} is yes/no: correct it to 0 or 1.")
             clean[name] = value
         corrected_scores = clean
     if len(comment) > 5000 or (corrected_rationale and len(corrected_rationale) > 5000):
@@ -692,7 +695,9 @@ def _heads_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> 
         for spec in HEADS:
             # Heads the reviewer left uncorrected keep the model's value: the reviewer saw and accepted it.
             value = corrected.get(spec.name, (model.get(spec.name) or {}).get("value"))
-            row[spec.target_column] = None if value is None else float(value)
+            if value is not None and spec.kind == "binary":
+                value = int(float(value) >= 0.5)  # the trainer reads 0/1; an accepted probability becomes its label
+            row[spec.target_column] = None if value is None else value if spec.kind == "binary" else float(value)
         if any(row[s.target_column] is None for s in HEADS):
             skipped["missing head values"] += 1
             continue

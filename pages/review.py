@@ -51,7 +51,9 @@ def verdict_form(key: str, view: dict, *, adjudication: bool = False) -> dict | 
             cols = st.columns(len(HEADS))
             fields["corrected_scores"] = {
                 h.name: cols[i].number_input(f"{h.label} ({h.low:g}…{h.high:g})", min_value=h.low, max_value=h.high,
-                                             value=None, step=0.1, key=f"{key}_score_{h.name}")
+                                             value=None, step=1.0 if h.kind == "binary" else 0.1,
+                                             help="0 = no, 1 = yes" if h.kind == "binary" else None,
+                                             key=f"{key}_score_{h.name}")
                 for i, h in enumerate(HEADS)}
         if not st.form_submit_button("Submit", type="primary"):
             return None

@@ -10,7 +10,7 @@ import pytest
 
 from core import review
 from core.context import Context
-from core.errors import PermissionDenied
+from core.errors import PermissionDenied, ValidationError
 from core.heads import HEADS
 from core.storage import records
 from core.storage.audit import list_events
@@ -172,3 +172,27 @@ def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed,
     assert split_query(examples[0]["query"])[0] == NOTE_A  # the real note, quotes and all
     assert examples[0]["rationale"].startswith("Insomnia, withdrawal")
     assert split_query(examples[1]["query"])[0] == NOTE_B
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_heads_export_round_trips_through_the_heads_trainer_loader(ctxs, reviewed, tmp_path, suffix):
+    heads_training = pytest.importorskip("core.heads_training",
+                                         reason="the heads trainer (core/heads_training.py) is not installed")
+    result = review.export(ctxs["qa"], "heads", jsonl=suffix == ".jsonl", include_approved=True)
+    path = tmp_path / f"corrections{suffix}"
+    path.write_bytes(result.data)
+    df, source = heads_training.load_training_data(path)
+    assert source["rows"] == 2
+    assert df["text"].tolist() == [NOTE_A, NOTE_B]
+    a, b = df.to_dict("records")
+    assert a["social_isolation_score"] == 3.5 and a["family_history"] == 1.0  # the reviewer's corrections
+    assert a["trauma_indicators"] == 3.5 and a["support_system_strength"] == 2.0  # accepted model values
+    assert b["family_history"] == 1.0  # accepted probability 0.5 becomes its 0/1 label
+    assert a["sentiment_intensity"] == 0.0
+
+
+def test_binary_head_corrections_are_yes_or_no(ctxs, reviewed):
+    review.send_back(ctxs["qa"], reviewed["heads_b"], "family history unclear")
+    with pytest.raises(ValidationError, match="0 or 1"):
+        review.decide(ctxs["qa2"], reviewed["heads_b"], "flag", reason="wrong_label", severity="low",
+                      corrected_scores={"family_history": 0.4})
