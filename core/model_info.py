@@ -69,3 +69,14 @@ def describe(ctx: Context) -> dict:
                 if s.llm_base == EMBEDDED_LLM else s.llm_base, "remote": s.llm_url or None},
         "device": s.device,
     }
+
+
+def heads_installed(settings: Settings) -> bool:
+    """Whether a trained heads checkpoint can be loaded (files only, no model load)."""
+    from core import model_registry
+    from core.errors import CoreError
+
+    try:
+        return bool(model_registry.resolve_version(Path(settings.heads_dir), settings.heads_version))
+    except (CoreError, OSError, ValueError):
+        return False

@@ -6,7 +6,7 @@ from app import resources, state
 from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
-from core import analysis, patients
+from core import analysis, model_info, patients
 from core.crisis import CRISIS_RESOURCES
 from core.errors import CoreError
 
@@ -78,6 +78,9 @@ with tab_visits:
     if not consent:
         st.info("This patient has not consented to ML analysis, so no model runs on their notes. "
                 "Record consent under *Patient details and consent* to enable analysis.", icon=":material/block:")
+    elif not model_info.heads_installed(ctx.settings):
+        st.warning("No trained heads checkpoint is installed, so no head scores are shown (scores from untrained "
+                   "heads would be meaningless). Train one with `python -m core train`.", icon=":material/warning:")
     elif ctx.user.can("analyses.run") and visits:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         chosen = c1.multiselect("Language-model tasks to include", tasks, default=[], key="batch_tasks",

@@ -96,3 +96,14 @@ def test_demo_cohort_lists_synthetic_patients(app_env):
     assert not at.exception
     df = at.dataframe[0].value
     assert len(df) == 12 and df["Pseudonym"].str.startswith("DEMO-").all()
+
+
+def test_patient_page_says_when_no_trained_heads_are_installed(app_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("MHD_HEADS_DIR", str(tmp_path / "no-heads"))
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    patients.add_visit(ctx, pid, "2026-01-05", "Low mood.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    assert "No trained heads checkpoint is installed" in texts(at)
+    assert not any(b.key == "analyse_all" for b in at.button)
