@@ -137,16 +137,47 @@ def last_layers(backbone: nn.Module) -> nn.ModuleList:
 
 # ----------------------------------------------------------------------------- windows
 
+def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """(prefix, suffix) special ids the tokenizer wraps a single text in ([CLS] .. [SEP], <s> .. </s>).
+
+    Read off an encoded probe word, because transformers 5 tokenizers no longer
+    all expose build_inputs_with_special_tokens.
+    """
+    cached = getattr(tokenizer, "_mhd_specials", None)
+    if cached is not None:
+        return cached
+    bare = tokenizer("hello", add_special_tokens=False)["input_ids"]
+    full = tokenizer("hello")["input_ids"]
+    for i in range(len(full) - len(bare) + 1):
+        if full[i:i + len(bare)] == bare:
+            cached = (full[:i], full[i + len(bare):])
+            break
+    else:
+        raise ModelUnavailable("Cannot work out this tokenizer's special tokens")
+    tokenizer._mhd_specials = cached
+    return cached
+
+
+def wrap(tokenizer, ids: list[int]) -> list[int]:
+    prefix, suffix = special_tokens(tokenizer)
+    return [*prefix, *ids, *suffix]
+
+
+def window_content(tokenizer, max_length: int) -> int:
+    prefix, suffix = special_tokens(tokenizer)
+    return max_length - len(prefix) - len(suffix)
+
+
 def windows_for(tokenizer, ids: list[int], max_length: int) -> list[list[int]]:
     """Overlapping windows (with special tokens) covering every token; never truncates."""
-    content = max_length - tokenizer.num_special_tokens_to_add(pair=False)
+    content = window_content(tokenizer, max_length)
     if content < 8:
         raise ValueError(f"max_length {max_length} is too short for windows")
     step = max(1, int(content * (1 - WINDOW_OVERLAP)))
     starts = [0]
     while starts[-1] + content < len(ids):
         starts.append(starts[-1] + step)
-    return [tokenizer.build_inputs_with_special_tokens(ids[s:s + content]) for s in starts]
+    return [wrap(tokenizer, ids[s:s + content]) for s in starts]
 
 
 def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -288,11 +319,21 @@ def _pooled(encoder: Encoder, seqs: list[list[int]], progress) -> torch.Tensor:
     return embed_sequences(encoder.model, seqs, pad, device=encoder.device, progress=progress)
 
 
-def mc_head_values(model: MultiTaskModel, pooled: torch.Tensor, passes: int, *, seed: int = 0) -> torch.Tensor:
-    """[passes, N, heads] head values under independent dropout masks on the pooled embedding."""
+def mc_head_values(model: MultiTaskModel, pooled: torch.Tensor, passes: int,
+                   seqs: list[list[int]]) -> torch.Tensor:
+    """[passes, N, heads] head values under independent dropout masks on the pooled embedding.
+
+    Each window's masks are seeded from its own token ids, so a text gets the
+    same interval whether it is scored alone or in a batch, today or tomorrow.
+    """
+    import zlib
+
     p = model.dropout.p
-    gen = torch.Generator().manual_seed(seed)
-    keep = torch.bernoulli(torch.full((passes, *pooled.shape), 1 - p), generator=gen) / (1 - p)
+    keep = torch.empty((passes, *pooled.shape))
+    for i, seq in enumerate(seqs):
+        gen = torch.Generator().manual_seed(zlib.crc32(repr(seq).encode()))
+        keep[:, i] = torch.bernoulli(torch.full((passes, pooled.shape[1]), 1 - p), generator=gen)
+    keep /= 1 - p
     w, b = model.heads.weight.detach().cpu().float(), model.heads.bias.detach().cpu().float()
     return model.low.cpu() + model.span.cpu() * torch.sigmoid((pooled.unsqueeze(0) * keep) @ w.T + b)
 
@@ -316,7 +357,7 @@ def score_texts(encoder: Encoder, texts: list[str], *, progress: Callable[[int, 
         with torch.inference_mode():
             det = (model.low.cpu() + model.span.cpu() * torch.sigmoid(
                 pooled @ model.heads.weight.detach().cpu().T + model.heads.bias.detach().cpu()))
-            mc = mc_head_values(model, pooled, encoder.mc_passes)
+            mc = mc_head_values(model, pooled, encoder.mc_passes, seqs)
     owner_t = torch.tensor(owner)
     w_t = torch.tensor(weight, dtype=torch.float32)
     results = []
@@ -343,10 +384,6 @@ def score_texts(encoder: Encoder, texts: list[str], *, progress: Callable[[int, 
 IG_STEPS = 24
 
 
-def _special_front(tokenizer) -> int:
-    """How many special tokens the tokenizer puts before the text (1 for BERT/XLM-R)."""
-    sentinel = -7  # build_inputs_with_special_tokens only concatenates lists, so any marker works
-    return tokenizer.build_inputs_with_special_tokens([sentinel]).index(sentinel)
 
 
 def _ig_window(model: MultiTaskModel, ids: torch.Tensor, head_index: int, steps: int,
@@ -406,7 +443,7 @@ def explain(encoder: Encoder, text: str, head: str, *, steps: int = IG_STEPS) ->
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
     if not ids:
         return []
-    content = encoder.max_length - tok.num_special_tokens_to_add(pair=False)
+    content = window_content(tok, encoder.max_length)
     step = max(1, int(content * (1 - WINDOW_OVERLAP)))
     sums = torch.zeros(len(ids))
     counts = torch.zeros(len(ids))
@@ -419,8 +456,8 @@ def explain(encoder: Encoder, text: str, head: str, *, steps: int = IG_STEPS) ->
         start = 0
         while True:
             chunk = ids[start:start + content]
-            seq = torch.tensor([tok.build_inputs_with_special_tokens(chunk)], device=encoder.device)
-            front = _special_front(tok)
+            seq = torch.tensor([wrap(tok, chunk)], device=encoder.device)
+            front = len(special_tokens(tok)[0])
             attr, gap = _ig_window(model, seq, names.index(head), steps, baseline_id,
                                    slice(front, front + len(chunk)))
             gaps.append(gap)

@@ -1,0 +1,140 @@
+"""External validity: how the heads rank real text that nobody on the project wrote (../shared/data).
+
+Each check pairs a head with a real label it should track and reports AUROC
+(with a bootstrap 95% interval) of the head's value, oriented so that 0.5 is
+chance and 1.0 is a perfect ranking:
+
+- isolation vs IMHI Irf "thwarted belongingness" (yes = higher isolation),
+- support vs IMHI Irf "thwarted belongingness" (yes = lower support),
+- trauma vs counsel-chat questions filed under the `trauma` topic,
+- sentiment vs IMHI dreaddit stress (stressed = lower sentiment),
+- sentiment vs IMHI DR depression (depressed = lower sentiment).
+
+The data is only read, never copied or trained on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.errors import DataError
+
+POST_RE = re.compile(r'Consider this post:\s*"(.*)"\s*Question:', re.S)
+
+
+@dataclass
+class Check:
+    name: str
+    head: str
+    higher_when_positive: bool   # True: positives should get higher head values
+    source: str
+    texts: list[str]
+    labels: np.ndarray
+
+
+def _imhi(path: Path, question: str | None = None) -> tuple[list[str], np.ndarray]:
+    if not path.exists():
+        raise DataError(f"{path} not found")
+    df = pd.read_csv(path)
+    if question:
+        df = df[df["query"].str.contains(question, regex=False)]
+    texts, labels = [], []
+    for q, a in zip(df["query"], df["gpt-3.5-turbo"]):
+        m = POST_RE.search(str(q))
+        head = str(a).split("Reasoning:")[0].strip().lower()
+        if not m or not head.startswith(("yes", "no")):
+            continue  # an unparseable gold answer is dropped, not guessed
+        texts.append(m.group(1).strip())
+        labels.append(1 if head.startswith("yes") else 0)
+    return texts, np.array(labels)
+
+
+def _counsel_chat(path: Path, topic: str) -> tuple[list[str], np.ndarray]:
+    if not path.exists():
+        raise DataError(f"{path} not found")
+    df = pd.read_csv(path)
+    df["q"] = (df["questionTitle"].fillna("").str.strip() + ". " + df["questionText"].fillna("").str.strip()).str.strip()
+    # A question answered several times may be filed under more than one topic: positive if any says so.
+    grouped = df.groupby("q")["topic"].apply(lambda s: int((s == topic).any()))
+    return grouped.index.tolist(), grouped.to_numpy()
+
+
+def load_checks(shared: Path) -> list[Check]:
+    shared = Path(shared)
+    if not shared.is_dir():
+        raise DataError(f"Reference data folder {shared} not found (the ../shared checkout is absent)")
+    irf_t, irf_y = _imhi(shared / "imhi" / "test" / "Irf.csv", "thwarted belongingness")
+    cc_t, cc_y = _counsel_chat(shared / "counsel-chat" / "counsel_chat.csv", "trauma")
+    dd_t, dd_y = _imhi(shared / "imhi" / "test" / "dreaddit.csv")
+    dr_t, dr_y = _imhi(shared / "imhi" / "test" / "DR.csv")
+    return [
+        Check("Irf thwarted belongingness", "isolation", True, "IMHI test/Irf.csv", irf_t, irf_y),
+        Check("Irf thwarted belongingness", "support", False, "IMHI test/Irf.csv", irf_t, irf_y),
+        Check("counsel-chat topic = trauma", "trauma", True, "counsel-chat questions", cc_t, cc_y),
+        Check("dreaddit stress", "sentiment", False, "IMHI test/dreaddit.csv", dd_t, dd_y),
+        Check("DR depression", "sentiment", False, "IMHI test/DR.csv", dr_t, dr_y),
+    ]
+
+
+def auroc_with_ci(y: np.ndarray, score: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(roc_auc_score(y, score))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if len(set(y[idx])) == 2:
+            boots.append(roc_auc_score(y[idx], score[idx]))
+    lo, hi = np.percentile(boots, [2.5, 97.5]) if boots else (float("nan"), float("nan"))
+    return auc, float(lo), float(hi)
+
+
+def _subsample(texts: list[str], labels: np.ndarray, limit: int | None, seed: int = 0):
+    if not limit or limit >= len(texts):
+        return texts, labels
+    idx = np.sort(np.random.default_rng(seed).choice(len(texts), limit, replace=False))
+    return [texts[i] for i in idx], labels[idx]
+
+
+def evaluate(settings, shared: Path, *, limit: int | None = None, encoder=None) -> str:
+    """Score every check's texts with the configured heads; returns a markdown report."""
+    from scipy.stats import spearmanr
+
+    from core.encoder import load_encoder, score_texts
+
+    checks = load_checks(shared)
+    enc = encoder or load_encoder(settings)
+    cache: dict[str, dict] = {}  # Irf texts serve two checks: score them once
+    rows = []
+    for c in checks:
+        texts, y = _subsample(c.texts, c.labels, limit)
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
+        for t, r in zip(todo, score_texts(enc, todo)):
+            cache[t] = r
+        values = np.array([cache[t]["heads"][c.head]["value"] for t in texts])
+        oriented = values if c.higher_when_positive else -values
+        auc, lo, hi = auroc_with_ci(y, oriented)
+        rho = spearmanr(oriented, y).statistic
+        rows.append((c, len(y), int(y.sum()), auc, lo, hi, rho))
+    lines = [
+        f"# External validity of heads {enc.version} ({enc.backbone_id})",
+        "",
+        f"{datetime.now(timezone.utc):%Y-%m-%d} · data: {Path(shared)} (read only; never trained on)"
+        + (f" · at most {limit} texts per check" if limit else ""),
+        "",
+        "| real label | head | expected direction | source | n (pos) | AUROC | 95% CI | Spearman |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c, n, pos, auc, lo, hi, rho in rows:
+        direction = "higher" if c.higher_when_positive else "lower"
+        lines.append(f"| {c.name} | {c.head} | {direction} when positive | {c.source} | {n} ({pos}) | "
+                     f"{auc:.3f} | {lo:.3f}–{hi:.3f} | {rho:+.3f} |")
+    lines += ["", "AUROC 0.5 = chance. The heads were trained only on the project's synthetic session texts."]
+    return "\n".join(lines) + "\n"
