@@ -1,0 +1,25 @@
+"""The FastAPI app: routers, error mapping, metrics. Start it with ``python -m core serve``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors, routes_analyze, routes_openai, routes_ops, routes_predict
+from api.metrics import Metrics, MetricsMiddleware
+from core.serving import ModelServer, require_api_token
+
+
+def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
+    """The app over ``server`` (a ModelServer on ``settings`` by default). Refuses an empty/placeholder token."""
+    token = require_api_token(settings)
+    app = FastAPI(title="mhdash API", version="1",
+                  description="Psychosocial heads and MentaLLaMA-style analysis of clinical text. Texts are never "
+                              "stored; the prediction log keeps a keyed hash, the scores and the model version.")
+    app.state.token = token
+    app.state.server = server or ModelServer(settings)
+    app.state.metrics = Metrics(app.state.server)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    errors.install(app)
+    for module in (routes_predict, routes_analyze, routes_openai, routes_ops):
+        app.include_router(module.router)
+    return app
