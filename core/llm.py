@@ -48,7 +48,13 @@ class LLM:
         return f"{self.model_id}+{Path(self.adapter_id).name}@{self.adapter_hash[:12]}"
 
     def describe(self) -> dict:
-        return {
+        gpu = {}
+        if self.device == "cuda":
+            import torch
+
+            gpu = {"gpu_memory_allocated_gb": round(torch.cuda.memory_allocated() / 1e9, 2),
+                   "gpu_name": torch.cuda.get_device_name()}
+        return {**gpu,
             "model_id": self.model_id, "adapter_id": self.adapter_id, "adapter_hash": self.adapter_hash,
             "version": self.version, "device": self.device, "dtype": self.dtype,
             "quantization": self.quantization, "merged": self.merged,
