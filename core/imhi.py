@@ -101,7 +101,9 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
 
 
 def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit: int | None = None,
-             with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0) -> dict:
+             with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
+             on_progress=None) -> dict:
+    """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset."""
     from core.llm import load_llm
 
     datasets = find_datasets(data_dir, tasks)
@@ -139,6 +141,8 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
             entry["majority"] = metrics(gold, [majority] * len(gold))
             entry["majority"]["label"] = majority
             log(f"{model_name} {name}: scored wF1 {entry[f'{model_name}_scored']['weighted_f1']:.3f}")
+            if on_progress is not None:
+                on_progress(report)
         del llm
     return report
 

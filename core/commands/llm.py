@@ -81,11 +81,16 @@ def train_lora(args, settings) -> int:
 def evaluate_imhi(args, settings) -> int:
     from core.imhi import evaluate, write_markdown
 
-    report = evaluate(settings, Path(args.data), tasks=args.tasks, limit=args.limit, with_base=not args.no_base,
-                      with_generation=not args.no_generate, log=lambda m: print(m, file=sys.stderr, flush=True))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(write_markdown(report), encoding="utf-8")
+
+    def save(partial: dict) -> None:  # the table so far, so a long run can be read (or stopped) midway
+        out.write_text(write_markdown(partial), encoding="utf-8")
+
+    report = evaluate(settings, Path(args.data), tasks=args.tasks, limit=args.limit, with_base=not args.no_base,
+                      with_generation=not args.no_generate, log=lambda m: print(m, file=sys.stderr, flush=True),
+                      on_progress=save)
+    save(report)
     print(write_markdown(report))
     print(f"written to {out}")
     return 0
