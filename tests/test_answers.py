@@ -98,3 +98,15 @@ def test_digital_twin_functions(llm):
         answers.symptom_progression(llm, [{"visit_date": "yesterday", "text": "x"}, visits[0]])
     steps = answers.next_steps(llm, "Low mood for two months, poor sleep.")
     assert steps["disclaimer"] == NEXT_STEPS_DISCLAIMER and isinstance(steps["suggestions"], list)
+
+
+def test_outputs_round_trip_through_the_model_cache(llm, store):
+    from core import answers
+    from core.storage import records
+
+    text = "Work is relentless and I can't switch off at night."
+    key = answers.cache_key(llm, "stress", text)
+    assert records.cache_get(store, key) is None
+    result = answers.analyze(llm, "stress", text)
+    records.cache_put(store, key, "llm", result)
+    assert records.cache_get(store, key) == json.loads(json.dumps(result))
