@@ -14,6 +14,7 @@ the adapter.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
@@ -91,6 +92,33 @@ def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
     return out
 
 
+def _pred_key(version: str, task: str, post: str, with_generation: bool) -> str:
+    import hashlib
+
+    raw = json.dumps([version, task, post, with_generation, GENERATION_TOKENS])
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _load_cache(path: Path | None) -> dict:
+    """Predictions from earlier runs (JSON lines {key, pred}), so a stopped evaluation resumes."""
+    out: dict = {}
+    if path and Path(path).exists():
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash
+            out[obj["key"]] = obj["pred"]
+    return out
+
+
+def _append_cache(path: Path | None, key: str, pred: dict) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"key": key, "pred": pred}) + "\n")
+
+
 def metrics(gold: list[str], pred: list[str]) -> dict:
     """Weighted F1 (over the gold label set, as MentaLLaMA reports) and accuracy."""
     from sklearn.metrics import accuracy_score, f1_score
@@ -102,7 +130,7 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
 
 def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit: int | None = None,
              with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
-             on_progress=None) -> dict:
+             on_progress=None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
     """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset."""
     from core.llm import load_llm
 
@@ -112,9 +140,11 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
         rows, unreadable = load_rows(name, path, limit, seed)
         data[name] = rows
         log(f"{name}: {len(rows)} rows ({unreadable} gold answers without a readable label skipped)")
-    models = [("adapted", None)] + ([("base", "")] if with_base and settings.llm_adapter else [])
+    chosen = [("adapted", None)] + ([("base", "")] if with_base and settings.llm_adapter else [])
+    chosen = [m for m in chosen if m[0] in models]
+    cache = _load_cache(cache_path)
     report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir)}
-    for model_name, adapter in models:
+    for model_name, adapter in chosen:
         llm = load_llm(settings, adapter=adapter)
         report["models"][model_name] = llm.version
         trained = llm.trained_tasks
@@ -125,7 +155,11 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
             preds = []
             t0 = time.perf_counter()
             for i, r in enumerate(rows):
-                preds.append(predict(llm, r["task"], r["post"], with_generation))
+                key = _pred_key(llm.version, r["task"], r["post"], with_generation)
+                if key not in cache:
+                    cache[key] = predict(llm, r["task"], r["post"], with_generation)
+                    _append_cache(cache_path, key, cache[key])
+                preds.append(cache[key])
                 if (i + 1) % 25 == 0:
                     log(f"  {model_name} {name}: {i + 1}/{len(rows)} ({time.perf_counter() - t0:.0f}s)")
             gold = [r["gold"] for r in rows]

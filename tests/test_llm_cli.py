@@ -58,7 +58,10 @@ def test_evaluate_imhi_writes_a_table(tmp_path, tiny_env, capsys):
                                     "No, the poster does not suffer from stress. Reasoning: b",
                                     "Yes, the poster suffers from stress. Reasoning: c"]}).to_csv(data / "dreaddit.csv",
                                                                                                  index=False)
-    out = tmp_path / "eval.md"
-    assert main(["evaluate-imhi", "--data", str(data), "--output", str(out)]) == 0
+    out, cache = tmp_path / "eval.md", tmp_path / "preds.jsonl"
+    assert main(["evaluate-imhi", "--data", str(data), "--output", str(out), "--cache", str(cache)]) == 0
     table = out.read_text()
     assert "| dreaddit | 3 | yes |" in table and "0.533 / 0.667" in table  # majority: always "yes"
+    assert len(cache.read_text().splitlines()) == 6  # 3 rows x (adapted, base)
+    assert main(["evaluate-imhi", "--data", str(data), "--output", str(out), "--cache", str(cache)]) == 0
+    assert len(cache.read_text().splitlines()) == 6 and out.read_text() == table  # resumed from the cache
