@@ -85,7 +85,9 @@ _RELATIONS = (
     r"teacher|landlord|sibling|twin|dog|cat)"
 )
 # A capitalised name word: Anna, Zoë, O'Brien, McDonald, Anne-Marie.
-_CAP = r"[A-Z](?:[a-zà-ÿ]+(?:[A-Z][a-zà-ÿ]+)?|['’][A-Z][a-zà-ÿ]+)(?:-[A-Z][a-zà-ÿ]+)?"
+_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_LOW = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıķĺļľŀłńņňŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżž"
+_CAP = rf"[{_UP}](?:[{_LOW}]+(?:[{_UP}][{_LOW}]+)?|['’][{_UP}][{_LOW}]+)(?:-[{_UP}][{_LOW}]+)?"
 _NAME2 = rf"{_CAP}(?:\s+(?:[A-Z]\.\s*)?{_CAP})?"     # one or two words, optional middle initial
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -98,7 +100,7 @@ _ID_CUES = (r"(?:MRN|medical record(?: number| no\.?)?|record(?: number| no\.?| 
             r"patient (?:id|number|no\.?)|case (?:number|no\.?)|NHS(?: number| no\.?)?|SSN|social security(?: number)?|"
             r"NI(?: number| no\.?)|national insurance(?: number)?|insurance(?: number| no\.?| id)?|policy(?: number| no\.?)?|"
             r"member id|account(?: number| no\.?)?|licen[cs]e(?: number| no\.?)?|passport(?: number| no\.?)?|"
-            r"ID|id number)")
+            r"ID|id number|ref|reference(?: number| no\.?)?|our ref|your ref)")
 
 # (kind, compiled regex, group holding the identifier or 0). Order = priority on overlap.
 _RULES: list[tuple[str, re.Pattern, int]] = [
@@ -113,14 +115,14 @@ _RULES: list[tuple[str, re.Pattern, int]] = [
     ("ID", re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b"), 0),  # UK National Insurance
     ("ID", re.compile(r"\b(?:MRN|ID|PT|CASE|REF)[-#:]?\d{3,}\b", re.I), 0),
     ("ADDRESS", re.compile(
-        rf"\b\d{{1,5}}[A-Za-z]?\s+(?:[A-Z][a-z]+\s+){{1,3}}{_STREET}\.?"
+        rf"\b(?:(?:Flat|Apt|Apartment|Unit|Suite)\.?\s*\w+,?\s+)?\d{{1,5}}[A-Za-z]?\s+(?:[A-Z][a-z'’]+\s+){{1,3}}{_STREET}\.?"
         rf"(?:,?\s+(?:Apt|Apartment|Unit|Flat|Suite|#)\.?\s*\w+)?"
         rf"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?"
         rf"(?:,?\s*(?:{'|'.join(_US_STATES)})\b)?"
         rf"(?:,?\s*\d{{5}}(?:-\d{{4}})?)?"
         rf"(?:,?\s*[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}})?"), 0),
     ("ADDRESS", re.compile(r"\b(?:P\.?\s?O\.?\s?Box|PO Box)\s+\d+\b", re.I), 0),
-    ("ADDRESS", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"), 0),  # UK postcode
+    ("ADDRESS", re.compile(r"\b(?:[A-Z][a-z]+,?\s)?[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"), 0),  # [town] UK postcode
     ("ADDRESS", re.compile(rf"\b(?:{'|'.join(_US_STATES)})\s+\d{{5}}(?:-\d{{4}})?\b"), 0),  # state + ZIP
     ("ADDRESS", re.compile(r"\b(?:lives (?:at|on)|address(?: is)?:?|resides at)\s+((?:\d+\s+)?(?:[A-Z][a-z]+\s?){1,4})"),
      1),
@@ -161,9 +163,12 @@ _NAME_RULES: list[tuple[re.Pattern, int]] = [
     # A capitalised word doing what patients do in notes: "Oksana reports", "Tariq denied"
     (re.compile(rf"\b({_CAP})\s+(?:reports|reported|says|said|states|stated|presents|presented|denies|denied|"
                 rf"describes|described|feels|felt|told|explains|explained|admits|admitted|complains|endorses|"
-                rf"endorsed|attended|arrived|cried|became)\b"), 1),
+                rf"endorsed|attended|arrived|cried|became|texted|emailed|messaged|rang|wrote|phoned)\b"), 1),
+    # A name with the relation in brackets: "Bartholomew (her son, 17)"
+    (re.compile(rf"\b({_NAME2})\s*\((?:[Hh]er|[Hh]is|[Tt]heir|[Tt]he patient'?s|[Mm]y)\s+(?i:{_RELATIONS})\b"), 1),
     # A name followed by an age: "Anna, 34," / "Tom (42)"
-    (re.compile(rf"\b({_CAP}),?\s+\(?(?:aged?\s+)?\d{{1,2}}\)?(?:,|\s*(?:y/?o|yrs?|years old|year-old))"), 1),
+    (re.compile(rf"\b({_CAP}),?\s+(?:\(\d{{1,3}}\)|aged?\s+\d{{1,3}}\b|\d{{1,3}}\s*(?:y/?o\b|yrs?\b|years? old|-year-old))"),
+     1),
 ]
 
 # Capitalised words that a cue may precede but that are not names.
@@ -176,6 +181,8 @@ monday tuesday wednesday thursday friday saturday sunday january february march 
 october november december christmas easter phq gad bdi ham panss ssri snri cbt dbt act emdr er ed a&e icu gp nhs
 hospital clinic ward unit team service services centre center client mum mom dad husband wife partner son
 daughter carer staff everyone someone nobody family parents sibling children child baby who which what she he it
+everything nothing something anything session visit appointment review call plan history assessment interview
+sleep appetite energy work school life things music medication therapy group
 """.split())
 
 

@@ -300,3 +300,41 @@ def test_free_prose_recall_is_reported(capsys):
         print("\nde-id on hand-written free prose: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(recall.items()))
               + f"; precision {result['precision']:.2f} of {result['predicted']} spans; support {result['support']}")
     assert recall["STRUCTURED"] >= 0.8
+
+
+def test_demo_cohort_notes_are_left_alone():
+    """The demo generator's notes (written by someone else, free of identifiers) show the false-positive rate."""
+    from data.cohort import generate_cohort
+
+    notes = [v.text for p in generate_cohort() for v in p.visits]
+    flagged = [(s.kind, s.text) for text in notes for s in find_identifiers(text)]
+    assert len(notes) > 50
+    assert flagged == []
+
+
+# Written after the rules above and first run without changing them: the held-out estimate was structured
+# recall 0.81 (13/16), names 0.43 (3/7), precision 0.95. Generic fixes followed (accented letters in names,
+# "Ref:" numbers, "Flat 4," and apostrophes in addresses, town before a postcode, "texted"), so the set is no
+# longer unseen; it now guards against regressions.
+HELD_OUT = """\
+Telephone review with {NAME:Magdalena} ({PHONE:+48 601 234 567}); her brother {NAME:Jakub Wiśniewski} was present.
+Ref: {ID:HX-2231-9981}. Discharged from St Mary's on the {DATE:3rd of May 2025}.
+Lives alone at {ADDRESS:Flat 4, 9 Queen's Road}, {ADDRESS:Bristol BS8 1QU}; landlord Mr {NAME:Pennington} is pressing for rent.
+Partner {NAME:Ayo} texted {PHONE:+234 803 555 0199} asking about visiting hours.
+Her Instagram is {URL:instagram.com/maggie_w_art} and she emails from {EMAIL:maggie.w+art@outlook.com}.
+Next review {DATE:21/07/2025} with Dr. {NAME:Fenwick-Lowe}; pharmacy fax {PHONE:0117 496 0123}.
+Social security number {ID:078-05-1120} on the old referral letter.
+{NAME:Bartholomew} (her son, 17) found the tablets on Sunday {DATE:2 March}.
+Collateral: sister-in-law {NAME:Roisin} says drinking restarted around {DATE:Easter 2024}.
+DOB {DATE:02-11-1987}, MRN {ID:00918273}, insurance {ID:BCBS-7781-22}.
+"""
+
+
+def test_held_out_prose_is_reported(capsys):
+    docs = [_parse_markup(line) for line in HELD_OUT.splitlines() if line.strip()]
+    result = evaluate(docs)
+    recall = result["recall"]
+    with capsys.disabled():
+        print("\nde-id held-out prose: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(recall.items()))
+              + f"; precision {result['precision']:.2f} of {result['predicted']} spans; support {result['support']}")
+    assert recall["STRUCTURED"] >= 0.9 and result["precision"] >= 0.9
