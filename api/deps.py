@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.serving import ModelServer
 
+AUTH_RESPONSES = {401: {"description": "Missing or wrong bearer token"}}
 _bearer = HTTPBearer(auto_error=False, description="The API token (settings.api_token / MHD_API_TOKEN).")
 _CALLER_RE = re.compile(r"[^A-Za-z0-9._@:-]")
 

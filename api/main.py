@@ -14,7 +14,8 @@ def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
     token = require_api_token(settings)
     app = FastAPI(title="mhdash API", version="1",
                   description="Psychosocial heads and MentaLLaMA-style analysis of clinical text. Texts are never "
-                              "stored; the prediction log keeps a keyed hash, the scores and the model version.")
+                              "stored; the prediction log keeps a keyed hash, the scores and the model version.",
+                  responses={400: {"description": "The body is not valid JSON / UTF-8"}})
     app.state.token = token
     app.state.server = server or ModelServer(settings)
     app.state.metrics = Metrics(app.state.server)

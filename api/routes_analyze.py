@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from api.deps import caller, get_server, require_token
+from api.deps import AUTH_RESPONSES, caller, get_server, require_token
 from api.schemas import Analysis, AnalyzeRequest, TaskInfo
 
-router = APIRouter(tags=["llm"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["llm"], dependencies=[Depends(require_token)], responses=AUTH_RESPONSES)
 
 
 @router.post("/analyze", response_model=Analysis,

@@ -12,10 +12,11 @@ import uuid
 
 from fastapi import APIRouter, Depends
 
-from api.deps import get_server, require_token
+from api.deps import AUTH_RESPONSES, get_server, require_token
 from api.schemas import CompletionRequest, CompletionResponse
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_token)],
+                   responses={**AUTH_RESPONSES, 503: {"description": "The LLM cannot load"}})
 
 
 @router.post("/completions", response_model=CompletionResponse)

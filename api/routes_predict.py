@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.deps import caller, get_server, require_token
+from api.deps import AUTH_RESPONSES, caller, get_server, require_token
 from api.schemas import PredictBatchRequest, PredictBatchResponse, Prediction, PredictRequest
 
-router = APIRouter(tags=["encoder"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["encoder"], dependencies=[Depends(require_token)], responses=AUTH_RESPONSES)
 
 _ERRORS = {401: {"description": "Missing or wrong bearer token"},
            503: {"description": "No trained heads installed, or the model cannot load"}}
