@@ -69,9 +69,9 @@ def test_remote_encoder_scores_like_in_process(live):
     assert seen == [(32, 40), (40, 40)]
     local = score_texts(cached_load_encoder(settings.replace(heads_version=stable)), texts)
     assert len(got) == 40
-    for g, l in zip(got, local):
-        assert g["model_version"] == stable and g["windows"] == l["windows"] and g["tokens"] == l["tokens"]
-        for name, h in l["heads"].items():
+    for g, mine in zip(got, local):
+        assert g["model_version"] == stable and g["windows"] == mine["windows"] and g["tokens"] == mine["tokens"]
+        for name, h in mine["heads"].items():
             for k in ("value", "std", "low", "high"):
                 assert g["heads"][name][k] == pytest.approx(h[k], abs=1e-5)
 
