@@ -234,10 +234,11 @@ def test_parse_since_dates_and_errors():
         serving.parse_since("last month")
 
 
-def test_drift_report_flags_a_shifted_head(settings, store):
+def test_drift_report_flags_a_shifted_head(settings, store, tmp_path):
     from core.heads import HEAD_NAMES
 
-    heads_dir = settings.heads_dir
+    heads_dir = tmp_path / "heads"
+    settings = settings.replace(heads_dir=heads_dir)
     _versions(heads_dir, "v20250101_000000")
     rng = np.random.default_rng(1)
     serving.save_reference(heads_dir / "v20250101_000000",
