@@ -73,6 +73,14 @@ def load_rows(dataset: str, path: Path, limit: int | None, seed: int = 0) -> tup
     return rows, unreadable
 
 
+def cut_post(llm, post: str, max_tokens: int | None) -> str:
+    """The post's first `max_tokens` tokens (evaluation may read posts as short as the training examples)."""
+    if not max_tokens:
+        return post
+    ids = llm.tokenizer(post, add_special_tokens=False)["input_ids"]
+    return post if len(ids) <= max_tokens else llm.tokenizer.decode(ids[:max_tokens])
+
+
 def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
     """Scored label, and (optionally) the paper-style generated label, from one prompt pass."""
     from core import answers
@@ -130,7 +138,7 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
 
 def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit: int | None = None,
              with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
-             on_progress=None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
+             on_progress=None, max_post_tokens: int | None = None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
     """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset."""
     from core.llm import load_llm
 
@@ -143,7 +151,8 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
     chosen = [("adapted", None)] + ([("base", "")] if with_base and settings.llm_adapter else [])
     chosen = [m for m in chosen if m[0] in models]
     cache = _load_cache(cache_path)
-    report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir)}
+    report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir),
+                    "max_post_tokens": max_post_tokens}
     for model_name, adapter in chosen:
         llm = load_llm(settings, adapter=adapter)
         report["models"][model_name] = llm.version
@@ -155,9 +164,10 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
             preds = []
             t0 = time.perf_counter()
             for i, r in enumerate(rows):
-                key = _pred_key(llm.version, r["task"], r["post"], with_generation)
+                post = cut_post(llm, r["post"], max_post_tokens)
+                key = _pred_key(llm.version, r["task"], post, with_generation)
                 if key not in cache:
-                    cache[key] = predict(llm, r["task"], r["post"], with_generation)
+                    cache[key] = predict(llm, r["task"], post, with_generation)
                     _append_cache(cache_path, key, cache[key])
                 preds.append(cache[key])
                 if (i + 1) % 25 == 0:
@@ -192,7 +202,9 @@ def write_markdown(report: dict) -> str:
     limit = report.get("limit")
     sample = "all rows" if not limit else f"seeded sample of up to {limit} rows"
     lines = [
-        f"IMHI evaluation ({sample} per dataset from {report['data_dir']}). Cells: weighted F1 / accuracy.",
+        f"IMHI evaluation ({sample} per dataset from {report['data_dir']}"
+        + (f"; posts cut to their first {report['max_post_tokens']} tokens" if report.get("max_post_tokens") else "")
+        + "). Cells: weighted F1 / accuracy.",
         "",
         "Models: " + "; ".join(f"{k} = `{v}`" for k, v in models.items()),
         "",
