@@ -6,7 +6,7 @@ import streamlit as st
 
 WINDOWS = {"Last 7 days": "7d", "Last 30 days": "30d", "Last 90 days": "90d"}
 STATUS_HELP = ("PSI < 0.10 stable · 0.10-0.25 moderate shift · ≥ 0.25 major shift; a KS p-value below 0.01 also "
-               "marks a moderate shift. Fewer than 30 recent texts say nothing yet.")
+               "marks a moderate shift. Fewer than 100 recent texts say nothing yet.")
 
 
 def render_drift(ctx) -> None:

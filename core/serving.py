@@ -56,7 +56,7 @@ HASH_KEY_FILE = "serving-hash.key"
 # PSI bands commonly used in model monitoring: < 0.1 stable, 0.1-0.25 moderate, >= 0.25 major shift.
 PSI_MODERATE, PSI_MAJOR = 0.10, 0.25
 KS_ALPHA = 0.01
-MIN_RECENT = 30           # fewer recent predictions than this say nothing about drift
+MIN_RECENT = 100          # below this, PSI on 10 bins is mostly sampling noise (expected ~9/n)
 REFERENCE_SAMPLE = 2000   # values kept per head in reference.json
 PREDICT_ENDPOINTS = ("predict", "predict_batch")
 
