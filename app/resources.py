@@ -10,14 +10,14 @@ from core.errors import ModelUnavailable
 
 @st.cache_resource(show_spinner="Loading the encoder and heads…")
 def _encoder():
-    from core.encoder import load_encoder
+    from core.remote import load_encoder  # the API server when encoder_url is set, else in-process
 
     return load_encoder(settings())
 
 
 @st.cache_resource(show_spinner="Loading the language model (first start converts the weights once)…")
 def _llm():
-    from core.llm import load_llm
+    from core.remote import load_llm  # an OpenAI-compatible server when llm_url is set, else in-process
 
     return load_llm(settings())
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from bench.machine import describe
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _seed(store, psy, n_patients: int, big_visits: int) -> int:
     from core.heads import HEADS
@@ -70,7 +72,7 @@ def main() -> None:
     _, token = auth.login(store, settings, "psy", "correct horse battery")
 
     def render(page: str, **state):
-        at = AppTest.from_file(page, default_timeout=60)
+        at = AppTest.from_file(str(ROOT / page), default_timeout=60)
         at.session_state["auth_token"] = token
         for k, v in state.items():
             at.session_state[k] = v

@@ -47,7 +47,7 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
     found = records.find_analysis(ctx.store, visit_id, HEADS_KIND, HEADS_KIND, key)
     if found:
         return found
-    from core.encoder import score_texts
+    from core.remote import score_texts  # in-process or the API server, by the encoder's kind
 
     start = time.perf_counter()
     try:
@@ -68,7 +68,7 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
                  on_token: Callable[[str], None] | None = None) -> dict:
     """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
-    from core import answers
+    from core import answers, remote
 
     visit, _ = _visit_for_run(ctx, visit_id)
     key = answers.cache_key(llm, task, visit["text"])
@@ -79,7 +79,7 @@ def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
     start = time.perf_counter()
     if outputs is None:
         try:
-            outputs = answers.analyze(llm, task, visit["text"], on_token=on_token)
+            outputs = remote.analyze(llm, task, visit["text"], on_token=on_token)
         except (RuntimeError, ValueError) as exc:
             raise InferenceError(f"The language model failed on this note: {exc}") from exc
         if embedder is not None and outputs.get("rationale"):
@@ -111,6 +111,9 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
     visits = records.list_visits(ctx.store, patient_id)
     if len(visits) < 2:
         raise InferenceError("Symptom progression needs at least two visits.")
+    if getattr(llm, "remote", False):
+        raise InferenceError("The symptom-progression narrative runs on the in-process model only; "
+                             "unset llm_url to use it.")
     latest = visits[-1]
     _visit_for_run(ctx, latest["id"])
     digest = _key(*[v["text_hash"] + v["visit_date"] for v in visits])

@@ -36,7 +36,7 @@ def score_demo(store: Store, encoder, progress=None) -> int:
     Uses the same cache key as a clinician's run, so nothing is scored twice.
     """
     from core.analysis import HEADS_KIND, heads_cache_key
-    from core.encoder import score_texts
+    from core.remote import score_texts
 
     todo = []
     for pid in records.all_patient_ids(store):

@@ -73,7 +73,7 @@ def _score_demo(store, settings) -> None:
     from tqdm import tqdm
 
     from core import demo
-    from core.encoder import load_encoder
+    from core.remote import load_encoder
     from core.errors import ModelUnavailable
 
     try:
