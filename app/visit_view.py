@@ -72,7 +72,9 @@ def render_heads(ctx, a: dict, visit: dict) -> None:
                         format_func=lambda n: next(h.label for h in HEADS if h.name == n))
     if c2.button("Show token attributions", key=f"explain_{a['id']}"):
         enc = resources.encoder()
-        if enc is not None:
+        if getattr(enc, "remote", False):
+            st.info("Token attributions need the in-process encoder (encoder_url is set).")
+        elif enc is not None:
             from core.encoder import explain
 
             with st.spinner("Computing attributions…"):
