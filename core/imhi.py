@@ -166,6 +166,9 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
             for i, r in enumerate(rows):
                 post = cut_post(llm, r["post"], max_post_tokens)
                 key = _pred_key(llm.version, r["task"], post, with_generation)
+                richer = _pred_key(llm.version, r["task"], post, True)
+                if key not in cache and richer in cache:  # a run with generation also scored the label
+                    cache[key] = cache[richer]
                 if key not in cache:
                     cache[key] = predict(llm, r["task"], post, with_generation)
                     _append_cache(cache_path, key, cache[key])
