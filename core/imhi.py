@@ -138,7 +138,7 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
 
 def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit: int | None = None,
              with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
-             on_progress=None, max_post_tokens: int | None = None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
+             on_progress=None, base_generation: bool = True, max_post_tokens: int | None = None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
     """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset."""
     from core.llm import load_llm
 
@@ -154,6 +154,7 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
     report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir),
                     "max_post_tokens": max_post_tokens}
     for model_name, adapter in chosen:
+        generate = with_generation and (base_generation or model_name != "base")
         llm = load_llm(settings, adapter=adapter)
         report["models"][model_name] = llm.version
         trained = llm.trained_tasks
@@ -165,19 +166,19 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
             t0 = time.perf_counter()
             for i, r in enumerate(rows):
                 post = cut_post(llm, r["post"], max_post_tokens)
-                key = _pred_key(llm.version, r["task"], post, with_generation)
+                key = _pred_key(llm.version, r["task"], post, generate)
                 richer = _pred_key(llm.version, r["task"], post, True)
                 if key not in cache and richer in cache:  # a run with generation also scored the label
                     cache[key] = cache[richer]
                 if key not in cache:
-                    cache[key] = predict(llm, r["task"], post, with_generation)
+                    cache[key] = predict(llm, r["task"], post, generate)
                     _append_cache(cache_path, key, cache[key])
                 preds.append(cache[key])
                 if (i + 1) % 25 == 0:
                     log(f"  {model_name} {name}: {i + 1}/{len(rows)} ({time.perf_counter() - t0:.0f}s)")
             gold = [r["gold"] for r in rows]
             entry[f"{model_name}_scored"] = metrics(gold, [p["scored"] for p in preds])
-            if with_generation:
+            if generate:
                 gen = [p["generated"] for p in preds]
                 entry[f"{model_name}_generated"] = metrics(gold, gen)
                 entry[f"{model_name}_generated"]["parse_rate"] = sum(g != NO_LABEL for g in gen) / max(1, len(gen))

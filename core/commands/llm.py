@@ -38,6 +38,7 @@ def register(sub) -> None:
     p.add_argument("--output", default="var/imhi-eval.md", help="markdown table to write")
     p.add_argument("--no-base", action="store_true", help="skip the base-model-without-adapter baseline")
     p.add_argument("--no-generate", action="store_true", help="skip the paper-style generated-label column")
+    p.add_argument("--no-base-generate", action="store_true", help="base model: scored labels only (faster)")
     p.add_argument("--max-post-tokens", type=int, help="read only the first N tokens of each post (faster)")
     p.add_argument("--models", default="adapted,base", help="which of adapted,base to run (default both)")
     p.add_argument("--cache", default="var/imhi-eval-cache.jsonl",
@@ -93,7 +94,8 @@ def evaluate_imhi(args, settings) -> int:
 
     report = evaluate(settings, Path(args.data), tasks=args.tasks, limit=args.limit, with_base=not args.no_base,
                       with_generation=not args.no_generate, log=lambda m: print(m, file=sys.stderr, flush=True),
-                      on_progress=save, max_post_tokens=args.max_post_tokens, models=tuple(m.strip() for m in args.models.split(",")),
+                      on_progress=save, max_post_tokens=args.max_post_tokens,
+                      base_generation=not args.no_base_generate, models=tuple(m.strip() for m in args.models.split(",")),
                       cache_path=Path(args.cache) if args.cache else None)
     save(report)
     print(write_markdown(report))
