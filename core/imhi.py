@@ -185,7 +185,7 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
                 entry[f"{model_name}_agreement"] = sum(
                     p["scored"] == p["generated"] for p in preds) / max(1, len(preds))
             entry[f"{model_name}_seconds_per_row"] = (time.perf_counter() - t0) / max(1, len(rows))
-            majority = max(set(gold), key=gold.count)
+            majority = max(sorted(set(gold)), key=gold.count)  # ties: first label alphabetically
             entry["majority"] = metrics(gold, [majority] * len(gold))
             entry["majority"]["label"] = majority
             log(f"{model_name} {name}: scored wF1 {entry[f'{model_name}_scored']['weighted_f1']:.3f}")
