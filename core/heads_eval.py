@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +126,7 @@ def evaluate(settings, shared: Path, *, limit: int | None = None, encoder=None) 
     lines = [
         f"# External validity of heads {enc.version} ({enc.backbone_id})",
         "",
-        f"{datetime.now(timezone.utc):%Y-%m-%d} · data: {Path(shared)} (read only; never trained on)"
+        f"{datetime.now(UTC):%Y-%m-%d} · data: {Path(shared)} (read only; never trained on)"
         + (f" · at most {limit} texts per check" if limit else ""),
         "",
         "| real label | head | expected direction | source | n (pos) | AUROC | 95% CI | Spearman |",

@@ -297,8 +297,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
     import torch
 
     from core import model_registry
-    from core.encoder import (MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone,
-                              pad_batch)
+    from core.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone, pad_batch
     from core.hardware import resolve_device, resolve_encoder_source
 
     if args.epochs < 1 or args.batch_size < 1 or args.learning_rate <= 0 or args.max_length < 16:

@@ -12,10 +12,10 @@ import os
 import re
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.errors import ConfigError, NoTrainedHeads, NotFound
+from core.errors import ConfigError, NotFound, NoTrainedHeads
 
 LATEST_FILE = "LATEST"
 HISTORY_FILE = "history.jsonl"
@@ -24,7 +24,7 @@ VERSION_RE = re.compile(r"^v\d{8}_\d{6}(_\d+)?$")
 
 def new_version_name(heads_dir: Path, now: datetime | None = None) -> str:
     """v{YYYYMMDD_HHMMSS} in UTC; a suffix keeps two runs in the same second apart."""
-    stamp = f"v{(now or datetime.now(timezone.utc)):%Y%m%d_%H%M%S}"
+    stamp = f"v{(now or datetime.now(UTC)):%Y%m%d_%H%M%S}"
     name, n = stamp, 1
     while (Path(heads_dir) / name).exists() or (Path(heads_dir) / f".tmp-{name}").exists():
         n += 1
@@ -77,7 +77,7 @@ def _write_pointer(heads_dir: Path, version: str, action: str, reason: str = "")
     tmp = heads_dir / f".{LATEST_FILE}.tmp"
     tmp.write_text(version + "\n", encoding="utf-8")
     os.replace(tmp, heads_dir / LATEST_FILE)  # atomic: a reader sees the old or the new pointer
-    entry = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "action": action,
+    entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action,
              "from": previous, "to": version, "reason": reason}
     with open(heads_dir / HISTORY_FILE, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")
@@ -119,14 +119,14 @@ def rollback(heads_dir: Path, version: str) -> None:
 
 
 def version_time(name: str) -> datetime:
-    return datetime.strptime(name[1:16], "%Y%m%d_%H%M%S").replace(tzinfo=timezone.utc)
+    return datetime.strptime(name[1:16], "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
 
 
 def prune(heads_dir: Path, keep_days: int, *, now: datetime | None = None, dry_run: bool = False) -> list[str]:
     """Delete versions older than keep_days; never the one LATEST points at. Returns the deleted names."""
     if keep_days < 0:
         raise ConfigError("--keep-days must be >= 0")
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
     current = latest(heads_dir)
     gone = [v for v in list_versions(heads_dir) if v != current and version_time(v) < cutoff]
     if not dry_run:

@@ -117,19 +117,34 @@ ISOLATION = {
     3: (["{S} lives alone and reports feeling lonely and cut off; rarely leaves the apartment.",
          "Describes feeling like {N} does not belong anywhere and that friends have moved on without {O}.",
          "Socially withdrawn; has lost contact with most friends {time}.",
-         "Reports pervasive loneliness and feeling left out by peers."],
+         "Reports pervasive loneliness and feeling left out by peers.",
+         "{S} states 'nobody reaches out to me' and describes feeling invisible at work and at home.",
+         "Describes feeling excluded from {P} peer group since the move; eats meals alone."],
         ["I feel so lonely, most of my friends stopped texting me and I don't fit in anywhere.",
          "I moved here for work and I don't know anyone, I spend every weekend alone.",
          "I feel like an outsider everywhere, like nobody really wants me around.",
-         "I'm always the one left out, people make plans without me."]),
+         "I'm always the one left out, people make plans without me.",
+         "nobody ever texts me first. if i stopped reaching out i don't think anyone would talk to me.",
+         "I sit alone at lunch every day and watch everyone else laugh with their friends.",
+         "I feel invisible. I could go a whole week and no one would ask how I'm doing.",
+         "All my friends have partners or new friends now and I've kind of been forgotten.",
+         "I don't really have anyone. I spend my evenings scrolling and talking to no one.",
+         "since the breakup i lost our friend group too, they all took his side and i have nobody."]),
     4: (["{S} has not spoken to another person outside of work in weeks and reports no friends.",
          "Severe social isolation: no friends, no contact with family, spends days alone in {P} room.",
          "States that no one would notice if {N} disappeared; feels completely alone.",
-         "Reports profound loneliness and a sense that {N} belongs nowhere and with no one."],
+         "Reports profound loneliness and a sense that {N} belongs nowhere and with no one.",
+         "Endorses thwarted belongingness: believes no one cares about {O} and that {N} has no place among others.",
+         "Has had no friendships since adolescence; family contact ceased {time}; isolated at home most days."],
         ["I have no friends at all. I go days without talking to anyone.",
          "Nobody would even notice if I disappeared. I'm completely alone.",
          "I haven't talked to a single person in weeks, I just sit in my room.",
-         "Everyone left. I have no one, literally no one, and I don't belong anywhere."]),
+         "Everyone left. I have no one, literally no one, and I don't belong anywhere.",
+         "I have never had a real friend in my life. Not one person cares whether I'm alive.",
+         "i'm 27 and i've been alone my whole life, no friends, no partner, my family doesn't talk to me.",
+         "The loneliness is crushing. I talk to the cashier at the store and that's my only conversation all week.",
+         "I don't belong anywhere and I never have. Every group I try to join ignores me.",
+         "No one calls, no one visits, no one would come to my funeral."]),
 }
 
 SUPPORT = {
@@ -188,6 +203,26 @@ MOOD = [  # (valence, note, client)
     (1.0, ["Mood 'great'; reports feeling hopeful and proud of recent progress.", "Euthymic and optimistic; goals largely met."],
      ["I feel really good, honestly happier than I've been in years.", "I'm proud of myself, things are going great."]),
 ]
+
+# Negative content that is neither isolation nor trauma (work, money, health, conflict, grief):
+# without it, a head could learn "negative text" instead of its own construct.
+STRESS = (["Reports significant work stress; fears losing {P} job after a poor review.",
+           "Financial strain: behind on rent and worried about debt.",
+           "Describes frequent arguments with {P} partner about chores and money.",
+           "Anxious about upcoming exams; reports racing thoughts and poor concentration.",
+           "Grieving the death of {P} {rel} from cancer earlier this year.",
+           "Chronic back pain limits activity and worsens mood.",
+           "Reports panic attacks before meetings, with palpitations and shortness of breath.",
+           "Conflict with {P} teenage son over school attendance."],
+          ["Work is killing me, my boss is on my case every day and I'm scared I'll get fired.",
+           "Money is so tight, I'm behind on rent and I can't stop worrying about it.",
+           "My boyfriend and I fight constantly, mostly about stupid stuff like dishes.",
+           "Finals are coming and I'm panicking, I can't focus or sleep.",
+           "My {relc} died in the spring and I still cry about it every day.",
+           "I've had panic attacks at work, my heart races and I feel like I can't breathe.",
+           "My health has been bad and the doctors can't figure out what's wrong.",
+           "My kids are driving me crazy and I feel like a failure as a parent.",
+           "I can't stop overthinking everything, my anxiety is through the roof."])
 
 FILLER = (["Sleep 6-7 hours; appetite normal.", "Medication adherence good; no side effects reported.",
            "Discussed sleep hygiene and a behavioural activation plan.", "Reviewed homework from last session.",
@@ -262,6 +297,10 @@ def session(rng: random.Random) -> dict:
         add(-0.2, rng.choice(FAMILY_POS[r]))
     elif rng.random() < 0.35:
         add(0.0, rng.choice(FAMILY_NEG[r]))
+
+    if rng.random() < 0.5:
+        for s in rng.sample(STRESS[r], rng.choice([1, 1, 2])):
+            add(-0.5, s)
 
     mood_val, mood_note, mood_client = rng.choice(MOOD)
     add(mood_val, rng.choice(mood_client if client else mood_note), weight=2.0)

@@ -5,7 +5,6 @@ One test loads the real embedded backbone with the shipped heads (slow).
 
 from __future__ import annotations
 
-
 import pytest
 
 from core.errors import ModelUnavailable, NoTrainedHeads

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -55,7 +55,7 @@ def test_prune_keeps_latest_and_recent(tmp_path):
     heads = tmp_path / "heads"
     old, older, recent = (_version(heads, n) for n in ("v20240101_000000", "v20230101_000000", "v20250601_000000"))
     reg.promote(heads, older)
-    now = datetime(2025, 6, 10, tzinfo=timezone.utc)
+    now = datetime(2025, 6, 10, tzinfo=UTC)
     assert reg.prune(heads, 90, now=now, dry_run=True) == [old]
     assert reg.list_versions(heads) == [older, old, recent]
     assert reg.prune(heads, 90, now=now) == [old]
@@ -63,7 +63,7 @@ def test_prune_keeps_latest_and_recent(tmp_path):
 
 
 def test_version_names_are_unique_within_a_second(tmp_path):
-    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     first = reg.new_version_name(tmp_path, now)
     (tmp_path / first).mkdir()
     assert (first, reg.new_version_name(tmp_path, now)) == ("v20250102_030405", "v20250102_030405_2")
