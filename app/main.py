@@ -11,6 +11,9 @@ import streamlit as st  # noqa: E402
 
 from app import state  # noqa: E402
 from app.navigation import pages_for  # noqa: E402
+from core.deid import install_log_redaction  # noqa: E402
+
+install_log_redaction()  # no PHI in application logs, tracebacks included
 
 st.set_page_config(page_title="mhdash", page_icon=":material/psychology:", layout="wide")
 

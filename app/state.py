@@ -6,6 +6,8 @@ stops the script when nobody is logged in, so no page shows PHI before login.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core import auth
@@ -14,6 +16,7 @@ from core.errors import AuthError, CoreError, SessionExpired
 from core.settings import load_settings
 from core.storage import Store, open_store
 
+ROOT = Path(__file__).resolve().parent.parent
 TOKEN_KEY = "auth_token"
 DEMO_KEY = "demo_mode"
 
@@ -50,6 +53,9 @@ def _login_form() -> None:
         username = st.text_input("Username", key="login_username")
         password = st.text_input("Password", type="password", key="login_password")
         submitted = st.form_submit_button("Log in")
+    if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml"):
+        if st.button("Log in with single sign-on", key="login_sso"):
+            st.login()
     if submitted:
         try:
             _, token = auth.login(main_store(), settings(), username, password)
@@ -60,8 +66,22 @@ def _login_form() -> None:
         st.rerun()
 
 
+def _sso_token() -> str | None:
+    """An identity proven by the OIDC provider becomes a local session (the local account sets the role)."""
+    if not auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") or not st.user.is_logged_in:
+        return None
+    try:
+        _, token = auth.login_oidc(main_store(), settings(), st.user.to_dict())
+    except AuthError as exc:
+        st.session_state["login_notice"] = str(exc)
+        st.logout()
+        return None
+    st.session_state[TOKEN_KEY] = token
+    return token
+
+
 def current_user() -> auth.User | None:
-    token = st.session_state.get(TOKEN_KEY)
+    token = st.session_state.get(TOKEN_KEY) or _sso_token()
     if not token:
         return None
     try:
@@ -110,6 +130,8 @@ def logout() -> None:
     auth.logout(main_store(), st.session_state.pop(TOKEN_KEY, None))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
+        st.logout()
 
 
 def show_error(exc: CoreError) -> None:

@@ -33,6 +33,12 @@ def _gather(ctx: Context, patient_id: int):
 
 
 def summary_markdown(ctx: Context, patient_id: int) -> str:
+    text = _markdown(ctx, patient_id)
+    ctx.audit("export.patient", "patient", patient_id, format="markdown")
+    return text
+
+
+def _markdown(ctx: Context, patient_id: int) -> str:
     patient, visits, analyses = _gather(ctx, patient_id)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# Patient summary: {patient['pseudonym']}", "",
@@ -76,7 +82,6 @@ def summary_markdown(ctx: Context, patient_id: int) -> str:
                 lines.append(f"- Progression: {a['outputs'].get('trend')} — {a['outputs'].get('rationale', '')}"
                              f" ({prov})")
         lines.append("")
-    ctx.audit("export.patient", "patient", patient_id, format="markdown")
     return "\n".join(lines)
 
 
@@ -107,7 +112,7 @@ def summary_pdf(ctx: Context, patient_id: int) -> bytes:
 
     from fpdf import FPDF
 
-    text = summary_markdown(ctx, patient_id)
+    text = _markdown(ctx, patient_id)
     pdf = FPDF()
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
@@ -123,4 +128,6 @@ def summary_pdf(ctx: Context, patient_id: int) -> bytes:
         pdf.set_font_size(size)
         pdf.multi_cell(0, 5 if size == 10 else 7, line.lstrip("#> ").replace("**", "") or " ",
                        new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    data = bytes(pdf.output())
+    ctx.audit("export.patient", "patient", patient_id, format="pdf")
+    return data
