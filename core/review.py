@@ -261,6 +261,7 @@ def item_view(ctx: Context, analysis_id: int) -> dict:
             out[key] = [{k: _deid(v) if isinstance(v, str) else v for k, v in e.items()} if isinstance(e, dict)
                         else _deid(str(e)) for e in out.get(key) or []]
     history = store_review.item_decisions(ctx.store, analysis_id)
+    ctx.audit("review.view", "analysis", analysis_id, visit_id=visit["id"], deidentified=True)
     resolved = item["effective_status"] == "resolved"
     visible = [d for d in history if d["round"] < item["round"] or d["reviewer_id"] == user.id or resolved]
     return {
