@@ -99,6 +99,15 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
     heads = [a for a in analyses if a["kind"] == "heads"]
     if heads:
         render_heads(ctx, heads[-1], visit)
+    elif ctx.user.can("analyses.run") and st.button("Score this visit (5 heads)", key=f"score_{visit['id']}"):
+        enc = resources.encoder()
+        if enc is not None:
+            try:
+                with st.spinner("Scoring…"):
+                    analysis.run_heads(ctx, visit["id"], enc)
+                st.rerun()
+            except CoreError as exc:
+                state.show_error(exc)
     for a in analyses:
         if a["kind"] == "llm":
             with st.container(border=True):

@@ -23,7 +23,8 @@ def provenance(analysis: dict) -> None:
         bits.append(f"prompt `{analysis['prompt_version']}`")
     state = "✅ signed" if analysis["status"] == "signed" else "✎ draft"
     if analysis["status"] == "signed":
-        state += f" {analysis['signed_at'][:16].replace('T', ' ')}"
+        who = analysis.get("signed_by_name") or f"user {analysis['signed_by']}"
+        state += f" by {who} {analysis['signed_at'][:16].replace('T', ' ')} UTC"
     st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
 
 

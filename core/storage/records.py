@@ -276,8 +276,8 @@ def list_analyses(store: Store, visit_ids: list[int]) -> list[dict]:
 def list_patient_analyses(store: Store, patient_id: int) -> list[dict]:
     rows = _rows(
         store,
-        "SELECT a.*, v.visit_date FROM analyses a JOIN visits v ON v.id = a.visit_id"
-        " WHERE v.patient_id = ? ORDER BY v.visit_date, a.id",
+        "SELECT a.*, v.visit_date, u.username AS signed_by_name FROM analyses a JOIN visits v ON v.id = a.visit_id"
+        " LEFT JOIN users u ON u.id = a.signed_by WHERE v.patient_id = ? ORDER BY v.visit_date, a.id",
         [patient_id],
     )
     return [_decode_analysis(r) for r in rows]
