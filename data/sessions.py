@@ -45,7 +45,12 @@ EVENT_C = ["I was sexually abused as a kid", "my stepdad used to beat me", "I wa
            "I saw my best friend die in front of me", "I was deployed twice and lost people over there",
            "I was assaulted walking home from work", "I grew up in a house where my dad hit my mom every night",
            "someone broke into our home while we were there", "I was bullied and beaten up at school for years",
-           "I was molested by a family friend when I was young"]
+           "I was molested by a family friend when I was young",
+           "my ex used to choke me and threaten to kill me if I left",
+           "I was held at gunpoint during a robbery at the store where I work",
+           "I was emotionally and physically abused by my parents growing up",
+           "a man I trusted raped me two years ago and I never told anyone",
+           "I found my brother after he overdosed"]
 EVENT_N = ["history of childhood sexual abuse", "a serious motor vehicle accident last year",
            "physical abuse by a former partner", "a sexual assault in college", "combat exposure during two deployments",
            "witnessing domestic violence throughout childhood", "an assault on the way home from work",
@@ -232,6 +237,19 @@ FILLER = (["Sleep 6-7 hours; appetite normal.", "Medication adherence good; no s
            "I started the worksheet you gave me but didn't finish it.", "I'm not sleeping great, maybe 5 hours.",
            "I have a doctor's appointment next week for my back.", "Work has been pretty busy this month."])
 JOBS = ["nurse", "teacher", "warehouse worker", "software developer", "cashier", "student", "electrician", "cook"]
+# Client messages often end in a question; each is tied to the construct it asks about.
+QUESTIONS = {
+    "trauma": ["How do I get past what happened to me?", "Can therapy actually help with PTSD?",
+               "Is it normal to still feel this way years after the abuse?",
+               "How do I stop reliving it every time I close my eyes?",
+               "Will I ever feel safe again after what he did to me?"],
+    "isolation": ["How do I make friends when I feel this alone?", "Why does nobody want to be around me?",
+                  "How do people even find a place where they belong?", "Is it normal to have no friends at my age?"],
+    "family": ["Does this mean I'll end up like my {relc}?", "Is mental illness genetic? My {relc} has it too."],
+    "other": ["What should I do?", "Is this normal?", "How do I deal with this?", "Any advice would help.",
+              "Should I see a therapist about this?"],
+}
+
 OPEN = (["Session {n}. {S} attended alone.", "Follow-up visit, session {n}.", "Intake assessment.",
          "Individual therapy, 50 minutes.", "Telehealth session {n}."],
         ["Hi, I'm not really sure how to start this.", "I've never written something like this before.",
@@ -310,6 +328,9 @@ def session(rng: random.Random) -> dict:
     rng.shuffle(parts)
     sentences = [_fill(rng, rng.choice(OPEN[r]), pron)] if rng.random() < 0.6 else []
     sentences += [p[2] for p in parts]
+    if client and rng.random() < 0.5:
+        topics = ["other"] + ["trauma"] * bool(trauma_kinds) + ["isolation"] * (isolation >= 3) + ["family"] * family
+        sentences.append(_fill(rng, rng.choice(QUESTIONS[rng.choice(topics)]), pron))
     text = " ".join(sentences)
     if client:
         text = _casual(rng, text)
