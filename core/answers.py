@@ -263,6 +263,12 @@ def _score_sentences(llm, cache, last_logprobs, prompt_len: int, sentences: list
     return scores
 
 
+def corrected_scores(llm, task: Task, scores: list[float]) -> list[float]:
+    """Add the adapter's label-prior correction (its training data was label-balanced) to raw scores."""
+    shift = (getattr(llm, "prior_shift", None) or {}).get(task.name, {})
+    return [s + shift.get(label, 0.0) for label, s in zip(task.labels, scores, strict=True)]
+
+
 def _softmax(scores: list[float]) -> list[float]:
     import math
 
@@ -334,7 +340,8 @@ def score_labels(llm, task_name: str, text: str) -> dict:
     t0 = time.perf_counter()
     ids, cache, last, truncated, notes = _prefill(llm, task, text)
     sentences = list(task.label_sentences.values())
-    probs = _softmax(_score_sentences(llm, cache, last, len(ids), sentences))
+    raw = _score_sentences(llm, cache, last, len(ids), sentences)
+    probs = _softmax(corrected_scores(llm, task, raw))
     probabilities = {label: round(p, 6) for label, p in zip(task.labels, probs, strict=False)}
     label = max(probabilities, key=probabilities.get)
     return {**_meta(llm, task), "label": label, "probabilities": probabilities, "rationale": "",

@@ -24,6 +24,7 @@ from core.tasks import DATASET_TASKS, REASONING, TASKS, get_task, split_query, t
 
 NO_LABEL = "(no label)"
 GENERATION_TOKENS = 24  # enough for any label sentence and "Reasoning:"
+PREDICTION_FORMAT = 2  # bump when predict() changes what it returns (invalidates cached predictions)
 
 
 def find_datasets(data_dir: Path, only: list[str] | None = None) -> list[tuple[str, Path]]:
@@ -88,10 +89,12 @@ def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
     task = get_task(task_name)
     t0 = time.perf_counter()
     ids, cache, last, _, _ = answers._prefill(llm, task, post)
-    scores = answers._score_sentences(llm, cache, last, len(ids), list(task.label_sentences.values()))
+    raw = answers._score_sentences(llm, cache, last, len(ids), list(task.label_sentences.values()))
+    scores = answers.corrected_scores(llm, task, raw)
     scored = task.labels[max(range(len(scores)), key=scores.__getitem__)]
     t1 = time.perf_counter()
-    out = {"scored": scored, "score_seconds": t1 - t0}
+    out = {"scored": scored, "scored_raw": task.labels[max(range(len(raw)), key=raw.__getitem__)],
+           "raw_scores": raw, "score_seconds": t1 - t0}
     if with_generation:
         text, _, _ = answers._greedy(llm, cache, last, max_new_tokens=GENERATION_TOKENS, stop=(REASONING,))
         out["generated"] = answers.label_as_paper(task_name, text) or NO_LABEL
@@ -103,7 +106,7 @@ def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
 def _pred_key(version: str, task: str, post: str, with_generation: bool) -> str:
     import hashlib
 
-    raw = json.dumps([version, task, post, with_generation, GENERATION_TOKENS])
+    raw = json.dumps([version, task, post, with_generation, GENERATION_TOKENS, PREDICTION_FORMAT])
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -178,6 +181,8 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
                     log(f"  {model_name} {name}: {i + 1}/{len(rows)} ({time.perf_counter() - t0:.0f}s)")
             gold = [r["gold"] for r in rows]
             entry[f"{model_name}_scored"] = metrics(gold, [p["scored"] for p in preds])
+            if all("scored_raw" in p for p in preds):
+                entry[f"{model_name}_scored_raw"] = metrics(gold, [p["scored_raw"] for p in preds])
             if generate:
                 gen = [p["generated"] for p in preds]
                 entry[f"{model_name}_generated"] = metrics(gold, gen)
@@ -213,8 +218,9 @@ def write_markdown(report: dict) -> str:
         "Models: " + "; ".join(f"{k} = `{v}`" for k, v in models.items()),
         "",
         "| dataset | n | trained on | majority class | base, generated (paper) | base, scored | "
-        "adapted, generated (paper) | adapted, scored | adapted label parse rate | beats both baselines (scored) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "adapted, generated (paper) | adapted, scored (no prior correction) | adapted, scored | "
+        "adapted label parse rate | beats both baselines (scored) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, e in report["datasets"].items():
         best_base = max((e.get(k, {}) or {}).get("weighted_f1", 0.0) for k in ("majority", "base_scored", "base_generated"))
@@ -224,7 +230,8 @@ def write_markdown(report: dict) -> str:
         lines.append(
             f"| {name} | {e['n']} | {'yes' if e.get('trained') else 'no'} | {_cell(e.get('majority'))} "
             f"| {_cell(e.get('base_generated'))} | {_cell(e.get('base_scored'))} "
-            f"| {_cell(e.get('adapted_generated'))} | {_cell(e.get('adapted_scored'))} "
+            f"| {_cell(e.get('adapted_generated'))} | {_cell(e.get('adapted_scored_raw'))} "
+            f"| {_cell(e.get('adapted_scored'))} "
             f"| {'—' if parse_rate is None else f'{parse_rate:.2f}'} | {beats} |"
         )
     return "\n".join(lines) + "\n"

@@ -39,6 +39,8 @@ class LLM:
     max_new_tokens: int = 96
     # task names the adapter was tuned on (from its provenance); None when unknown
     trained_tasks: set | None = None
+    # task -> label -> log(natural / trained label share), from the adapter's provenance
+    prior_shift: dict = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -300,12 +302,15 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
     notes: list[str] = []
     a_hash = ""
     trained: set | None = None
+    shift: dict = {}
     if adapter:
         if Path(adapter).exists():
             a_hash = adapter_hash(Path(adapter))
             prov = Path(adapter) / PROVENANCE_FILE
             if prov.exists():
-                trained = set(json.loads(prov.read_text()).get("examples_per_task", {})) or None
+                info = json.loads(prov.read_text())
+                trained = set(info.get("examples_per_task", {})) or None
+                shift = prior_shift_from(info.get("label_priors", {}))
         else:
             a_hash = hashlib.sha256(adapter.encode()).hexdigest()
         model = attach_adapter(model, adapter, merge=merge)
@@ -313,7 +318,21 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
         model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=adapter or "", adapter_hash=a_hash,
         device=device, dtype=str(_dtype_for(device)).replace("torch.", ""), quantization=settings.quantization,
         merged=bool(adapter and merge), notes=notes, max_new_tokens=settings.max_new_tokens, trained_tasks=trained,
+        prior_shift=shift,
     )
+
+
+def prior_shift_from(priors: dict) -> dict:
+    """log(natural / trained) per task and label; labels missing from either side get no shift."""
+    import math
+
+    out: dict = {}
+    for task, stats in priors.items():
+        nat, tr = stats.get("natural", {}), stats.get("trained", {})
+        shift = {k: math.log(nat[k] / tr[k]) for k in nat if nat.get(k) and tr.get(k)}
+        if shift:
+            out[task] = shift
+    return out
 
 
 def context_length(llm: LLM) -> int:

@@ -227,8 +227,8 @@ def train_lora(settings, data, output, args: LoraArgs | None = None, *, resume: 
 
     args = args or LoraArgs()
     output = Path(output)
-    examples = read_examples(data)
-    examples = stratified_subsample(examples, args.limit, args.seed)
+    every = read_examples(data)
+    examples = stratified_subsample(every, args.limit, args.seed)
     device = resolve_device(settings.device)
     model_id, source = resolve_base(settings)
     tokenizer = load_tokenizer(source)
@@ -287,6 +287,7 @@ def train_lora(settings, data, output, args: LoraArgs | None = None, *, resume: 
         "data": [str(p) for p in ([data] if isinstance(data, (str, Path)) else data)],
         "examples": len(encoded),
         "examples_per_task": _count(examples, "task"),
+        "label_priors": label_priors(every, examples),
         "prompt_format": {"separator": ANSWER_SEPARATOR, "reasoning_marker": REASONING},
         "total_steps": total_steps,
     }
@@ -338,6 +339,23 @@ def train_lora(settings, data, output, args: LoraArgs | None = None, *, resume: 
     bar.close()
     model.eval()
     return json.loads((output / PROVENANCE_FILE).read_text())
+
+
+def label_priors(population: list[dict], trained: list[dict]) -> dict:
+    """Per task: each label's share in the full data ("natural") and in the examples trained on ("trained").
+
+    Subsampling balances labels, which shifts the adapter's implicit prior; scoring adds
+    log(natural / trained) back (a Bayes prior-shift correction using training data only)."""
+    out: dict = {}
+    for name, rows in (("natural", population), ("trained", trained)):
+        for ex in rows:
+            out.setdefault(ex["task"], {"natural": {}, "trained": {}})[name][ex["label"]] = \
+                out.setdefault(ex["task"], {"natural": {}, "trained": {}})[name].get(ex["label"], 0) + 1
+    for stats in out.values():
+        for name in ("natural", "trained"):
+            total = sum(stats[name].values()) or 1
+            stats[name] = {k: round(v / total, 6) for k, v in stats[name].items()}
+    return out
 
 
 def _count(rows: list[dict], key: str) -> dict:

@@ -129,3 +129,25 @@ def test_training_data_errors(tmp_path):
     assert {e["task"] for e in ex} == {"depression", "stress"}
     picked = stratified_subsample(ex, 2)
     assert len({(e["task"], e["label"]) for e in picked}) == 2
+
+
+def test_label_prior_correction_undoes_balanced_subsampling():
+    import math
+    from types import SimpleNamespace
+
+    from core.answers import corrected_scores
+    from core.llm import prior_shift_from
+    from core.lora import label_priors, stratified_subsample
+    from core.tasks import get_task
+
+    population = [{"task": "depression", "label": "yes"}] * 75 + [{"task": "depression", "label": "no"}] * 25
+    trained = stratified_subsample(population, 20)
+    priors = label_priors(population, trained)
+    assert priors["depression"]["natural"] == {"yes": 0.75, "no": 0.25}
+    assert priors["depression"]["trained"] == {"yes": 0.5, "no": 0.5}
+    shift = prior_shift_from(priors)
+    assert shift["depression"]["yes"] == pytest.approx(math.log(1.5))
+    llm = SimpleNamespace(prior_shift=shift)
+    yes, no = corrected_scores(llm, get_task("depression"), [-2.0, -2.0])
+    assert yes - no == pytest.approx(math.log(3))
+    assert corrected_scores(llm, get_task("stress"), [-1.0, -2.0]) == [-1.0, -2.0]
