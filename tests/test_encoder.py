@@ -41,14 +41,14 @@ def tiny_backbone(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_heads(tiny_backbone, tmp_path_factory):
-    """Heads trained for 3 epochs on 150 synthetic texts with the tiny backbone, max length 48 (so windows occur)."""
+    """Heads trained for 4 epochs on 300 synthetic texts with the tiny backbone, max length 48 (so windows occur)."""
     from core.heads_training import TrainArgs, train
     from core.settings import load_settings
 
     root = tmp_path_factory.mktemp("heads")
     settings = load_settings(env={}, data_dir=root / "var", heads_dir=root / "heads",
                              encoder_backbone=str(tiny_backbone), device="cpu")
-    out = train(settings, TrainArgs(epochs=3, learning_rate=0.03, max_length=48, synthetic_rows=150, device="cpu"),
+    out = train(settings, TrainArgs(epochs=4, learning_rate=0.03, max_length=48, synthetic_rows=300, device="cpu"),
                 log=lambda m: None)
     assert out["promoted"], out["metrics"]["gate"]
     return settings, out
