@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import button, login, tab
+from tests.browser.conftest import button, login, settle, tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,9 +34,11 @@ def test_role_without_access_is_refused_a_page(page, app_url):
 
 def _new_patient(page, app_url, pseudonym):
     login(page, app_url, "dr.journey")
+    settle(page)
     page.get_by_text("New patient").click()
     page.get_by_role("textbox", name="Pseudonymous id").fill(pseudonym)
-    page.get_by_text("The patient consents to ML analysis").click()
+    page.get_by_role("checkbox", name="The patient consents to ML analysis of their notes").check(force=True)
+    expect(page.get_by_role("checkbox", name="The patient consents to ML analysis of their notes")).to_be_checked()
     button(page, "Create patient").click()
     expect(page.get_by_text(f"Created {pseudonym}.")).to_be_visible()
     page.get_by_role("link", name="Patient", exact=True).click()
@@ -73,7 +75,7 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         page.get_by_role("textbox", name="Session note").fill(text)
         button(page, "Add visit").click()
         expect(page.get_by_text("Visit added.")).to_be_visible()
-    settle(page)
+    tab(page, "Visits").click()
     button(page, "Analyse unanalysed visits").click()
     expect(page.get_by_text("Social isolation (0…4)").first).to_be_visible(timeout=180_000)
     # One language-model task on the latest visit: label, probability and streamed rationale.
@@ -84,7 +86,7 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
     expect(page.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
     settle(page)
     tab(page, "Trajectories").click()
-    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    expect(page.locator(".js-plotly-plot:visible").first).to_be_visible()
     tab(page, "Visits").click()
     button(page, "Sign off").click()
     expect(page.get_by_text("✅ signed").first).to_be_visible()
