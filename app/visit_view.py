@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import resources, state
-from app.widgets import DISCLAIMER, head_scores_chart, highlight, provenance, token_heat
+from app.widgets import DISCLAIMER, head_scores_chart, highlight, probabilities_chart, provenance, token_heat
 from core import analysis
 from core.errors import CoreError
 from core.heads import HEADS
@@ -39,8 +39,7 @@ def render_llm(ctx, a: dict) -> None:
     p = probs.get(label)
     st.markdown(f"**{task_title(a['task'])}: {label}**" + (f" · p = {p:.2f}" if p is not None else ""))
     if probs:
-        st.bar_chart({k: [v] for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}, horizontal=True, height=140,
-                     stack=False)
+        st.plotly_chart(probabilities_chart(probs), key=f"probs_{a['id']}", width="stretch")
     if out.get("rationale"):
         st.markdown("*Rationale (model text):*")
         st.text(out["rationale"])

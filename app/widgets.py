@@ -39,18 +39,18 @@ def head_scores_chart(outputs: dict):
             continue
         span = spec.high - spec.low
         frac = (h["value"] - spec.low) / span
-        names.append(f"{spec.label} ({spec.low:g}…{spec.high:g})")
+        names.append(f"{spec.label} ({spec.low:g}…{spec.high:g}): <b>{h['value']:.2f}</b> ± {h.get('std', 0):.2f}")
         fracs.append(frac)
         errs.append(h.get("std", 0) / span)
         texts.append(f"{h['value']:.2f} ± {h.get('std', 0):.2f}")
         worse = frac if spec.worse_when == "high" else 1 - frac
         colors.append("#b91c1c" if worse > 0.66 else "#d97706" if worse > 0.4 else "#15803d")
     fig = go.Figure(go.Bar(
-        x=fracs, y=names, orientation="h", text=texts, textposition="outside", marker_color=colors,
+        x=fracs, y=names, orientation="h", customdata=texts, marker_color=colors,
         error_x={"type": "data", "array": errs, "visible": True, "color": "#444"},
-        hovertemplate="%{y}: %{text}<extra></extra>",
+        hovertemplate="%{customdata}<extra></extra>",
     ))
-    fig.update_layout(height=230, margin=dict(l=10, r=40, t=10, b=10), xaxis=dict(range=[0, 1.25], visible=False),
+    fig.update_layout(height=230, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.05], visible=False),
                       yaxis=dict(autorange="reversed"), showlegend=False)
     return fig
 
@@ -106,3 +106,15 @@ def token_heat(pairs: list[tuple[str, float]]) -> str:
         parts.append(f"<span title='{score:+.3f}' style='background:rgba({rgb},{a:.2f});padding:0 1px'>"
                      f"{html.escape(tok)}</span>")
     return "<div style='line-height:1.9'>" + " ".join(parts) + "</div>"
+
+
+def probabilities_chart(probs: dict[str, float]):
+    """Label probabilities, most likely first."""
+    import plotly.graph_objects as go
+
+    items = sorted(probs.items(), key=lambda kv: -kv[1])
+    fig = go.Figure(go.Bar(x=[p for _, p in items], y=[k for k, _ in items], orientation="h",
+                           text=[f"{p:.2f}" for _, p in items], textposition="auto", marker_color="#1d4ed8"))
+    fig.update_layout(height=60 + 28 * len(items), margin=dict(l=10, r=10, t=5, b=5),
+                      xaxis=dict(range=[0, 1], visible=False), yaxis=dict(autorange="reversed"))
+    return fig

@@ -107,3 +107,26 @@ def test_patient_page_says_when_no_trained_heads_are_installed(app_env, tmp_path
     assert not at.exception
     assert "No trained heads checkpoint is installed" in texts(at)
     assert not any(b.key == "analyse_all" for b in at.button)
+
+
+@pytest.mark.slow
+def test_analyse_with_the_real_encoder_shows_scores_and_trajectories(app_env):
+    from core import analysis
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    patients.add_visit(ctx, pid, "2026-01-05", "Sees friends every weekend; partner is very supportive.")
+    patients.add_visit(ctx, pid, "2026-02-05", "Has cut off everyone, stays alone all week, nobody to turn to.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    at.button(key="analyse_all").click().run(timeout=300)
+    assert not at.exception
+    rows = analysis.patient_analyses(ctx, pid)
+    assert [a["kind"] for a in rows] == ["heads", "heads"]
+    assert all(a["model_version"].startswith("v") for a in rows)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 1 + 5  # the latest visit's scores and one trajectory per head
+    # A rerun recomputes nothing: results are stored.
+    at.button(key="analyse_all").click().run(timeout=300)
+    assert len(analysis.patient_analyses(ctx, pid)) == 2
+    iso = [a["outputs"]["heads"]["isolation"]["value"] for a in rows]
+    assert iso[1] > iso[0], "the isolated note should score higher on isolation"
