@@ -318,7 +318,6 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
     bb, tokenizer = load_backbone(resolve_encoder_source(backbone_id))
     bb_fp = backbone_fingerprint(bb)
     model = MultiTaskModel(bb, HEADS, dropout=args.dropout, pooling=args.pooling).to(device)
-    trainable_backbone = []
     for p in model.backbone.parameters():
         p.requires_grad_(not args.freeze_backbone)
     if args.unfreeze_last_n:
@@ -342,7 +341,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
 
     emb = None
     if use_cache:
-        emb, hit = cached_embeddings(model, tokenizer, texts, args.max_length, settings.cache_dir, bb_fp,
+        emb, _ = cached_embeddings(model, tokenizer, texts, args.max_length, settings.cache_dir, bb_fp,
                                      device=device, log=log)
         emb = emb.to(device)
 
