@@ -38,6 +38,9 @@ class Settings:
     db_path: Path | None = None
     # Demo cohort lives in its own database so it never mixes with PHI.
     demo_db_path: Path | None = None
+    # Converted model weights, embedding caches, ONNX exports; defaults to <data_dir>/cache.
+    # No PHI is stored here, so several data dirs (tests, demo machines) may share one.
+    cache_path: Path | None = None
 
     # --- encoder + heads (multi-task psychosocial model) ----------------
     # Hub id, local directory, or EMBEDDED_ENCODER. Production: "xlm-roberta-large".
@@ -107,7 +110,7 @@ class Settings:
 
     @property
     def cache_dir(self) -> Path:
-        return Path(self.data_dir) / "cache"
+        return Path(self.cache_path) if self.cache_path else Path(self.data_dir) / "cache"
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -42,7 +42,10 @@ def chromium_path():
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory, chromium_path):
     data_dir = tmp_path_factory.mktemp("journey-var")
-    env = {**os.environ, "MHD_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    # Converted model weights are shared with the rest of the suite (no PHI in there), so the journey's app
+    # does not convert the GGUF again.
+    env = {**os.environ, "MHD_DATA_DIR": str(data_dir), "MHD_CACHE_PATH": str(ROOT / "var" / "cache"),
+           "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     setup = (
         "from core import auth, demo\n"
         "from core.settings import load_settings\n"
@@ -54,6 +57,8 @@ def app_url(tmp_path_factory, chromium_path):
         f"auth.create_user(st, 'lead.journey', {PASSWORD!r}, 'clinical_lead', 'Lead Journey', actor=a)\n"
         f"auth.create_user(st, 'qa.journey', {PASSWORD!r}, 'qa_reviewer', 'QA Journey', actor=a)\n"
         "demo.seed_demo(open_store(s.demo_database))\n"
+        "from core.llm import load_llm\n"
+        "load_llm(s)  # converts the embedded GGUF once into the shared cache\n"
     )
     subprocess.run([sys.executable, "-c", setup], env=env, cwd=ROOT, check=True)
     port = _free_port()

@@ -77,11 +77,11 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         expect(page.get_by_text("Visit added.")).to_be_visible()
     tab(page, "Visits").click()
     button(page, "Analyse unanalysed visits").click()
-    expect(page.get_by_text("Social isolation (0…4)").first).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Social isolation (0…4)").first).to_be_visible(timeout=300_000)
     # One language-model task on the latest visit: label, probability and streamed rationale.
     settle(page)
     button(page, "Run").click()
-    expect(page.get_by_text("Depression (IMHI DR):").first).to_be_visible(timeout=300_000)
+    expect(page.get_by_text("Depression (IMHI DR):").first).to_be_visible(timeout=600_000)
     expect(page.get_by_text("Rationale (model text):").first).to_be_visible()
     expect(page.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
     settle(page)
