@@ -39,7 +39,7 @@ def _texts(n: int = 256) -> tuple[list[str], str]:
     return generate(n, seed=99)["text"].tolist(), f"{n} synthetic session texts (../shared absent)"
 
 
-def bench_training(rows: int = 1500) -> list[str]:
+def bench_training(rows: int = 1000) -> list[str]:
     from core.heads_training import TrainArgs, train
     from core.settings import load_settings
 
