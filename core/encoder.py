@@ -119,7 +119,11 @@ def backbone_fingerprint(model: nn.Module) -> str:
     Cheap (two tensors, not the whole model) and enough to tell two backbones
     apart: it keys the embedding cache and checks heads match their backbone.
     """
-    h = hashlib.sha256(model.config.to_json_string(use_diff=False).encode())
+    # Where the weights were loaded from is not part of their identity: the same backbone installed in
+    # another virtualenv (another path) must give the same fingerprint.
+    config = {k: v for k, v in model.config.to_dict().items()
+              if k not in ("_name_or_path", "name_or_path", "transformers_version", "_commit_hash")}
+    h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     state = model.state_dict()
     for key in (next(iter(state)), next(reversed(state))):
         h.update(key.encode())
