@@ -16,7 +16,7 @@ WORDS = ("i you he she they my me no one alone friends family mother father nigh
          "it with for since months work sleep mood down hopeless better").split()
 
 
-def build_tiny_backbone(path):
+def build_tiny_backbone(path, seed: int = 0):
     """A 2-layer, 32-wide BERT with a word-level vocabulary, saved like a hub model (no download)."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -26,7 +26,7 @@ def build_tiny_backbone(path):
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *letters, *[f"##{c}" for c in letters]]
     (path / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
     tok = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=128)
     BertModel(cfg).save_pretrained(str(path))
@@ -152,7 +152,7 @@ def test_heads_refuse_a_different_backbone(tiny_heads, tmp_path):
     settings, _ = tiny_heads
     with pytest.raises(ModelUnavailable, match="trained for backbone"):
         load_encoder(settings.replace(encoder_backbone="embedded:all-MiniLM-L6-v2"))
-    other = build_tiny_backbone(tmp_path / "other")  # same shape, different random weights
+    other = build_tiny_backbone(tmp_path / "other", seed=1)  # same shape, different random weights
     import json
 
     vdir = settings.heads_dir / (settings.heads_dir / "LATEST").read_text().strip()
