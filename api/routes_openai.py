@@ -36,6 +36,12 @@ def completions(body: CompletionRequest, server=Depends(get_server)) -> dict:
 
 @router.get("/models")
 def models(server=Depends(get_server)) -> dict:
-    """The one served model (its id is the LLM version: base + adapter hash)."""
+    """The one served model (its id is the LLM version: base + adapter hash).
+
+    ``label_prior_shift`` (an extension OpenAI clients ignore) carries the adapter's label-prior correction,
+    so a remote client scores labels exactly as the in-process model does.
+    """
     llm = server.llm()
-    return {"object": "list", "data": [{"id": llm.version, "object": "model", "owned_by": "mhdash"}]}
+    entry = {"id": llm.version, "object": "model", "owned_by": "mhdash",
+             "label_prior_shift": getattr(llm, "prior_shift", None) or {}}
+    return {"object": "list", "data": [entry]}

@@ -167,6 +167,9 @@ class RemoteLLM:
     transport: object = None
     remote: bool = True
     notes: list[str] = field(default_factory=list)
+    # Label-prior correction of the served adapter ({task: {label: shift}}), as core.llm.LLM.prior_shift.
+    # This project's server advertises it in /v1/models; other servers (vLLM) give none, so none is applied.
+    prior_shift: dict = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
@@ -228,7 +231,8 @@ class RemoteLLM:
 
 def connect_llm(url: str, token: str, *, model: str = "", timeout: float = DEFAULT_TIMEOUT,
                 max_new_tokens: int = 96, transport=None) -> RemoteLLM:
-    """A RemoteLLM; the model id is read from /v1/models when not given."""
+    """A RemoteLLM; the model id (and any label-prior correction) is read from /v1/models when not given."""
+    shift: dict = {}
     if not model:
         with _client(url, token, timeout, transport) as c:
             listing = _call(c, "GET", "/v1/models", "LLM")
@@ -236,8 +240,24 @@ def connect_llm(url: str, token: str, *, model: str = "", timeout: float = DEFAU
         if not data:
             raise ModelUnavailable(f"The LLM server at {url} lists no models")
         model = data[0]["id"]
+        shift = _valid_shift(data[0].get("label_prior_shift"))
     return RemoteLLM(url=url, token=token, model=model, timeout=timeout, max_new_tokens=max_new_tokens,
-                     transport=transport)
+                     transport=transport, prior_shift=shift)
+
+
+def _valid_shift(value) -> dict:
+    """{task: {label: float}} as advertised by the server; anything else is ignored rather than trusted."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict = {}
+    for task, labels in value.items():
+        if isinstance(task, str) and isinstance(labels, dict):
+            clean = {k: float(v) for k, v in labels.items()
+                     if isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+                     and math.isfinite(v)}
+            if clean:
+                out[task] = clean
+    return out
 
 
 def _softmax(scores: list[float]) -> list[float]:
@@ -279,7 +299,10 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
     scores = llm.continuation_logprobs(prompt, sentences) if task.kind == "classify" else None
     if task.kind != "classify" or scores is not None:
         if scores is not None:
-            probs = _softmax(scores)
+            from core.answers import corrected_scores
+
+            # The same label-prior correction as in process, when the served adapter's priors are known.
+            probs = _softmax(corrected_scores(llm, task, scores))
             result["probabilities"] = {label: round(p, 6) for label, p in zip(task.labels, probs, strict=True)}
             result["label"] = max(result["probabilities"], key=result["probabilities"].get)
             sentence = task.label_sentences[result["label"]]

@@ -94,15 +94,40 @@ def test_remote_analyze_scores_labels_through_completion_logprobs(live):
     assert isinstance(llm, remote.RemoteLLM) and llm.model == real_llm().version
     text = "Exams are next week and I cannot stop worrying; my chest is tight all the time."
     streamed = []
+    # The server advertises the adapter's label-prior correction, so labels are scored as in process.
+    assert llm.prior_shift and llm.prior_shift == real_llm().prior_shift
     out = remote.analyze(llm, "stress", text, on_token=streamed.append, max_new_tokens=6)
     local = score_labels(real_llm(), "stress", text)
     assert out["label_method"] == "logprobs" and out["label"] == local["label"]
-    # In process the prompt is tokenized in pieces (template, post, template); a completions server can only
-    # tokenize the whole string, so the boundary tokens may differ a little: close, not identical.
-    for label, p in local["probabilities"].items():
-        assert out["probabilities"][label] == pytest.approx(p, abs=0.05)
+    # In process the prompt is tokenized in pieces (template, post, template) so a post cannot merge into the
+    # template's tokens; a completions server can only tokenize the whole string. So the exact reference for
+    # the remote path is the real model scoring the whole-string tokens directly, with the same correction.
+    reference = _whole_string_label_probabilities(real_llm(), "stress", text)
+    for label, p in reference.items():
+        assert out["probabilities"][label] == pytest.approx(p, abs=1e-3)
     assert out["model_version"] == f"remote:{real_llm().version}" and out["prompt_version"] == local["prompt_version"]
     assert isinstance(out["rationale"], str) and streamed == ([out["rationale"]] if out["rationale"] else [])
+
+
+def _whole_string_label_probabilities(llm, task_name: str, text: str) -> dict:
+    """Softmax over (summed log-probabilities of each label sentence's tokens + prior shift), the prompt and the
+    sentence tokenized as one string, computed directly with the in-process model."""
+    import torch
+
+    from core.tasks import get_task
+
+    task = get_task(task_name)
+    prompt = task.build_prompt(text)
+    scores = []
+    for label, sentence in task.label_sentences.items():
+        enc = llm.tokenizer(prompt + sentence, add_special_tokens=False, return_offsets_mapping=True)
+        ids, starts = enc["input_ids"], [s for s, _ in enc["offset_mapping"]]
+        with torch.inference_mode():
+            logp = torch.log_softmax(llm.model(torch.tensor([ids])).logits[0].float(), dim=-1)
+        total = sum(float(logp[j - 1, ids[j]]) for j in range(1, len(ids)) if starts[j] >= len(prompt))
+        scores.append(total + llm.prior_shift.get(task.name, {}).get(label, 0.0))
+    z = torch.softmax(torch.tensor(scores, dtype=torch.float64), dim=0).tolist()
+    return dict(zip(task.labels, z, strict=True))
 
 
 def test_remote_analyze_falls_back_to_parsing_generated_text(live):
@@ -155,3 +180,21 @@ def test_remote_encoder_reports_missing_heads(tmp_path):
     with LiveServer(create_app(settings, server=make_server(settings))) as srv, \
             pytest.raises(NoTrainedHeads):
         remote.connect_encoder(srv.url, TOKEN)
+
+
+def test_advertised_label_prior_correction_is_validated_not_trusted():
+    """A server's label_prior_shift is used when well formed; junk in it is dropped, and vLLM-style listings
+    without it give no correction."""
+    from core import remote
+
+    listing = {"data": [{"id": "served", "label_prior_shift": {
+        "stress": {"yes": -0.4, "no": 0.2, "bad": "x", "flag": True, "none": None}, "junk": [1, 2], "empty": {}}}]}
+
+    def models(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/models"
+        return httpx.Response(200, json=listing)
+
+    llm = remote.connect_llm("http://served", TOKEN, transport=httpx.MockTransport(models))
+    assert llm.model == "served" and llm.prior_shift == {"stress": {"yes": -0.4, "no": 0.2}}
+    listing["data"][0].pop("label_prior_shift")
+    assert remote.connect_llm("http://served", TOKEN, transport=httpx.MockTransport(models)).prior_shift == {}

@@ -73,8 +73,8 @@ def _score_demo(store, settings) -> None:
     from tqdm import tqdm
 
     from core import demo
-    from core.remote import load_encoder
     from core.errors import ModelUnavailable
+    from core.remote import load_encoder
 
     try:
         encoder = load_encoder(settings)
