@@ -7,10 +7,18 @@ so this runs on every visit text with plain rules:
 * tolerance for common misspellings of the key words (edit distance 1-2 on
   words of 6+ letters, e.g. "sucide", "suicdal", "overdoze");
 * negation: a cue such as "denies", "no", "not", "never", "without" before the
-  phrase in the same clause cancels it ("denies suicidal ideation"). The
-  clause ends at "but", "however", ";" or a sentence end, so "denies SI but
-  cut herself last week" still flags the self-harm. Phrases that carry their
-  own negation ("don't want to live", "no reason to live") are never cancelled.
+  phrase in the same clause cancels it ("denies suicidal ideation"). Its reach
+  is kept short, because over-reaching negation hides disclosures:
+  - the clause ends at "but", "however", ";" or a sentence end, so "denies SI
+    but cut herself last week" still flags the self-harm;
+  - reported speech starts afresh: "no appetite, says she wants to die";
+  - a bare "no"/"not"/"never"/"without" stops at a comma ("no appetite, poor
+    sleep, suicidal thoughts daily"), while list negators ("denies",
+    "negative for", "free of") cover a comma-separated list;
+  - a new predicate after "and" or a comma is not negated ("has no friends
+    and has a plan to overdose").
+  Phrases that carry their own negation ("don't want to live", "no reason to
+  live") are never cancelled.
 
 Over-flagging is the safe failure: a clinician dismisses a banner in a second,
 a missed disclosure can cost a life.
@@ -26,9 +34,14 @@ IDEATION, SELF_HARM, PLAN = "suicidal ideation", "self-harm", "intent or plan"
 # (category, pattern). Patterns run on lower-cased text with misspellings normalised.
 _PATTERNS: list[tuple[str, str]] = [
     (IDEATION, r"\bsuicid(?:e|al|ality)\b"),
-    (IDEATION, r"\b(?:kill|killing|end|ending|take|taking)\s+(?:my|his|her|their)\s*(?:own\s+)?(?:self|life)\b"),
-    (IDEATION, r"\bkill(?:ing)?\s+(?:my|him|her|them)sel(?:f|ves)\b"),
-    (IDEATION, r"\b(?:want|wanted|wanting|wish|wished)\s+(?:to\s+)?(?:die|be dead|disappear forever)\b"),
+    (IDEATION, r"\b(?:kill|kills|killed|killing|end|ends|ended|ending|take|takes|took|taking)\s+"
+               r"(?:my|his|her|their)\s*(?:own\s+)?(?:self|life)\b"),
+    # "kil" catches the common one-letter misspelling; "unalive" is the social-media euphemism.
+    (IDEATION, r"\b(?:kil+(?:s|e?d|l?ed|l?ing)?|unalive)\s+(?:my|him|her|them)sel(?:f|ves)\b"),
+    (IDEATION, r"\b(?:wants?|wanted|wanting|wish(?:es|ed|ing)?)\s+(?:to\s+)?(?:just\s+)?"
+               r"(?:die|be dead|disappear forever)\b"),
+    (IDEATION, r"\bwish(?:es|ed|ing)?\s+(?:i|he|she|they)\s+(?:was|were|had)\s+(?:dead|died|never been born)\b"),
+    (IDEATION, r"\b(?:would|'d)\s+rather\s+(?:be\s+dead|die)\b"),
     (IDEATION, r"\bwanna\s+die\b"),
     (IDEATION, r"\bbetter off dead\b"),
     (IDEATION, r"\bend(?:ing)?\s+it\s+all\b"),
@@ -60,6 +73,16 @@ _NEGATION_CUES = re.compile(
     r"doesn'?t|does\s+not|didn'?t|did\s+not|isn'?t|is\s+not|wasn'?t|n't)\b"
 )
 _CLAUSE_BREAK = re.compile(r"[.;!?\n]|\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bexcept\b")
+# Reported speech and a change of time start a new statement that an earlier cue does not reach.
+_FRESH_START = re.compile(
+    r"\b(?:says?|said|reports?|reported|states?|stated|admits?|admitted|endorses?|endorsed|describes?|described|"
+    r"tells?|told|expresse[sd]|disclose[sd]|now|yet|still|today|currently)\b"
+)
+# Cues that negate a whole comma-separated list ("denies SI, self-harm, or plan").
+_LIST_CUES = re.compile(r"\b(?:denie[sd]|deny|denying|negative\s+for|free\s+of|absence\s+of)\b")
+# First words of phrases that name a thing; any other first word starts a predicate ("has a plan").
+_NOUN_STARTS = {"suicidal", "suicide", "suicidality", "self-harm", "self", "selfharm", "thoughts", "thought", "si",
+                "s/i", "overdose", "overdoses", "goodbye", "better"}
 
 # Key words with their common misspellings caught by edit distance.
 _KEYWORDS = {"suicide": IDEATION, "suicidal": IDEATION, "overdose": PLAN, "overdosed": PLAN,
@@ -131,10 +154,21 @@ def _negated(text: str, start: int, phrase: str) -> bool:
     clause_start = 0
     for m in _CLAUSE_BREAK.finditer(text, 0, start):
         clause_start = m.end()
-    window = text[clause_start:start]
+    for m in _FRESH_START.finditer(text, clause_start, start):
+        clause_start = m.end()
     # Only cues within about eight words of the phrase count ("denies any thoughts of ...").
-    window = " ".join(window.split()[-8:])
-    return bool(_NEGATION_CUES.search(window))
+    window = " ".join(text[clause_start:start].split()[-8:])
+    cues = list(_NEGATION_CUES.finditer(window))
+    if not cues:
+        return False
+    cue = cues[-1]
+    between = window[cue.end():]
+    if "," in between and not _LIST_CUES.search(window[:cue.end()]):
+        return False
+    first = phrase.split()[0] if phrase.split() else ""
+    if first not in _NOUN_STARTS and re.search(r"(?:,|\band|\bor|\bthen)\s*$", between):
+        return False
+    return True
 
 
 def detect_crisis(text: str) -> CrisisResult:

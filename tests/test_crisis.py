@@ -17,6 +17,21 @@ from core.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
     ("been having sucidal thoughts", IDEATION),
     ("thinking about an overdoze", PLAN),
     ("suicidial ideation reported", IDEATION),
+    ("I wanna kil myself", IDEATION),
+    # third person and past tense, as clinicians write them
+    ("She wants to die.", IDEATION),
+    ("He wishes he were dead.", IDEATION),
+    ("Says she would rather be dead than go back.", IDEATION),
+    ("Her brother killed himself in 2019; she thinks about it daily.", IDEATION),
+    ("Her mother took her own life when she was twelve.", IDEATION),
+    ("Keeps saying he wants to just die.", IDEATION),
+    # a negation cue earlier in the sentence that does not reach the phrase
+    ("No appetite, says she wants to kill herself.", IDEATION),
+    ("Has no friends and has a plan to overdose.", PLAN),
+    ("No appetite, poor sleep, suicidal thoughts daily.", IDEATION),
+    ("Not eating, wants to die.", IDEATION),
+    ("Denies SI and has a plan to jump off the bridge.", PLAN),
+    ("Never had therapy before; reports thoughts of dying.", IDEATION),
 ])
 def test_flags_crisis_language(text, category):
     result = detect_crisis(text)
@@ -30,6 +45,10 @@ def test_flags_crisis_language(text, category):
     "No thoughts of self-harm; denies any plan or intent.",
     "Negative for suicidal ideation.",
     "No suicdal thoughts.",
+    "Denies SI, self-harm, or thoughts of dying.",
+    "She does not want to die; she wants her life back.",
+    "Patient never wished to be dead.",
+    "Negative for suicidal ideation, self-harm or overdose.",
     "Mood improved, successful week at work, sleeping well.",
     "Discussed the plan for next week's exposure homework.",
     "",
