@@ -115,6 +115,9 @@ def test_shipped_checkpoint_is_small_and_complete():
     assert cfg["backbone_id"] == "embedded:all-MiniLM-L6-v2" and cfg["backbone_fingerprint"]
     assert "synthetic" in cfg["training_data"]
     assert json.loads((vdir / "metrics.json").read_text())["gate"]["passed"] is True
+    # Drift monitoring works out of the box: the shipped version carries its reference distribution.
+    ref = json.loads((vdir / "reference.json").read_text())
+    assert set(ref["heads"]) == set(cfg["target_scaling"]) and ref["n"] >= 100
 
 
 @pytest.mark.shared

@@ -67,6 +67,11 @@ def test_train_cli_writes_a_complete_version_and_moves_latest(env, tiny, capsys)
     assert m["split"] == {"train": 210, "val": 45, "test": 45, "seed": 0}
     assert len(m["data"]["fingerprint"]) == 64
     assert m["history"][1]["lr"] == pytest.approx(m["history"][0]["lr"] * 0.5)  # ExponentialLR gamma 0.5
+    # The drift reference travels with the version: its outputs on the held-out test split, within each range.
+    ref = json.loads((vdir / "reference.json").read_text())
+    assert ref["n"] == 45 and "test split" in ref["source"]
+    assert set(ref["heads"]) == set(cfg["target_scaling"]) and all(len(v) == 45 for v in ref["heads"].values())
+    assert 0.0 <= min(ref["heads"]["trauma"]) <= max(ref["heads"]["trauma"]) <= 7.0
 
 
 def test_failed_gate_keeps_latest(env, capsys):
