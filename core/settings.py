@@ -12,11 +12,11 @@ import dataclasses
 import os
 import tomllib
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from core.errors import ConfigError
+from core.errors import ConfigError, WeakDatabaseKey
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,12 @@ class Settings:
     # Converted model weights, embedding caches, ONNX exports; defaults to <data_dir>/cache.
     # No PHI is stored here, so several data dirs (tests, demo machines) may share one.
     cache_path: Path | None = None
+    # Encryption at rest (SQLCipher): passphrase for every database file; "" = plain SQLite.
+    # Set it from MHD_DB_KEY or db_key_file, never in a committed mhdash.toml. At least 16 characters,
+    # not a placeholder. Losing it loses the data: backups are encrypted with the same passphrase.
+    db_key: str = field(default="", repr=False)
+    # File holding the passphrase (e.g. /run/secrets/mhdash_db_key, mode 0600), read when db_key is empty.
+    db_key_file: Path | None = None
 
     # --- encoder + heads (multi-task psychosocial model) ----------------
     # Hub id, local directory, or EMBEDDED_ENCODER. Production: "xlm-roberta-large".
@@ -109,6 +115,16 @@ class Settings:
         return Path(self.data_dir) / "demo.db"
 
     @property
+    def database_key(self) -> str:
+        """The database passphrase: db_key, else the contents of db_key_file (surrounding whitespace dropped)."""
+        if self.db_key or not self.db_key_file:
+            return self.db_key
+        try:
+            return Path(self.db_key_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"db_key_file {self.db_key_file}: cannot read it ({exc})") from exc
+
+    @property
     def cache_dir(self) -> Path:
         return Path(self.cache_path) if self.cache_path else Path(self.data_dir) / "cache"
 
@@ -150,11 +166,18 @@ def _coerce(name: str, hint, raw):
 
 
 def load_settings(env: dict | None = None, config_file: Path | None = None, **overrides) -> Settings:
-    """Build Settings from defaults, a TOML file, the environment and overrides."""
+    """Build Settings from defaults, a TOML file, the environment and overrides.
+
+    With an explicit ``env`` (tests, tools) nothing is read from the real environment, and
+    ``./mhdash.toml`` only when that env names it in ``MHD_CONFIG``: the result is reproducible.
+    """
+    default_file = ROOT / "mhdash.toml" if env is None else None
     env = dict(os.environ if env is None else env)
     hints = typing.get_type_hints(Settings)
     values: dict = {}
-    path = config_file or env.get("MHD_CONFIG") or (ROOT / "mhdash.toml")
+    path = config_file or env.get("MHD_CONFIG") or default_file
+    if path is None:
+        path = ROOT / ".no-config"  # never exists: defaults and overrides only
     path = Path(path)
     if path.exists():
         try:
@@ -175,7 +198,27 @@ def load_settings(env: dict | None = None, config_file: Path | None = None, **ov
     settings = Settings(**kwargs)
     if settings.max_upload_mb <= 0:
         raise ConfigError("max_upload_mb must be positive")
+    if settings.database_key:
+        check_db_key(settings.database_key)
     return settings
+
+
+_PLACEHOLDER_KEYS = {"changeme", "change-me", "change_me", "secret", "placeholder", "password", "passphrase",
+                     "test", "testkey", "test-key", "key", "dbkey", "db-key", "db_key", "your-key", "yourkey",
+                     "your_key_here", "mhdash", "none", "null", "xxx", "example", "default"}
+MIN_DB_KEY_LENGTH = 16
+
+
+def check_db_key(key: str) -> str:
+    """``key`` if it may encrypt the database; WeakDatabaseKey when it is a placeholder or too short."""
+    folded = key.strip().lower()
+    squashed = folded.replace("-", "").replace("_", "").replace(" ", "")
+    if folded in _PLACEHOLDER_KEYS or "changeme" in squashed or len(set(squashed)) < 4:
+        raise WeakDatabaseKey("db_key is a placeholder; set MHD_DB_KEY to a long random passphrase "
+                              "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+    if len(key) < MIN_DB_KEY_LENGTH:
+        raise WeakDatabaseKey(f"db_key is too short ({len(key)} characters); use at least {MIN_DB_KEY_LENGTH}")
+    return key
 
 
 PRODUCTION_PROFILE = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# The suite is hermetic: a developer's own mhdash.toml or exported MHD_* settings (a production profile, a real
+# database path) must neither break it nor be touched by it. Subprocesses inherit the empty config below.
+_HARNESS = {"MHD_REQUIRE_BROWSER", "MHD_REQUIRE_REDIS", "MHD_STRESS_SECONDS"}
+for _key in [k for k in os.environ if k.startswith("MHD_") and k not in _HARNESS]:
+    del os.environ[_key]
+_EMPTY_CONFIG = Path(tempfile.mkdtemp(prefix="mhd-test-config-")) / "mhdash.toml"
+_EMPTY_CONFIG.write_text("# the test suite runs on the defaults\n", encoding="utf-8")
+os.environ["MHD_CONFIG"] = str(_EMPTY_CONFIG)
 
 
 @pytest.fixture

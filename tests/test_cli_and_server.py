@@ -41,6 +41,15 @@ def test_init_db_creates_accounts_once_and_is_idempotent(cli_env, tmp_path):
     assert stat.S_IMODE((tmp_path / "var" / "mhdash.db").stat().st_mode) == 0o600
 
 
+def test_init_db_makes_a_runtime_folder_made_by_someone_else_private(cli_env, tmp_path):
+    """A model cache may create var/ first (0755); init-db (the first step of make run) makes it 0700."""
+    (tmp_path / "var" / "cache").mkdir(parents=True, mode=0o755)
+    os.chmod(tmp_path / "var", 0o755)
+    out = run_cli("init-db", "--no-accounts", env=cli_env)
+    assert out.returncode == 0, out.stderr
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
+
+
 def test_seed_demo_if_empty(cli_env):
     assert "12 synthetic patients" in run_cli("seed-demo", "--if-empty", env=cli_env).stdout
     assert "already seeded" in run_cli("seed-demo", "--if-empty", env=cli_env).stdout

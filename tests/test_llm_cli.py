@@ -16,8 +16,6 @@ def tiny_env(monkeypatch, tmp_path):
     monkeypatch.setenv("MHD_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("MHD_DEVICE", "cpu")
     monkeypatch.setenv("MHD_MAX_NEW_TOKENS", "6")
-    monkeypatch.setenv("MHD_CONFIG", "")
-    monkeypatch.delenv("MHD_CONFIG")
 
 
 def test_parse_command_adds_columns(tmp_path, capsys):

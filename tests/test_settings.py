@@ -34,3 +34,15 @@ def test_unknown_key_in_toml_is_refused(tmp_path):
 def test_missing_config_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError):
         load_settings(env={"MHD_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_explicit_env_ignores_the_working_copys_config_file(tmp_path, monkeypatch):
+    """A developer's ./mhdash.toml (say, the production profile) applies to the app, never to code that passes
+    its own environment (the test suite, tools)."""
+    from core import settings as mod
+
+    (tmp_path / "mhdash.toml").write_text('quantization = "4bit"\ndevice = "cuda"\n')
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    monkeypatch.delenv("MHD_CONFIG", raising=False)
+    assert mod.load_settings(env={}).quantization == "none"
+    assert mod.load_settings().quantization == "4bit"  # the real environment reads it

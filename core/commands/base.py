@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -31,6 +32,10 @@ def init_db(args, settings) -> int:
 
     store = Store(settings.database)
     applied = migrate(store.db)
+    # The runtime folder holds PHI (database, backups, caches): private, even when a cache created it first.
+    for folder in {Path(settings.data_dir), settings.database.parent}:
+        if folder.is_dir() and folder.stat().st_uid == os.getuid():
+            os.chmod(folder, 0o700)
     print(f"database: {settings.database} (migrations applied now: {applied or 'none'})")
     if args.no_accounts or records.count_users(store) > 0:
         return 0
