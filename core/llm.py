@@ -231,6 +231,21 @@ def adapter_base_info(adapter_dir: Path) -> dict:
     return info
 
 
+def _check_recorded_base(model, adapter_dir: Path, info: dict, base_name: str) -> None:
+    """The base our trainer recorded (architecture and sizes) must be the one loaded: a LoRA for a 24-layer model
+    attaches to a 30-layer one without any shape error, and answers nonsense."""
+    cfg = getattr(model, "config", None)
+    if cfg is None:
+        return
+    loaded = {"architecture": type(model).__name__, "hidden_size": getattr(cfg, "hidden_size", None),
+              "num_hidden_layers": getattr(cfg, "num_hidden_layers", None), "vocab_size": getattr(cfg, "vocab_size", None)}
+    for key, here in loaded.items():
+        want = info.get(key)
+        if want is not None and here is not None and want != here:
+            raise AdapterMismatch(f"The adapter in {adapter_dir} was trained for {base_name} ({key} {want}); "
+                                  f"the loaded base model has {key} {here}.")
+
+
 def check_adapter_fits(model, adapter_dir: Path) -> None:
     """Raise AdapterMismatch unless every LoRA matrix attaches to a module of matching shape."""
     from safetensors import safe_open
@@ -240,7 +255,8 @@ def check_adapter_fits(model, adapter_dir: Path) -> None:
         return  # .bin adapters: peft reports mismatches itself on load
     modules = dict(model.named_modules())
     info = adapter_base_info(adapter_dir)
-    base_name = info.get("base_model_name_or_path") or "another base model"
+    base_name = info.get("base_model_name_or_path") or info.get("model_id") or "another base model"
+    _check_recorded_base(model, adapter_dir, info, base_name)
     with safe_open(str(weights), framework="pt") as fh:
         for key in fh.keys():
             if ".lora_A." not in key and ".lora_B." not in key:

@@ -45,6 +45,24 @@ def test_adapter_for_another_base_is_refused(tmp_path):
         load_llm(s)
 
 
+def test_adapter_whose_recorded_base_differs_is_refused(tmp_path):
+    """Shapes alone fit (same hidden size), but the adapter says it was trained on a model with other sizes."""
+    import json
+    import shutil
+
+    from core.llm import PROVENANCE_FILE, load_llm
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(tiny_adapter_dir(32), adapter)
+    prov = json.loads((adapter / PROVENANCE_FILE).read_text())
+    assert prov["base"]["num_hidden_layers"] == 2
+    load_llm(tiny_settings(tmp_path, llm_adapter=str(adapter)))  # as recorded: loads
+    prov["base"]["num_hidden_layers"] = 3
+    (adapter / PROVENANCE_FILE).write_text(json.dumps(prov))
+    with pytest.raises(AdapterMismatch, match="num_hidden_layers 3"):
+        load_llm(tiny_settings(tmp_path, llm_adapter=str(adapter)))
+
+
 def test_missing_files_are_named(tmp_path):
     from core.llm import load_llm
 
