@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PORT   ?= $(or $(MHD_PORT),8501)
+# Port: `make run PORT=8600`, else the settings (MHD_PORT, `port` in mhdash.toml), else 8501.
+PORT   ?=
+# The dashboard shows PHI: loopback only unless asked (`make run ADDRESS=0.0.0.0` behind TLS and a firewall).
+ADDRESS ?= 127.0.0.1
 STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -22,13 +25,14 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m core init-db
 	$(BIN)/python -m core seed-demo --if-empty
-	@echo ""
-	@echo "  mhdash is starting on http://localhost:$(PORT)"
-	@echo "  Log in with an account printed above on first run (also in var/first-run-credentials.txt)."
-	@echo "  Later: accounts are managed by the admin on the Users page, or python -m core users --help."
-	@echo ""
-	$(BIN)/streamlit run app/main.py --server.headless true --server.port $(PORT) \
-		--server.address 0.0.0.0 --browser.gatherUsageStats false
+	@port="$(PORT)"; [ -n "$$port" ] || port=$$($(BIN)/python -c 'from core.settings import load_settings; print(load_settings().port)'); \
+	echo ""; \
+	echo "  mhdash is starting on http://localhost:$$port (listening on $(ADDRESS))"; \
+	echo "  Log in with an account printed above on first run (also in var/first-run-credentials.txt)."; \
+	echo "  Later: accounts are managed by the admin on the Users page, or python -m core users --help."; \
+	echo ""; \
+	exec $(BIN)/streamlit run app/main.py --server.headless true --server.port $$port \
+		--server.address $(ADDRESS) --browser.gatherUsageStats false
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
