@@ -5,35 +5,50 @@ readers and writers are not blocked for long), unlike copying the file, which
 can catch a half-written page or miss the WAL. Both directions are verified
 with ``PRAGMA integrity_check`` and are atomic at the destination: the copy
 is written to a temporary file beside it and renamed into place.
+
+Every file is opened through ``core.storage.db.open_connection``, so with a
+database key (SQLCipher) the backup is encrypted with the same passphrase and
+is checked by decrypting it. ``key`` None means the configured key, "" plain.
+``encrypt_database`` turns an existing plain database into an encrypted one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from pathlib import Path
 
-from core.errors import StorageError
+from core.errors import ConfigError, DatabaseKeyError, StorageError
+from core.storage.db import DB_ERRORS, PLAIN_HEADER, configured_key, file_header, open_connection, raw_key
 
-__all__ = ["backup", "restore", "integrity_check"]
+__all__ = ["backup", "restore", "integrity_check", "encrypt_database"]
 
 _PAGES_PER_STEP = 1024
 
 
-def integrity_check(path: Path | str) -> str:
-    """``"ok"`` or SQLite's description of the first problems found."""
+def _integrity(path: Path | str, key: str | None) -> str:
+    """``"ok"`` or SQLite's description of the problems; raises DatabaseKeyError when it cannot be decrypted."""
     try:
-        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
+        conn = open_connection(path, readonly=True, key=key)
+    except DatabaseKeyError:
+        raise
+    except StorageError as exc:
         return f"cannot open: {exc}"
     try:
         rows = conn.execute("PRAGMA integrity_check").fetchall()
         return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:5])
-    except sqlite3.DatabaseError as exc:
+    except DB_ERRORS as exc:
         return str(exc)
     finally:
         conn.close()
+
+
+def integrity_check(path: Path | str, *, key: str | None = None) -> str:
+    """``"ok"`` or SQLite's description of the first problems found (or why the file cannot be decrypted)."""
+    try:
+        return _integrity(path, key)
+    except DatabaseKeyError as exc:
+        return str(exc)
 
 
 def _private_tmp(dest: Path) -> Path:
@@ -45,14 +60,26 @@ def _private_tmp(dest: Path) -> Path:
     return tmp
 
 
-def _copy(src: Path, dest: Path) -> None:
+def _replace(tmp: Path, dest: Path) -> None:
+    """Move the verified ``tmp`` onto ``dest`` durably (fsync the file, rename, fsync the folder)."""
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, dest)
+    with contextlib.suppress(OSError):
+        dirfd = os.open(dest.parent, os.O_RDONLY)
+        os.fsync(dirfd)
+        os.close(dirfd)
+
+
+def _copy(src: Path, dest: Path, key: str) -> None:
     """Snapshot ``src`` into ``dest`` atomically (temp file + rename), mode 0600, verified."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = _private_tmp(dest)
     try:
-        source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
+        source = open_connection(src, readonly=True, key=key)
         try:
-            target = sqlite3.connect(tmp)
+            # A new file keyed with the same passphrase (and its own salt) when encrypted.
+            target = open_connection(tmp, key=key)
             try:
                 source.backup(target, pages=_PAGES_PER_STEP)
                 # A single-file copy: no WAL beside it to lose on the way.
@@ -61,17 +88,11 @@ def _copy(src: Path, dest: Path) -> None:
                 target.close()
         finally:
             source.close()
-        result = integrity_check(tmp)
+        result = _integrity(tmp, key)
         if result != "ok":
             raise StorageError(f"The copy failed its integrity check ({result}); nothing was replaced.")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-        with contextlib.suppress(OSError):
-            dirfd = os.open(dest.parent, os.O_RDONLY)
-            os.fsync(dirfd)
-            os.close(dirfd)
-    except sqlite3.Error as exc:
+        _replace(tmp, dest)
+    except DB_ERRORS as exc:
         raise StorageError(f"Copy from {src} to {dest} failed: {exc}") from exc
     except OSError as exc:
         raise StorageError(f"Copy from {src} to {dest} failed: {exc.strerror or exc}") from exc
@@ -80,15 +101,16 @@ def _copy(src: Path, dest: Path) -> None:
             tmp.unlink()
 
 
-def backup(db_path: Path | str, dest: Path | str) -> Path:
+def backup(db_path: Path | str, dest: Path | str, *, key: str | None = None) -> Path:
     """Write a verified snapshot of the database at ``db_path`` to ``dest``.
 
     ``dest`` is a file, or a folder (existing, or a new path without a suffix) to write a time-stamped file into.
     """
+    key = configured_key() if key is None else key
     src, dest = Path(db_path), Path(dest)
     if not src.exists():
         raise StorageError(f"There is no database at {src} to back up.")
-    result = integrity_check(src)
+    result = _integrity(src, key)
     if result != "ok":
         raise StorageError(f"The database at {src} fails its integrity check ({result}); not backed up.")
     if dest.is_dir() or (not dest.exists() and not dest.suffix):
@@ -99,27 +121,85 @@ def backup(db_path: Path | str, dest: Path | str) -> Path:
         dest = dest / f"{src.stem}-{stamp}.db"
     if dest.resolve() == src.resolve():
         raise StorageError("The backup destination is the database itself.")
-    _copy(src, dest)
+    _copy(src, dest, key)
     return dest
 
 
-def restore(src: Path | str, db_path: Path | str) -> Path:
-    """Replace the database at ``db_path`` with the verified backup ``src``.
-
-    The backup is checked first; the current database is replaced only by a complete, verified copy. Stop the
-    app before restoring: open connections keep reading the old file.
-    """
-    src, db_path = Path(src), Path(db_path)
-    if not src.exists():
-        raise StorageError(f"There is no backup at {src}.")
-    result = integrity_check(src)
-    if result != "ok":
-        raise StorageError(f"The backup {src} fails its integrity check ({result}); nothing was restored.")
-    if db_path.exists() and src.resolve() == db_path.resolve():
-        raise StorageError("The backup and the database are the same file.")
-    _copy(src, db_path)
+def _drop_sidecars(db_path: Path) -> None:
     # The old database's WAL and shared-memory files belong to the replaced file.
     for suffix in ("-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             Path(str(db_path) + suffix).unlink()
+
+
+def restore(src: Path | str, db_path: Path | str, *, key: str | None = None) -> Path:
+    """Replace the database at ``db_path`` with the verified backup ``src``.
+
+    The backup is checked first; the current database is replaced only by a complete, verified copy. Stop the
+    app before restoring: open connections keep reading the old file. With a key, the backup must have been
+    encrypted with the same passphrase (DatabaseKeyError otherwise).
+    """
+    key = configured_key() if key is None else key
+    src, db_path = Path(src), Path(db_path)
+    if not src.exists():
+        raise StorageError(f"There is no backup at {src}.")
+    result = _integrity(src, key)
+    if result != "ok":
+        raise StorageError(f"The backup {src} fails its integrity check ({result}); nothing was restored.")
+    if db_path.exists() and src.resolve() == db_path.resolve():
+        raise StorageError("The backup and the database are the same file.")
+    _copy(src, db_path, key)
+    _drop_sidecars(db_path)
+    return db_path
+
+
+def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
+    """Turn the plain database at ``db_path`` into a SQLCipher one keyed with ``key``, in place.
+
+    ``sqlcipher_export`` copies schema and data into a new encrypted file (``user_version`` and
+    ``application_id`` are copied here, as it does not), which is verified
+    by decrypting it before it replaces the plain one. Stop the app first. The plain file's old disk blocks
+    are not wiped: keep the disk encrypted as well.
+    """
+    from core.storage.db import _sqlcipher
+
+    key = configured_key() if key is None else key
+    if not key:
+        raise ConfigError("No database key is set: set MHD_DB_KEY (or db_key_file) first.")
+    if _sqlcipher is None:
+        raise ConfigError("SQLCipher is missing: pip install sqlcipher3-wheels")
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise StorageError(f"There is no database at {db_path}.")
+    if file_header(db_path) != PLAIN_HEADER:
+        raise StorageError(f"{db_path} is not a plain SQLite database (already encrypted?); nothing was changed.")
+    result = _integrity(db_path, "")
+    if result != "ok":
+        raise StorageError(f"The database at {db_path} fails its integrity check ({result}); not encrypted.")
+    open_connection(db_path, key="").close()  # raises on a locked or unreadable file before we start
+    tmp = _private_tmp(db_path)
+    try:
+        conn = _sqlcipher.connect(str(db_path), isolation_level=None, timeout=30)
+        try:
+            salt = os.urandom(16)
+            conn.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(tmp), raw_key(key, salt, with_salt=True)))
+            conn.execute("SELECT sqlcipher_export('encrypted')")
+            for pragma in ("user_version", "application_id"):
+                value = int(conn.execute(f"PRAGMA main.{pragma}").fetchone()[0])
+                conn.execute(f"PRAGMA encrypted.{pragma} = {value}")
+            conn.execute("DETACH DATABASE encrypted")
+        finally:
+            conn.close()
+        result = _integrity(tmp, key)
+        if result != "ok":
+            raise StorageError(f"The encrypted copy failed its integrity check ({result}); nothing was replaced.")
+        _replace(tmp, db_path)
+        _drop_sidecars(db_path)
+    except DB_ERRORS as exc:
+        raise StorageError(f"Encrypting {db_path} failed: {exc}") from exc
+    except OSError as exc:
+        raise StorageError(f"Encrypting {db_path} failed: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
     return db_path

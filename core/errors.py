@@ -14,6 +14,14 @@ class StorageError(CoreError):
     """The database refused a write or read (full disk, read-only file, lock)."""
 
 
+class DatabaseKeyError(StorageError):
+    """The database cannot be decrypted: wrong key, a plain file opened with a key, or an encrypted one without."""
+
+
+class WeakDatabaseKey(ConfigError):
+    """The database key is a placeholder or too short to resist guessing."""
+
+
 class NotFound(CoreError):
     """A record that was asked for does not exist."""
 

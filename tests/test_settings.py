@@ -18,7 +18,7 @@ def test_toml_then_env_override(tmp_path):
 
 
 @pytest.mark.parametrize("env", [{"MHD_QUANTIZATION": "3bit"}, {"MHD_PORT": "eighty"}, {"MHD_DEVICE": "tpu"},
-                                 {"MHD_MAX_UPLOAD_MB": "0"}])
+                                 {"MHD_MAX_UPLOAD_MB": "0"}, {"MHD_DB_KEY": "changeme"}, {"MHD_DB_KEY": "too-short"}])
 def test_bad_values_are_named(env):
     with pytest.raises(ConfigError):
         load_settings(env=env)
@@ -46,3 +46,10 @@ def test_explicit_env_ignores_the_working_copys_config_file(tmp_path, monkeypatc
     monkeypatch.delenv("MHD_CONFIG", raising=False)
     assert mod.load_settings(env={}).quantization == "none"
     assert mod.load_settings().quantization == "4bit"  # the real environment reads it
+
+
+def test_db_key_defaults_to_plain_and_never_shows_in_repr():
+    assert load_settings(env={}).database_key == ""
+    s = load_settings(env={"MHD_DB_KEY": "a-long-random-passphrase-for-tests"})
+    assert s.database_key == "a-long-random-passphrase-for-tests"
+    assert "a-long-random-passphrase" not in repr(s)

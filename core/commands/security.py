@@ -53,12 +53,18 @@ def register(sub) -> None:
     p.add_argument("src")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=restore_cmd)
+    p = sub.add_parser("encrypt-db", help="encrypt the plain database in place with MHD_DB_KEY (stop the app first)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=encrypt_db_cmd)
 
 
 def _store(settings):
-    from core.storage import open_store
+    from core.storage import Store, migrate
 
-    return open_store(settings.database)
+    # The key of these settings (which may come from --config), not only the environment's.
+    store = Store(settings.database, key=settings.database_key)
+    migrate(store.db)
+    return store
 
 
 def _password(args) -> str | None:
@@ -166,8 +172,9 @@ def audit_export(args, settings) -> int:
 def backup_cmd(args, settings) -> int:
     from core.backup import backup
 
-    dest = backup(settings.database, args.dest)
-    print(f"backup written to {dest} (integrity_check ok)")
+    key = settings.database_key
+    dest = backup(settings.database, args.dest, key=key)
+    print(f"backup written to {dest} ({'encrypted, ' if key else ''}integrity_check ok)")
     return 0
 
 
@@ -182,6 +189,26 @@ def restore_cmd(args, settings) -> int:
         if answer.strip() != "restore":
             print("cancelled")
             return 1
-    restore(args.src, settings.database)
+    restore(args.src, settings.database, key=settings.database_key)
     print(f"{settings.database} restored from {args.src} (integrity_check ok)")
+    return 0
+
+
+def encrypt_db_cmd(args, settings) -> int:
+    from core.backup import encrypt_database
+
+    if not settings.database_key:
+        print("error: set MHD_DB_KEY (or db_key_file) to the new passphrase first", file=sys.stderr)
+        return 2
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("error: encrypt-db rewrites the database; pass --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(f"Encrypt {settings.database} in place? Stop the app first. Type 'encrypt' to confirm: ")
+        if answer.strip() != "encrypt":
+            print("cancelled")
+            return 1
+    encrypt_database(settings.database, key=settings.database_key)
+    print(f"{settings.database} is now encrypted (integrity_check ok). Keep the passphrase safe: "
+          "without it the data cannot be read. Older plain backups are still plain.")
     return 0

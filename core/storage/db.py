@@ -3,11 +3,22 @@
 Every connection runs in WAL mode with a busy timeout, so readers never block
 the writer and concurrent writers wait instead of failing. The file is created
 with mode 0600 because it holds protected health information.
+
+Encryption at rest: when a database key is configured (``settings.db_key``,
+``MHD_DB_KEY``, or ``db_key_file``), every connection is opened through
+SQLCipher (``sqlcipher3``) and keyed before anything else runs. The passphrase
+never goes into SQL text: it is stretched in Python exactly as SQLCipher 4 does
+by default (PBKDF2-HMAC-SHA512, 256,000 iterations, the file's own 16-byte salt)
+and given as a raw hex key, ``PRAGMA key = "x'...'"``. So the stock ``sqlcipher``
+shell opens the file with ``PRAGMA key = '<passphrase>'``, and the slow key
+stretching runs once per file and process instead of once per connection.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import sqlite3
 import threading
@@ -16,9 +27,23 @@ from pathlib import Path
 
 import sqlite_utils
 
-from core.errors import StorageError
+from core.errors import ConfigError, DatabaseKeyError, StorageError
+from core.settings import check_db_key
+
+try:
+    from sqlcipher3 import dbapi2 as _sqlcipher
+except ImportError:  # plain SQLite still works without the wheel
+    _sqlcipher = None
 
 BUSY_TIMEOUT_MS = 30_000
+
+# sqlcipher3 raises its own exception classes (not subclasses of sqlite3's): catch both.
+DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,) if _sqlcipher is None else (sqlite3.Error, _sqlcipher.Error)
+
+PLAIN_HEADER = b"SQLite format 3\x00"
+# SQLCipher 4 defaults (pinned on every connection with cipher_compatibility = 4).
+KDF_ITERATIONS = 256_000
+WRONG_KEY = "cannot decrypt the database: wrong key or not an encrypted database"
 
 
 def utcnow() -> str:
@@ -37,32 +62,114 @@ def _create_private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def connect(path: Path | str, *, readonly: bool = False) -> sqlite_utils.Database:
-    """Open (creating with mode 0600) a database with WAL and a busy timeout."""
+def configured_key() -> str:
+    """The database key of the configured settings (MHD_DB_KEY, db_key_file, mhdash.toml); "" = plain SQLite."""
+    from core.settings import load_settings
+
+    return load_settings().database_key
+
+
+def file_header(path: Path | str) -> bytes:
+    """The first 16 bytes of a file: SQLite's magic for a plain database, SQLCipher's salt for an encrypted one."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16)
+    except OSError:
+        return b""
+
+
+@functools.lru_cache(maxsize=32)
+def _derive(passphrase: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha512", passphrase.encode("utf-8", "surrogateescape"), salt, KDF_ITERATIONS, 32)
+
+
+def raw_key(passphrase: str, salt: bytes, *, with_salt: bool = False) -> str:
+    """SQLCipher's raw key literal ``x'<key hex>[<salt hex>]'`` for ``passphrase`` on a file salted with ``salt``.
+
+    Only hex digits: safe to put in a PRAGMA. ``with_salt`` makes SQLCipher write ``salt`` into a new file.
+    """
+    return f"x'{_derive(passphrase, salt).hex()}{salt.hex() if with_salt else ''}'"
+
+
+def open_connection(path: Path | str, *, readonly: bool = False, key: str | None = None):
+    """A raw DB-API connection to the database file at ``path``, keyed when a key is set.
+
+    ``key`` None means the configured key; "" means plain SQLite. Raises ``DatabaseKeyError`` when the file
+    cannot be decrypted with the key (wrong key, a plain file with a key, an encrypted file without one),
+    ``StorageError`` when it cannot be opened at all.
+    """
+    key = configured_key() if key is None else key
+    path = Path(path)
+    target = f"file:{path}?mode=ro" if readonly else str(path)
+    options = dict(uri=readonly, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
+    if not key:
+        header = file_header(path)
+        if len(header) == 16 and header != PLAIN_HEADER:
+            raise DatabaseKeyError(
+                f"Cannot open the database at {path}: it is encrypted (set MHD_DB_KEY) or it is not a database."
+            )
+        try:
+            return sqlite3.connect(target, **options)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"Cannot open the database at {path}: {exc}") from exc
+    if _sqlcipher is None:
+        raise ConfigError("A database key is set but SQLCipher is missing: pip install sqlcipher3-wheels")
+    check_db_key(key)
+    for attempt in (1, 2):
+        header = file_header(path)
+        if header == PLAIN_HEADER:
+            raise DatabaseKeyError(
+                f"{WRONG_KEY}: {path} is a plain SQLite database. Encrypt it with `python -m core encrypt-db`, "
+                "or unset MHD_DB_KEY."
+            )
+        fresh = len(header) < 16  # a new (empty) file: we choose its salt
+        salt = os.urandom(16) if fresh else header
+        try:
+            conn = _sqlcipher.connect(target, **options)
+        except (OSError, *DB_ERRORS) as exc:
+            raise StorageError(f"Cannot open the database at {path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA cipher_log_level = NONE")  # our errors say it; no SQLCipher noise on stderr
+            conn.execute(f'PRAGMA key = "{raw_key(key, salt, with_salt=fresh)}"')
+            conn.execute("PRAGMA cipher_compatibility = 4")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except DB_ERRORS as exc:
+            conn.close()
+            if fresh and attempt == 1 and len(file_header(path)) == 16:
+                continue  # another connection created the file meanwhile, with its own salt: read it
+            if "not a database" in str(exc):
+                raise DatabaseKeyError(f"{WRONG_KEY} ({path})") from exc
+            raise StorageError(f"Cannot open the database at {path}: {exc}") from exc
+    raise AssertionError("unreachable")
+
+
+def connect(path: Path | str, *, readonly: bool = False, key: str | None = None) -> sqlite_utils.Database:
+    """Open (creating with mode 0600) a database with WAL and a busy timeout.
+
+    ``key`` None means the configured key (encrypted with SQLCipher when set); "" forces plain SQLite.
+    """
     if str(path) == ":memory:":
         conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
     else:
         path = Path(path)
-        try:
-            if readonly:
-                conn = sqlite3.connect(
-                    f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                    check_same_thread=False, isolation_level=None,
-                )
-            else:
+        key = configured_key() if key is None else key
+        if key:
+            check_db_key(key)  # before a file is created for nothing
+        if not readonly:
+            try:
                 _create_private_file(path)
-                conn = sqlite3.connect(
-                    path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-                )
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"Cannot open the database at {path}: {exc}") from exc
+            except OSError as exc:
+                raise StorageError(f"Cannot open the database at {path}: {exc}") from exc
+        conn = open_connection(path, readonly=readonly, key=key)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if not readonly and str(path) != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
+        conn.close()
         raise StorageError(f"Cannot configure the database at {path}: {exc}") from exc
     return sqlite_utils.Database(conn)
 
@@ -83,26 +190,26 @@ def transaction(db: sqlite_utils.Database, *, durable: bool = False):
         if durable:
             conn.execute("PRAGMA synchronous = FULL")
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         raise StorageError(_explain(exc)) from exc
     try:
         yield db
         conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        with contextlib.suppress(sqlite3.Error):
+    except DB_ERRORS as exc:
+        with contextlib.suppress(*DB_ERRORS):
             conn.execute("ROLLBACK")
         raise StorageError(_explain(exc)) from exc
     except BaseException:
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(*DB_ERRORS):
             conn.execute("ROLLBACK")
         raise
     finally:
         if durable:
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(*DB_ERRORS):
                 conn.execute("PRAGMA synchronous = NORMAL")
 
 
-def _explain(exc: sqlite3.Error) -> str:
+def _explain(exc: Exception) -> str:
     text = str(exc)
     if "readonly" in text or "read-only" in text:
         return "The database is read-only; nothing was saved. Check the file permissions."
@@ -116,12 +223,15 @@ def _explain(exc: sqlite3.Error) -> str:
 class Store:
     """A database path plus one connection per thread (Streamlit runs sessions in threads)."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, key: str | None = None):
+        """``key`` None means the configured key, resolved once so every thread's connection uses the same."""
         self.path = path
         self._local = threading.local()
         if str(path) == ":memory:":
+            self._key = ""
             self._shared = connect(path)
         else:
+            self._key = configured_key() if key is None else key
             self._shared = None
 
     @property
@@ -130,7 +240,7 @@ class Store:
             return self._shared
         db = getattr(self._local, "db", None)
         if db is None:
-            db = connect(self.path)
+            db = connect(self.path, key=self._key)
             self._local.db = db
         return db
 
