@@ -28,7 +28,7 @@ def _settings():
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
-    return open_store(path)
+    return open_store(path, key=_settings().database_key)
 
 
 def settings():

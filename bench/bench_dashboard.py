@@ -62,7 +62,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     os.environ["MHD_DATA_DIR"] = str(tmp)
     settings = load_settings(env={}, data_dir=tmp)
-    store = open_store(settings.database)
+    store = open_store(settings.database, key=settings.database_key)
     admin = auth.create_user(store, "admin", "correct horse battery", "admin")
     psy = auth.create_user(store, "psy", "correct horse battery", "psychiatrist", actor=admin)
     big = _seed(store, psy, 10_000, 200)

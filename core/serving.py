@@ -433,7 +433,7 @@ def drift_report(settings, since: str | datetime = "30d", *, store=None, version
 
     start = parse_since(since)
     own = store is None
-    store = store or open_store(settings.database)
+    store = store or open_store(settings.database, key=settings.database_key)
     try:
         rows = sql.predictions_since(store, start.isoformat(timespec="microseconds"),
                                      endpoints=PREDICT_ENDPOINTS, model_version=version)
@@ -491,7 +491,7 @@ class ModelServer:
 
         self.settings = settings
         self.cache = cache if cache is not None else TTLCache()
-        self.store = store if store is not None else open_store(settings.database)
+        self.store = store if store is not None else open_store(settings.database, key=settings.database_key)
         self._load_encoder, self._score_texts = load_encoder, score_texts
         self._load_llm, self._analyze, self._complete = load_llm, analyze, complete
         self._encoders: dict[str, object] = {}

@@ -30,7 +30,7 @@ def init_db(args, settings) -> int:
     from core import auth
     from core.storage import Store, migrate, records
 
-    store = Store(settings.database)
+    store = Store(settings.database, key=settings.database_key)
     applied = migrate(store.db)
     # The runtime folder holds PHI (database, backups, caches): private, even when a cache created it first.
     for folder in {Path(settings.data_dir), settings.database.parent}:
@@ -59,7 +59,7 @@ def seed_demo(args, settings) -> int:
     from core import demo
     from core.storage import open_store
 
-    store = open_store(settings.demo_database)
+    store = open_store(settings.demo_database, key=settings.database_key)
     if args.reset:
         n = demo.reset_demo(store, seed=args.seed)
     elif args.if_empty and not demo.is_empty(store):

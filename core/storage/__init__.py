@@ -6,8 +6,8 @@ from core.storage.migrations import migrate, schema_version
 __all__ = ["Store", "connect", "transaction", "utcnow", "migrate", "schema_version", "open_store"]
 
 
-def open_store(path) -> Store:
-    """Open the database at ``path`` and bring its schema up to date."""
-    store = Store(path)
+def open_store(path, *, key: str | None = None) -> Store:
+    """Open the database at ``path`` (decrypting with ``key``; None = the configured key) and migrate it."""
+    store = Store(path, key=key)
     migrate(store.db)
     return store

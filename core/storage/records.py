@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 
 from core.errors import (
     AnalysisNotFound,
@@ -19,7 +18,7 @@ from core.errors import (
     ValidationError,
     VisitNotFound,
 )
-from core.storage.db import Store, utcnow
+from core.storage.db import DB_ERRORS, Store, utcnow
 
 
 def text_hash(text: str) -> str:
@@ -351,5 +350,5 @@ def crisis_acks(store: Store, visit_id: int) -> list[dict]:
 def is_integrity_ok(store: Store) -> bool:
     try:
         return store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    except sqlite3.Error:
+    except DB_ERRORS:  # sqlite3's or SQLCipher's: a file that cannot be read is not intact
         return False
