@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from api import errors, routes_analyze, routes_openai, routes_ops, routes_predict
 from api.metrics import Metrics, MetricsMiddleware
+from core.deid import install_log_redaction
 from core.serving import ModelServer, require_api_token
 
 
 def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
     """The app over ``server`` (a ModelServer on ``settings`` by default). Refuses an empty/placeholder token."""
+    install_log_redaction()  # no PHI in application logs: request texts can reach error messages and tracebacks
     token = require_api_token(settings)
     app = FastAPI(title="mhdash API", version="1",
                   description="Psychosocial heads and MentaLLaMA-style analysis of clinical text. Texts are never "

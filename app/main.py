@@ -11,6 +11,7 @@ import streamlit as st  # noqa: E402
 
 from app import state  # noqa: E402
 from app.navigation import pages_for  # noqa: E402
+from app.session_guard import session_guard  # noqa: E402
 from core.deid import install_log_redaction  # noqa: E402
 
 install_log_redaction()  # no PHI in application logs, tracebacks included
@@ -18,6 +19,7 @@ install_log_redaction()  # no PHI in application logs, tracebacks included
 st.set_page_config(page_title="mhdash", page_icon=":material/psychology:", layout="wide")
 
 ctx = state.context()
+session_guard()  # automatic logoff: clears an unattended screen once the session times out
 nav = st.navigation(pages_for(ctx.user))
 with st.sidebar:
     st.markdown(f"**{ctx.user.display_name}** · {ctx.user.role_label}")

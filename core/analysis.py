@@ -165,15 +165,27 @@ def analyze_pending(ctx: Context, patient_id: int, encoder, llm=None, tasks: tup
     return len(todo)
 
 
+def _audit_read(ctx: Context, entity: str, entity_id: int, rows: list[dict], **details) -> None:
+    """One event per read (as for patient reads), naming the outputs shown and the models that made them."""
+    ctx.audit("analysis.read", entity, entity_id, analysis_ids=[r["id"] for r in rows],
+              model_versions=sorted({r["model_version"] or "" for r in rows}), **details)
+
+
 def visit_analyses(ctx: Context, visit_id: int) -> list[dict]:
+    """The model outputs of one visit (audited: they are derived from the note)."""
     visit = records.get_visit(ctx.store, visit_id)
     _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
-    return records.list_analyses(ctx.store, [visit_id])
+    rows = records.list_analyses(ctx.store, [visit_id])
+    _audit_read(ctx, "visit", visit_id, rows, patient_id=visit["patient_id"])
+    return rows
 
 
 def patient_analyses(ctx: Context, patient_id: int) -> list[dict]:
+    """Every model output of the patient's visits (audited: they are derived from the notes)."""
     _check_access(ctx, records.get_patient(ctx.store, patient_id))
-    return records.list_patient_analyses(ctx.store, patient_id)
+    rows = records.list_patient_analyses(ctx.store, patient_id)
+    _audit_read(ctx, "patient", patient_id, rows)
+    return rows
 
 
 def sign(ctx: Context, analysis_id: int) -> dict:

@@ -43,9 +43,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     }),
     "clinical_lead": frozenset({
         "patients.read", "patients.read_all", "cohort.read", "demo.use", "demo.manage", "models.read",
-        "quality.read",
+        "quality.read", "review.export_training",
         "export.patient", "crisis.ack",
     }),
+    # Reviewers see de-identified text only: their exports are flags and corrections, never the notes.
     "qa_reviewer": frozenset({"review.queue", "review.act", "review.export", "quality.read"}),
     "admin": frozenset({"users.manage", "audit.read", "models.read", "patients.read_all_meta"}),
 }
@@ -221,8 +222,12 @@ def login(store: Store, settings: Settings, username: str, password: str) -> tup
     return _to_user(row), token
 
 
-def resume(store: Store, settings: Settings, token: str | None) -> User:
-    """Return the user of a live session and refresh its idle timer; raise SessionExpired otherwise."""
+def resume(store: Store, settings: Settings, token: str | None, *, touch: bool = True) -> User:
+    """Return the user of a live session and refresh its idle timer; raise SessionExpired otherwise.
+
+    ``touch=False`` checks without counting as activity: the screen's own periodic check for automatic
+    logoff must not keep an unattended session alive. An expired session is ended (and audited) either way.
+    """
     if not token:
         raise SessionExpired("Please log in.")
     session = records.get_session(store, _token_hash(token))
@@ -241,7 +246,8 @@ def resume(store: Store, settings: Settings, token: str | None) -> User:
     row = records.get_user(store, session["user_id"])
     if row is None or not row["active"]:
         raise SessionExpired("This account is no longer active.")
-    records.touch_session(store, _token_hash(token))
+    if touch:
+        records.touch_session(store, _token_hash(token))
     return _to_user(row)
 
 

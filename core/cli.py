@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.deid import install_log_redaction
     from core.settings import load_settings
 
+    install_log_redaction()  # no PHI in logs from any command (imports, scoring, `serve`), tracebacks included
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

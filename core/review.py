@@ -8,9 +8,12 @@ approves, flags or skips it. With an overlap above one, an item stays open
 until that many reviewers have decided it independently; disagreements go to
 adjudication. Sending an item back starts a new review round.
 
-Reviewers only see de-identified visit text. The training exports are the one
-place the real text leaves, gated by ``review.export`` and audited. Every
-action is in the audit trail with the item's state before and after.
+Reviewers only see de-identified visit text, and their flags exports (CSV,
+JSONL) carry de-identified free text only. The training exports are the one
+place the real text leaves: they need ``review.export_training``, held by the
+clinical lead (who already reads every patient), not by reviewers, and are
+audited. Every action is in the audit trail with the item's state before and
+after.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ __all__ = [
     "REASONS", "SEVERITIES", "DECISIONS", "STATUSES", "LOCK_MINUTES", "QueueFilters", "QueuePage",
     "queue", "facets", "reviewers", "item_view", "claim", "claim_next", "release", "decide", "send_back", "assign",
     "get_overlap", "set_overlap", "disagreements", "adjudicate", "agreement_report", "export",
-    "EXPORT_FORMATS", "quality_stats", "confidence_of", "priority_of",
+    "EXPORT_FORMATS", "FLAG_FORMATS", "TRAINING_FORMATS", "EXPORT_PERMISSION", "export_formats", "quality_stats",
+    "confidence_of", "priority_of",
 ]
 
 # Fixed list of flag reasons: key stored, label shown.
@@ -590,6 +594,12 @@ EXPORT_FORMATS = {
     "heads": "Heads training set (real visit text): python -m core train --data",
     "lora": "LoRA training set in IMHI format (real visit text): python -m core train-lora --data",
 }
+FLAG_FORMATS = ("csv", "jsonl")
+TRAINING_FORMATS = ("heads", "lora")
+# Flags exports hold de-identified text only (reviewers'); training sets hold the real notes, so they need a
+# role that may read every patient's notes anyway (the clinical lead).
+EXPORT_PERMISSION = {"csv": "review.export", "jsonl": "review.export",
+                     "heads": "review.export_training", "lora": "review.export_training"}
 FLAG_COLUMNS = ["flag_id", "analysis_id", "round", "kind", "task", "model_id", "model_version", "prompt_version",
                 "signoff", "reviewer", "decision", "reason", "reason_label", "severity", "comment", "model_label",
                 "model_confidence", "model_scores", "corrected_label", "corrected_scores", "corrected_rationale",
@@ -605,7 +615,14 @@ class ExportResult:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
+def export_formats(ctx: Context) -> list[str]:
+    """The export formats the caller may use, in EXPORT_FORMATS order."""
+    user = ctx.user
+    return [f for f in EXPORT_FORMATS if user is not None and user.can(EXPORT_PERMISSION[f])]
+
+
 def _flag_records(ctx: Context, decisions: tuple[str, ...]) -> list[dict]:
+    """Decisions for the flags export; the reviewers' free text is de-identified (a note may quote the visit)."""
     out = []
     for r in store_review.export_flags(ctx.store, decisions=decisions):
         o = r["outputs"] or {}
@@ -614,13 +631,13 @@ def _flag_records(ctx: Context, decisions: tuple[str, ...]) -> list[dict]:
             "task": r["task"], "model_id": r["model_id"], "model_version": r["model_version"],
             "prompt_version": r["prompt_version"], "signoff": r["signoff"], "reviewer": r["reviewer"],
             "decision": r["decision"], "reason": r["reason"], "reason_label": REASONS.get(r["reason"] or "", ""),
-            "severity": r["severity"], "comment": r["comment"],
+            "severity": r["severity"], "comment": _deid(r["comment"]),
             "model_label": o.get("label") if r["kind"] == "llm" else None,
             "model_confidence": confidence_of(r),
             "model_scores": {n: h.get("value") for n, h in (o.get("heads") or {}).items()} if r["kind"] == "heads"
             else None,
             "corrected_label": r["corrected_label"], "corrected_scores": r["corrected_scores"],
-            "corrected_rationale": r["corrected_rationale"], "created_at": r["created_at"],
+            "corrected_rationale": _deid(r["corrected_rationale"]), "created_at": r["created_at"],
         })
     return out
 
@@ -746,20 +763,22 @@ def export(ctx: Context, fmt: str, *, jsonl: bool = False, include_approved: boo
            decisions: tuple[str, ...] = ("flag",)) -> ExportResult:
     """Export review results.
 
-    ``csv`` / ``jsonl``: the decisions (flags by default) with their reason, severity,
-    comment and corrections, no visit text. ``heads`` / ``lora``: training sets built
-    from resolved items' final corrections with the real visit text, in exactly the
-    format the trainers read (``jsonl=True`` for JSON lines instead of CSV).
+    ``csv`` / ``jsonl`` (``review.export``, QA reviewers): the decisions (flags by
+    default) with their reason, severity, comment and corrections; no visit text, and
+    comments and corrected rationales de-identified. ``heads`` / ``lora``
+    (``review.export_training``, clinical leads): training sets built from resolved
+    items' final corrections with the real visit text, in exactly the format the
+    trainers read (``jsonl=True`` for JSON lines instead of CSV).
     """
-    ctx.require("review.export")
     if fmt not in EXPORT_FORMATS:
         raise ValidationError(f"Unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
+    ctx.require(EXPORT_PERMISSION[fmt])
     bad = set(decisions) - set(DECISIONS)
     if bad:
         raise ValidationError(f"Unknown decision {', '.join(sorted(bad))}.")
     stamp = _now().strftime("%Y%m%d-%H%M")
     skipped: dict[str, int] = defaultdict(int)
-    if fmt in ("csv", "jsonl"):
+    if fmt in FLAG_FORMATS:
         rows = _flag_records(ctx, tuple(decisions))
         if fmt == "csv":
             data, mime = _flags_csv(rows), "text/csv"
@@ -793,7 +812,7 @@ def export(ctx: Context, fmt: str, *, jsonl: bool = False, include_approved: boo
                               dict(skipped))
     ctx.audit("review.export", "review", fmt, format=fmt, jsonl=jsonl, rows=result.rows,
               include_approved=include_approved, decisions=list(decisions), skipped=result.skipped,
-              contains_visit_text=fmt in ("heads", "lora"))
+              contains_visit_text=fmt in TRAINING_FORMATS)
     return result
 
 

@@ -1,5 +1,6 @@
 """Quality: how often QA flags model outputs (by model version, task and reason), sign-offs vs flags,
-reviewer progress and agreement between reviewers. Aggregates only: no note text on this page."""
+reviewer progress and agreement between reviewers. Aggregates only: no note text on this page. Clinical leads
+also download the corrections as training sets (real notes, audited) for the heads and LoRA trainers."""
 
 import pandas as pd
 import plotly.express as px
@@ -83,3 +84,26 @@ else:
                  column_config={"value": st.column_config.NumberColumn("agreement", format="%.2f"),
                                 "percent": st.column_config.NumberColumn("raw agreement", format="percent")})
     st.caption("κ/α: 1 is perfect agreement, 0 is chance level; empty when undefined (everyone chose the same).")
+
+if ctx.user.can("review.export_training"):
+    st.subheader("Training sets from QA corrections")
+    st.warning("Training sets contain the **real, identifiable visit text** (models must learn from the notes they "
+               "will read). Keep them with the model team; every export is recorded in the audit trail.")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    fmt = c1.radio("Training set", list(review.TRAINING_FORMATS), format_func=review.EXPORT_FORMATS.get,
+                   key="quality_train_format")
+    jsonl = c2.checkbox("JSON lines instead of CSV", key="quality_train_jsonl")
+    approved = c3.checkbox("Include approved outputs as confirmed labels", key="quality_train_approved")
+    if st.button("Prepare training set", key="quality_train_prepare"):
+        try:
+            with st.spinner("Building the training set…"):
+                st.session_state["quality_train_export"] = review.export(ctx, fmt, jsonl=jsonl,
+                                                                         include_approved=approved)
+        except CoreError as exc:
+            state.show_error(exc)
+    result = st.session_state.get("quality_train_export")
+    if result is not None:
+        skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items())
+        st.caption(f"{result.rows} rows" + (f" · left out: {skipped}" if skipped else ""))
+        st.download_button(f"Download {result.filename}", result.data, file_name=result.filename,
+                           mime=result.mime, key="quality_train_download")

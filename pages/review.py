@@ -1,4 +1,5 @@
-"""Review queue: QA reviewers check model outputs on de-identified notes, flag and correct them, adjudicate, export."""
+"""Review queue: QA reviewers check model outputs on de-identified notes, flag and correct them, adjudicate,
+export flags (de-identified). Training sets with the real notes are on the Quality page, for clinical leads."""
 
 import pandas as pd
 import streamlit as st
@@ -197,24 +198,17 @@ with tab_adjudicate:
                     st.rerun()
 
 with tab_export:
-    if not ctx.user.can("review.export"):
+    formats = [f for f in review.export_formats(ctx) if f in review.FLAG_FORMATS]
+    if not formats:
         st.info("Your role cannot export review data.")
     else:
-        fmt = st.radio("Export", list(review.EXPORT_FORMATS), format_func=review.EXPORT_FORMATS.get,
-                       key="export_format")
-        if fmt in ("heads", "lora"):
-            st.warning("Training exports contain the **real, identifiable visit text** (models must learn from the "
-                       "notes they will read). They are for the model team only; every export is recorded in the "
-                       "audit trail.")
-            jsonl = st.checkbox("JSON lines instead of CSV", key="export_jsonl")
-            approved = st.checkbox("Include approved outputs as confirmed labels", key="export_approved")
-        else:
-            jsonl, approved = False, False
+        fmt = st.radio("Export", formats, format_func=review.EXPORT_FORMATS.get, key="export_format")
+        st.caption("Comments and corrected rationales are de-identified; no visit text is exported. Training sets "
+                   "with the real notes are made by a clinical lead on the Quality page.")
         if st.button("Prepare export", key="export_prepare"):
-            st.session_state["review_export"] = act(review.export, fmt, jsonl=jsonl, include_approved=approved)
+            st.session_state["review_export"] = act(review.export, fmt)
         result = st.session_state.get("review_export")
         if result is not None:
-            skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items())
-            st.caption(f"{result.rows} rows" + (f" · left out: {skipped}" if skipped else ""))
+            st.caption(f"{result.rows} rows")
             st.download_button(f"Download {result.filename}", result.data, file_name=result.filename,
                                mime=result.mime, key="export_download")

@@ -110,6 +110,22 @@ def test_idle_timeout_forces_relogin(store, settings, users, monkeypatch):
     assert "auth.timeout" in _actions(store)
 
 
+def test_a_screen_check_is_not_activity(store, settings, users, monkeypatch):
+    """The on-screen logoff check (touch=False) must not keep an unattended session alive."""
+    _, token = auth.login(store, settings, "psy", PW)
+    start = datetime.now(UTC)
+    for minutes in range(1, settings.idle_timeout_minutes + 1):  # a check every minute, nobody at the screen
+        t = start + timedelta(minutes=minutes - 0.5)
+        monkeypatch.setattr(auth, "_now", lambda t=t: t)
+        monkeypatch.setattr(records, "utcnow", lambda t=t: t.isoformat())
+        assert auth.resume(store, settings, token, touch=False).username == "psy"
+    later = start + timedelta(minutes=settings.idle_timeout_minutes + 1)
+    monkeypatch.setattr(auth, "_now", lambda: later)
+    with pytest.raises(SessionExpired, match="idle"):
+        auth.resume(store, settings, token, touch=False)
+    assert "auth.timeout" in _actions(store)
+
+
 def test_activity_keeps_a_session_alive_until_the_absolute_limit(store, settings, users, monkeypatch):
     _, token = auth.login(store, settings, "psy", PW)
     start = datetime.now(UTC)

@@ -110,16 +110,42 @@ def test_invalid_flag_shows_error(app_env, seeded):
     assert not records._rows(app_env.store, "SELECT * FROM flags")
 
 
-def test_export_tab_prepares_flags_csv(app_env, seeded):
+def test_export_tab_prepares_deidentified_flags_csv_and_no_training_sets(app_env, seeded):
     review.decide(app_env.ctx("qa"), seeded["llm"], "flag", reason="unsafe_wording", severity="high",
-                  comment="=HYPERLINK(\"http://x\")")
+                  comment="=HYPERLINK(\"http://x\") repeats Maria Lopez", corrected_label="yes",
+                  corrected_rationale="Maria Lopez wants to kill herself.")
     at = app_env.page("pages/review.py", "qa").run()
+    assert at.radio(key="export_format").options == [review.EXPORT_FORMATS[f] for f in review.FLAG_FORMATS]
     at.radio(key="export_format").set_value("csv")
     at.button(key="export_prepare").click().run()
     assert not at.exception, at.exception
     result = at.session_state["review_export"]
     assert result.rows == 1 and b"'=HYPERLINK" in result.data
-    assert list_events(app_env.store, action="review.export")
+    assert b"Maria" not in result.data and b"Lopez" not in result.data and b"[NAME]" in result.data
+    assert NOTE.encode() not in result.data
+    assert [e["username"] for e in list_events(app_env.store, action="review.export")] == ["qa"]
+    assert not any(b.key == "quality_train_prepare" for b in app_env.page("pages/quality.py", "qa").run().button)
+
+
+def test_lead_downloads_training_sets_with_the_real_note_on_the_quality_page(app_env, seeded):
+    import json
+
+    review.decide(app_env.ctx("qa"), seeded["llm"], "flag", reason="missed_risk", severity="critical",
+                  corrected_label="yes", corrected_rationale="Wants to kill herself; withdrawn from friends.")
+    at = app_env.page("pages/quality.py", "lead").run()
+    assert not at.exception, at.exception
+    assert "real, identifiable visit text" in texts(at)
+    at.radio(key="quality_train_format").set_value("lora")
+    at.checkbox(key="quality_train_jsonl").check()
+    at.button(key="quality_train_prepare").click().run()
+    assert not at.exception, at.exception
+    result = at.session_state["quality_train_export"]
+    [row] = [json.loads(line) for line in result.data.decode().splitlines()]
+    assert NOTE in row["query"] and row["answer"].endswith("Wants to kill herself; withdrawn from friends.")
+    assert result.filename.startswith("corrections-lora-") and result.filename.endswith(".jsonl")
+    assert any(b.key == "quality_train_download" for b in at.get("download_button"))
+    [event] = list_events(app_env.store, action="review.export")
+    assert event["username"] == "lead" and json.loads(event["details"])["contains_visit_text"] is True
 
 
 def test_quality_page_for_lead_and_qa_not_psychiatrist(app_env, seeded):

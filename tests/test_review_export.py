@@ -1,4 +1,5 @@
-"""Review exports: flags CSV/JSONL (formula-safe), and correction sets that the trainers read unchanged."""
+"""Review exports: flags CSV/JSONL (formula-safe, de-identified) for QA reviewers, and correction sets with the real
+notes, which the trainers read unchanged, for clinical leads only."""
 
 from __future__ import annotations
 
@@ -81,37 +82,66 @@ def test_flags_jsonl_keeps_values_exact(ctxs, reviewed):
     assert a["comment"] == "=cmd|' /C calc'!A0" and a["model_confidence"] == pytest.approx(0.7)
 
 
-def test_export_needs_review_export(ctxs, reviewed):
-    for who in ("psy", "lead", "admin"):
-        with pytest.raises(PermissionDenied):
-            review.export(ctxs[who], "heads")
+def test_flags_exports_are_for_qa_and_training_sets_for_the_lead(ctxs, reviewed):
+    for fmt in review.FLAG_FORMATS:
+        for who in ("psy", "lead", "admin"):
+            with pytest.raises(PermissionDenied):
+                review.export(ctxs[who], fmt)
+    for fmt in review.TRAINING_FORMATS:
+        for who in ("qa", "qa2", "psy", "admin"):  # reviewers see de-identified text only: never the real notes
+            with pytest.raises(PermissionDenied):
+                review.export(ctxs[who], fmt)
+    assert review.export_formats(ctxs["qa"]) == ["csv", "jsonl"]
+    assert review.export_formats(ctxs["lead"]) == ["heads", "lora"]
+    assert review.export_formats(ctxs["psy"]) == review.export_formats(ctxs["admin"]) == []
+
+
+def test_flags_exports_carry_only_deidentified_text(ctxs, reviewed, store):
+    qa = ctxs["qa"]
+    review.send_back(qa, reviewed["llm_b"], "look again")
+    review.decide(ctxs["qa2"], reviewed["llm_b"], "flag", reason="other", severity="low",
+                  comment="Note quotes Mr. John Smith, call 555-123-4567 or john.smith@example.com",
+                  corrected_label="yes", corrected_rationale="Mr. John Smith (born 1984-03-02) says he cannot cope.")
+    for fmt in review.FLAG_FORMATS:
+        data = review.export(qa, fmt, decisions=review.DECISIONS).data.decode()
+        for secret in ("John Smith", "555-123-4567", "john.smith@example.com", "1984-03-02", NOTE_A, NOTE_B):
+            assert secret not in data, (fmt, secret)
+        assert "[NAME]" in data and "[PHONE]" in data and "[EMAIL]" in data
+    rows = [json.loads(x) for x in review.export(qa, "jsonl").data.decode().splitlines()]
+    flag = next(r for r in rows if r["analysis_id"] == reviewed["llm_b"])
+    assert flag["corrected_rationale"] == "Mr. [NAME] (born [DATE]) says he cannot cope."
+    # The training set is the one place the reviewer's real words go, and only to the lead.
+    lora_rows = review.export(ctxs["lead"], "lora", jsonl=True).data.decode()
+    assert "Mr. John Smith (born 1984-03-02) says he cannot cope." in lora_rows
 
 
 def _heads_rows(result):
     return list(csv.DictReader(io.StringIO(result.data.decode())))
 
 
-def test_heads_export_has_real_text_and_trainer_columns(ctxs, reviewed):
-    result = review.export(ctxs["qa"], "heads")
+def test_heads_export_has_real_text_and_trainer_columns(ctxs, reviewed, store):
+    result = review.export(ctxs["lead"], "heads")
+    [event] = list_events(store, action="review.export")
+    assert event["username"] == "lead" and json.loads(event["details"])["contains_visit_text"] is True
     rows = _heads_rows(result)
     assert list(rows[0]) == ["text", *[h.target_column for h in HEADS]]
     assert [r["text"] for r in rows] == [NOTE_A]  # only the corrected item; approvals need opting in
     assert float(rows[0]["social_isolation_score"]) == 3.5 and float(rows[0]["family_history"]) == 1.0
     assert float(rows[0]["trauma_indicators"]) == 3.5  # uncorrected heads keep the model's value
-    with_approved = review.export(ctxs["qa"], "heads", include_approved=True)
+    with_approved = review.export(ctxs["lead"], "heads", include_approved=True)
     assert [r["text"] for r in _heads_rows(with_approved)] == [NOTE_A, NOTE_B]
 
 
 def test_lora_export_in_imhi_format(ctxs, reviewed):
     from core.tasks import TASKS
 
-    result = review.export(ctxs["qa"], "lora")
+    result = review.export(ctxs["lead"], "lora")
     rows = list(csv.DictReader(io.StringIO(result.data.decode())))
     assert list(rows[0]) == ["query", "gpt-3.5-turbo"]
     assert rows[0]["query"] == f'Consider this post: "{NOTE_A}" Question: {TASKS["depression"].question}'
     assert rows[0]["gpt-3.5-turbo"] == ("Yes, the poster suffers from depression. Reasoning: Insomnia, withdrawal "
                                         "and 'can't cope' suggest depression.")
-    jl = review.export(ctxs["qa"], "lora", jsonl=True, include_approved=True)
+    jl = review.export(ctxs["lead"], "lora", jsonl=True, include_approved=True)
     lines = [json.loads(x) for x in jl.data.decode().splitlines()]
     assert [set(x) for x in lines] == [{"query", "answer"}] * 2
     assert lines[1]["answer"].startswith("No, the poster does not suffer from depression. Reasoning: Model")
@@ -121,7 +151,7 @@ def test_flag_without_corrected_rationale_is_left_out_of_lora(ctxs, reviewed, st
     review.send_back(ctxs["qa"], reviewed["llm_a"], "check again")
     review.decide(ctxs["qa2"], reviewed["llm_a"], "flag", reason="wrong_label", severity="low",
                   corrected_label="yes")
-    result = review.export(ctxs["qa"], "lora")
+    result = review.export(ctxs["lead"], "lora")
     assert result.rows == 0
     assert result.skipped == {"flagged without corrected rationale": 1}
 
@@ -134,28 +164,35 @@ def test_conflicting_corrections_wait_for_adjudication(ctxs, store, users, revie
                   corrected_rationale="A")
     review.decide(qa2, reviewed["llm_b"], "flag", reason="wrong_label", severity="low", corrected_label="no",
                   corrected_rationale="B")
-    assert review.export(qa, "lora").skipped == {"conflicting corrections": 1}
+    assert review.export(ctxs["lead"], "lora").skipped == {"conflicting corrections": 1}
     review.adjudicate(qa, reviewed["llm_b"], "flag", reason="wrong_label", severity="low", corrected_label="yes",
                       corrected_rationale="Adjudicated rationale.")
-    rows = [json.loads(x) for x in review.export(qa, "lora", jsonl=True).data.decode().splitlines()]
+    rows = [json.loads(x) for x in review.export(ctxs["lead"], "lora", jsonl=True).data.decode().splitlines()]
     assert any(r["answer"].endswith("Reasoning: Adjudicated rationale.") for r in rows)
 
 
-def test_cli_export_writes_private_files(settings, reviewed, tmp_path, monkeypatch, capsys):
+def test_cli_export_writes_private_files(settings, store, users, reviewed, tmp_path, monkeypatch, capsys):
     import os
     import stat
 
+    from core import auth
     from core.cli import main
 
     monkeypatch.setenv("MHD_DATA_DIR", str(settings.data_dir))
-    for fmt, name in [("csv", "flags.csv"), ("jsonl", "flags.jsonl"), ("heads", "heads.csv"),
-                      ("lora", "lora.jsonl")]:
+    auth.create_user(store, "lead.demo", "correct horse battery", "clinical_lead", actor=users["admin"])
+    for fmt, name, who in [("csv", "flags.csv", "qa"), ("jsonl", "flags.jsonl", "qa"),
+                           ("heads", "heads.csv", "lead.demo"), ("lora", "lora.jsonl", "lead.demo")]:
         out = tmp_path / name
-        assert main(["review", "export", "--format", fmt, "--output", str(out), "--user", "qa"]) == 0
+        assert main(["review", "export", "--format", fmt, "--output", str(out), "--user", who]) == 0
         assert out.exists() and stat.S_IMODE(os.stat(out).st_mode) == 0o600
     assert json.loads((tmp_path / "lora.jsonl").read_text().splitlines()[0])["query"].startswith("Consider")
-    assert main(["review", "export", "--format", "csv", "--output", str(tmp_path / "x.csv"), "--user", "psy"]) == 2
-    assert "does not allow" in capsys.readouterr().err
+    assert [e["username"] for e in list_events(store, action="review.export")] == ["lead.demo", "lead.demo",
+                                                                                  "qa", "qa"]
+    capsys.readouterr()
+    for fmt, who in [("csv", "psy"), ("heads", "qa"), ("lora", "qa"), ("csv", "lead.demo")]:
+        out = tmp_path / f"refused-{fmt}-{who}"
+        assert main(["review", "export", "--format", fmt, "--output", str(out), "--user", who]) == 2
+        assert "does not allow" in capsys.readouterr().err and not out.exists()
     assert main(["review", "agreement", "--user", "qa"]) == 0
 
 
@@ -164,7 +201,7 @@ def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed,
     lora = pytest.importorskip("core.lora", reason="the LoRA trainer (core/lora.py) is not installed")
     from core.tasks import split_query
 
-    result = review.export(ctxs["qa"], "lora", jsonl=jsonl, include_approved=True)
+    result = review.export(ctxs["lead"], "lora", jsonl=jsonl, include_approved=True)
     path = tmp_path / result.filename
     path.write_bytes(result.data)
     examples = lora.read_examples(path)
@@ -178,7 +215,7 @@ def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed,
 def test_heads_export_round_trips_through_the_heads_trainer_loader(ctxs, reviewed, tmp_path, suffix):
     heads_training = pytest.importorskip("core.heads_training",
                                          reason="the heads trainer (core/heads_training.py) is not installed")
-    result = review.export(ctxs["qa"], "heads", jsonl=suffix == ".jsonl", include_approved=True)
+    result = review.export(ctxs["lead"], "heads", jsonl=suffix == ".jsonl", include_approved=True)
     path = tmp_path / f"corrections{suffix}"
     path.write_bytes(result.data)
     df, source = heads_training.load_training_data(path)

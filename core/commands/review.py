@@ -14,16 +14,18 @@ def register(sub) -> None:
     rsub.required = True
     e = rsub.add_parser(
         "export", help="flags as CSV/JSONL, or corrections as training sets for the heads and LoRA trainers",
-        description="csv/jsonl: flags with reason, severity, comment and corrections (no note text). "
-                    "heads: training CSV/JSONL for `python -m core train --data`. lora: IMHI CSV "
-                    "(query,gpt-3.5-turbo) or JSONL {query, answer} for `python -m core train-lora --data`. "
-                    "Training sets contain the real visit text; the export is recorded in the audit trail.",
+        description="csv/jsonl (QA reviewers): flags with reason, severity, comment and corrections (no note "
+                    "text; free text de-identified). heads: training CSV/JSONL for `python -m core train --data`. "
+                    "lora: IMHI CSV (query,gpt-3.5-turbo) or JSONL {query, answer} for `python -m core train-lora "
+                    "--data`. Training sets contain the real visit text, so only a clinical lead may make them "
+                    "(e.g. --user lead.demo). Every export is recorded in the audit trail.",
     )
     e.add_argument("--format", required=True, choices=["csv", "jsonl", "heads", "lora"])
     e.add_argument("--output", required=True, help="file to write ('-' for standard output); a .jsonl name "
                    "writes JSON lines for heads/lora")
     e.add_argument("--user", default=os.environ.get("MHD_USER", ""),
-                   help="account the export is made and audited under; needs review.export (default: $MHD_USER)")
+                   help="account the export is made and audited under: a QA reviewer for csv/jsonl, a clinical lead "
+                        "for heads/lora (default: $MHD_USER)")
     e.add_argument("--include-approved", action="store_true",
                    help="heads/lora: also export approved outputs as confirmed labels")
     e.add_argument("--all-decisions", action="store_true", help="csv/jsonl: approvals and skips too, not only flags")
@@ -43,7 +45,7 @@ def _context(args, settings):
 
     if not args.user:
         raise ValidationError("Name the account to act as with --user (or set MHD_USER).")
-    store = open_store(settings.demo_database if args.demo else settings.database)
+    store = open_store(settings.demo_database if args.demo else settings.database, key=settings.database_key)
     row = records.get_user_by_name(store, args.user)
     if row is None or not row["active"]:
         raise ValidationError(f"No active account named {args.user!r}.")
