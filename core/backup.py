@@ -161,7 +161,7 @@ def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
     by decrypting it before it replaces the plain one. Stop the app first. The plain file's old disk blocks
     are not wiped: keep the disk encrypted as well.
     """
-    from core.storage.db import _sqlcipher
+    from core.storage.db import _sqlcipher, export_encrypted_copy
 
     key = configured_key() if key is None else key
     if not key:
@@ -179,17 +179,7 @@ def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
     open_connection(db_path, key="").close()  # raises on a locked or unreadable file before we start
     tmp = _private_tmp(db_path)
     try:
-        conn = _sqlcipher.connect(str(db_path), isolation_level=None, timeout=30)
-        try:
-            salt = os.urandom(16)
-            conn.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(tmp), raw_key(key, salt, with_salt=True)))
-            conn.execute("SELECT sqlcipher_export('encrypted')")
-            for pragma in ("user_version", "application_id"):
-                value = int(conn.execute(f"PRAGMA main.{pragma}").fetchone()[0])
-                conn.execute(f"PRAGMA encrypted.{pragma} = {value}")
-            conn.execute("DETACH DATABASE encrypted")
-        finally:
-            conn.close()
+        export_encrypted_copy(db_path, tmp, raw_key(key, os.urandom(16), with_salt=True))
         result = _integrity(tmp, key)
         if result != "ok":
             raise StorageError(f"The encrypted copy failed its integrity check ({result}); nothing was replaced.")

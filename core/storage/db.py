@@ -62,6 +62,21 @@ def _create_private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def export_encrypted_copy(src: Path | str, dest: Path | str, hex_key: str) -> None:
+    """Copy the plain database ``src`` into a new SQLCipher file ``dest`` keyed with ``hex_key`` (raw, salted):
+    schema and data by ``sqlcipher_export``, plus ``user_version`` and ``application_id``, which it leaves out."""
+    conn = _sqlcipher.connect(str(src), isolation_level=None, timeout=30)
+    try:
+        conn.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(dest), hex_key))
+        conn.execute("SELECT sqlcipher_export('encrypted')")
+        for pragma in ("user_version", "application_id"):
+            value = int(conn.execute(f"PRAGMA main.{pragma}").fetchone()[0])
+            conn.execute(f"PRAGMA encrypted.{pragma} = {value}")
+        conn.execute("DETACH DATABASE encrypted")
+    finally:
+        conn.close()
+
+
 def configured_key() -> str:
     """The database key of the configured settings (MHD_DB_KEY, db_key_file, mhdash.toml); "" = plain SQLite."""
     from core.settings import load_settings
