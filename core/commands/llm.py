@@ -34,7 +34,7 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate-imhi", help="weighted F1 / accuracy on IMHI CSV files, with baselines")
     p.add_argument("--data", required=True, help="folder of IMHI CSV files named by dataset (DR.csv, SAD.csv, ...)")
     p.add_argument("--tasks", nargs="*", help="dataset names or task names to evaluate (default: all found)")
-    p.add_argument("--limit", type=int, help="rows per dataset (stratified sample)")
+    p.add_argument("--limit", type=int, help="rows per dataset (a seeded random sample)")
     p.add_argument("--output", default="var/imhi-eval.md", help="markdown table to write")
     p.add_argument("--no-base", action="store_true", help="skip the base-model-without-adapter baseline")
     p.add_argument("--no-generate", action="store_true", help="skip the paper-style generated-label column")
