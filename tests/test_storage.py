@@ -16,6 +16,31 @@ def test_migrations_are_recorded_and_idempotent(tmp_path):
     assert schema_version(store.db) == max(first)
 
 
+def test_concurrent_first_migrations_apply_each_version_once(tmp_path):
+    """The app and init-db may open a new database at the same moment: nobody fails, nothing runs twice."""
+    import threading
+
+    path = tmp_path / "race.sqlite"
+    start, errors, results = threading.Barrier(6), [], []
+
+    def opener():
+        try:
+            start.wait()
+            results.append(migrate(Store(path).db))
+        except Exception as exc:  # any failure is the bug under test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    applied = sorted(v for r in results for v in r)
+    versions = [r[0] for r in Store(path).db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert applied == versions and len(set(versions)) == len(versions)
+
+
 def test_database_file_is_private_and_wal(tmp_path):
     path = tmp_path / "sub" / "db.sqlite"
     store = open_store(path)

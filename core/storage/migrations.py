@@ -245,6 +245,10 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
         if version in done:
             continue
         with transaction(db):
+            # BEGIN IMMEDIATE holds the write lock: another process (the app starting while init-db runs) may
+            # have applied this version since we looked.
+            if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", [version]).fetchone():
+                continue
             fn(db)
             db.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
