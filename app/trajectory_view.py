@@ -10,24 +10,16 @@ from app.widgets import DISCLAIMER, provenance, trajectory_chart
 from core import analysis
 from core.errors import CoreError
 from core.heads import HEADS
-from core.trends import patient_trends
-
-
-def _latest_heads_per_visit(visits, analyses):
-    by_visit = {}
-    for a in analyses:
-        if a["kind"] == "heads":
-            by_visit[a["visit_id"]] = a
-    return [(v, by_visit[v["id"]]) for v in visits if v["id"] in by_visit]
+from core.trends import latest_heads_per_visit, trends_from_analyses
 
 
 def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool) -> None:
-    scored = _latest_heads_per_visit(visits, analyses)
+    scored = latest_heads_per_visit(analyses)
     if not scored:
         st.info("No scored visits yet. Run the analysis on the Visits tab to see trajectories.")
         return
     window = ctx.settings.trend_window
-    trends = patient_trends([a["outputs"] for _, a in scored], window=window)
+    trends = trends_from_analyses(analyses, window)
     alerts = [t for t in trends if t.alert]
     for t in alerts:
         st.error(f"**{t.label}**: {t.reason}.", icon=":material/trending_up:")
@@ -53,11 +45,16 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
             labels = sorted({k for _, p in rows for k in p})
             label = c2.selectbox("Label", labels, key="traj_label")
             overlay = {f"p({label})": ([d for d, _ in rows], [p.get(label) for _, p in rows])}
-    dates = [v["visit_date"] for v, _ in scored]
+    versions = sorted({a["model_version"] for a in scored})
+    if len(versions) > 1:
+        st.warning(f"These scores come from different heads versions ({', '.join(versions)}); a change between "
+                   "versions is not a change in the patient. Run *Analyse unanalysed visits* to re-score every "
+                   "visit with the current version.", icon=":material/difference:")
+    dates = [a["visit_date"] for a in scored]
     cols = st.columns(2)
     for i, spec in enumerate(HEADS):
-        values = [a["outputs"]["heads"][spec.name]["value"] for _, a in scored]
-        stds = [a["outputs"]["heads"][spec.name].get("std", 0.0) for _, a in scored]
+        values = [a["outputs"]["heads"][spec.name]["value"] for a in scored]
+        stds = [a["outputs"]["heads"][spec.name].get("std", 0.0) for a in scored]
         with cols[i % 2]:
             st.plotly_chart(trajectory_chart(spec, dates, values, stds, overlay or None),
                             key=f"traj_{spec.name}", width="stretch")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app import resources, state
-from app.widgets import DISCLAIMER, head_scores_chart, highlight, probabilities_chart, provenance, token_heat
+from app.widgets import (
+    DISCLAIMER,
+    head_scores_chart,
+    highlight,
+    probabilities_chart,
+    provenance,
+    synthetic_heads_note,
+    token_heat,
+)
 from core import analysis
 from core.errors import CoreError
 from core.heads import HEADS
@@ -62,6 +70,7 @@ def render_llm(ctx, a: dict) -> None:
 def render_heads(ctx, a: dict, visit: dict) -> None:
     out = a["outputs"]
     st.plotly_chart(head_scores_chart(out), key=f"heads_chart_{a['id']}", width="stretch")
+    synthetic_heads_note(ctx.settings, a["model_version"])
     if out.get("windows", 1) > 1:
         st.caption(f"Long note: scored in {out['windows']} overlapping windows and averaged.")
     provenance(a)
@@ -127,6 +136,9 @@ def task_title(name: str) -> str:
 def run_task(ctx, visit_id: int, task: str) -> None:
     llm = resources.llm()
     if llm is None:
+        st.error(f"The language model is not available, so {task_title(task)} did not run and nothing was "
+                 "stored. Ask an administrator to check the model settings on the Models page.",
+                 icon=":material/error:")
         return
     box = st.empty()
     streamed: list[str] = []

@@ -28,6 +28,41 @@ def provenance(analysis: dict) -> None:
     st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
 
 
+SYNTHETIC_HEADS_NOTE = ("These heads were trained on synthetic counselling-session texts written by the project's "
+                       "generator, not on clinical data: read the scores as a demonstration, not a measurement.")
+
+
+def heads_trained_on_synthetic(info: dict) -> bool:
+    """Whether a heads version's metadata (``core.model_info.heads_info``) says its training data was synthetic.
+
+    ``metrics.json`` records the data source ("synthetic" or the file trained on); older versions without it
+    fall back to the ``training_data`` line of ``config.json``.
+    """
+    source = ((info.get("metrics") or {}).get("data") or {}).get("source")
+    if source:
+        return source == "synthetic"
+    return str((info.get("config") or {}).get("training_data", "")).lower().startswith("synthetic")
+
+
+@st.cache_data(show_spinner=False)
+def _version_synthetic(heads_dir: str, version: str, _settings) -> bool:
+    # Keyed by folder and version: a version folder never changes once written.
+    from core import model_info
+    from core.errors import CoreError
+
+    try:
+        info = model_info.heads_info(_settings.replace(heads_dir=heads_dir, heads_version=version))
+    except (CoreError, OSError):
+        return False  # a version not on this machine (e.g. scored by a remote server): no metadata to read
+    return heads_trained_on_synthetic(info)
+
+
+def synthetic_heads_note(settings, version: str) -> None:
+    """A caption under head scores when the heads version that produced them was trained on synthetic data."""
+    if version and _version_synthetic(str(settings.heads_dir), version, settings):
+        st.caption(f":material/science: {SYNTHETIC_HEADS_NOTE}")
+
+
 def head_scores_chart(outputs: dict):
     """Each head on its own range (as a fraction of it), with the model's uncertainty as error bars."""
     import plotly.graph_objects as go

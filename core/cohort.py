@@ -23,7 +23,7 @@ def _latest_visit_texts(ctx: Context, patient_ids: list[int]) -> dict[int, dict]
 
 def summarise_patients(ctx: Context, rows: list[dict]) -> None:
     """Add status light, crisis flag and per-head trend arrows to patient rows (in place)."""
-    from core.trends import arrow, patient_trends
+    from core.trends import arrow, trends_from_analyses
 
     ids = [r["id"] for r in rows]
     latest = _latest_visit_texts(ctx, ids)
@@ -41,8 +41,7 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
         row["crisis"] = crisis
         row["risk"] = risk_label
         row["status"] = "red" if crisis else LIGHTS.get(risk_label or "", "grey")
-        heads = [a["outputs"] for a in analyses if a["kind"] == "heads"]
-        trends = patient_trends(heads) if heads else []
+        trends = trends_from_analyses(analyses, ctx.settings.trend_window)
         row["trends"] = {t.head: {"arrow": arrow(t), "direction": t.direction, "alert": t.alert} for t in trends}
         row["alerts"] = [t.label for t in trends if t.alert]
         row["unsigned"] = sum(1 for a in analyses if a["status"] == "draft")
@@ -52,7 +51,7 @@ def overview(ctx: Context) -> dict:
     """Cohort-level figures for clinical leads: score distributions and patients needing attention."""
     ctx.require("cohort.read")
     from core.heads import HEADS
-    from core.trends import patient_trends
+    from core.trends import latest_heads_per_visit, trends_from_analyses
 
     heads_rows = records.latest_analyses_by_patient(ctx.store, "heads")
     by_patient: dict[int, list[dict]] = defaultdict(list)
@@ -60,14 +59,14 @@ def overview(ctx: Context) -> dict:
         by_patient[a["patient_id"]].append(a)
     latest_scores = []
     for pid, analyses in by_patient.items():
-        last = analyses[-1]["outputs"]["heads"]
+        last = latest_heads_per_visit(analyses)[-1]["outputs"]["heads"]
         latest_scores.append({"patient_id": pid, **{h.name: last[h.name]["value"] for h in HEADS if h.name in last}})
     attention = []
     rows, _ = records.list_patients(ctx.store, limit=100_000)
     latest = _latest_visit_texts(ctx, [r["id"] for r in rows])
     for r in rows:
         pid = r["id"]
-        trends = patient_trends([a["outputs"] for a in by_patient.get(pid, [])])
+        trends = trends_from_analyses(by_patient.get(pid, []), ctx.settings.trend_window)
         worsening = [t.label for t in trends if t.alert]
         crisis = pid in latest and detect_crisis(latest[pid]["text"]).flagged
         unsigned = sum(1 for a in records.list_patient_analyses(ctx.store, pid) if a["status"] == "draft")

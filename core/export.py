@@ -12,7 +12,7 @@ from core.crisis import detect_crisis
 from core.heads import HEADS
 from core.patients import _check_access
 from core.storage import records
-from core.trends import patient_trends
+from core.trends import trends_from_analyses
 
 DISCLAIMER = "Decision support, not a diagnosis. Model outputs need clinical judgement."
 
@@ -21,6 +21,11 @@ def safe_cell(value) -> str:
     """Neutralise spreadsheet formulas (=, +, -, @, tab, CR at the start of a cell)."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _signer(analysis: dict) -> str:
+    """Who signed an output: the account name, or the user id when the account is gone."""
+    return analysis.get("signed_by_name") or f"user {analysis['signed_by']}"
 
 
 def _gather(ctx: Context, patient_id: int):
@@ -44,8 +49,7 @@ def _markdown(ctx: Context, patient_id: int) -> str:
     lines = [f"# Patient summary: {patient['pseudonym']}", "",
              f"Exported {now} by {ctx.user.username} · mhdash {__version__}" + (" · DEMO DATA" if ctx.demo else ""),
              "", f"> {DISCLAIMER}", ""]
-    heads = [a for a in analyses if a["kind"] == "heads"]
-    trends = patient_trends([a["outputs"] for a in heads]) if heads else []
+    trends = trends_from_analyses(analyses, ctx.settings.trend_window)
     if trends:
         lines += ["## Trajectory", "", "| Head | Latest | Change since last | Direction | Alert |",
                   "| --- | --- | --- | --- | --- |"]
@@ -53,7 +57,8 @@ def _markdown(ctx: Context, patient_id: int) -> str:
             lines.append(f"| {t.label} | {'' if t.last is None else f'{t.last:.2f}'} | "
                          f"{'' if t.change is None else f'{t.change:+.2f}'} | {t.direction} | "
                          f"{t.reason if t.alert else ''} |")
-        lines.append("")
+        lines += ["", f"Newest heads result of each visit; trend test over the last {ctx.settings.trend_window} "
+                  "scored visits.", ""]
     lines += ["## Visits", ""]
     by_visit: dict[int, list] = {}
     for a in analyses:
@@ -65,7 +70,7 @@ def _markdown(ctx: Context, patient_id: int) -> str:
         for a in by_visit.get(v["id"], []):
             prov = (f"model {a['model_id']} version {a['model_version']}"
                     + (f", prompt {a['prompt_version']}" if a["prompt_version"] else "")
-                    + (f", signed {a['signed_at'][:16]}" if a["status"] == "signed" else ", draft"))
+                    + (f", signed by {_signer(a)} {a['signed_at'][:16]}" if a["status"] == "signed" else ", draft"))
             if a["kind"] == "heads":
                 scores = ", ".join(f"{h.label} {a['outputs']['heads'][h.name]['value']:.2f}"
                                    f"±{a['outputs']['heads'][h.name].get('std', 0):.2f}"
@@ -92,7 +97,7 @@ def scores_csv(ctx: Context, patient_id: int) -> str:
     w = csv.writer(buf)
     w.writerow(["pseudonym", "visit_date", "analysis_id", "kind", "task", "label", "probability",
                 *[f"{h.name}" for h in HEADS], *[f"{h.name}_std" for h in HEADS],
-                "model_id", "model_version", "prompt_version", "status", "signed_at"])
+                "model_id", "model_version", "prompt_version", "status", "signed_by", "signed_at"])
     for a in analyses:
         o = a["outputs"]
         heads = o.get("heads", {}) if a["kind"] == "heads" else {}
@@ -101,7 +106,8 @@ def scores_csv(ctx: Context, patient_id: int) -> str:
         w.writerow([safe_cell(x) for x in [
             patient["pseudonym"], dates.get(a["visit_id"]), a["id"], a["kind"], a["task"], label, prob,
             *[heads.get(h.name, {}).get("value") for h in HEADS], *[heads.get(h.name, {}).get("std") for h in HEADS],
-            a["model_id"], a["model_version"], a["prompt_version"], a["status"], a["signed_at"]]])
+            a["model_id"], a["model_version"], a["prompt_version"], a["status"],
+            _signer(a) if a["status"] == "signed" else None, a["signed_at"]]])
     ctx.audit("export.patient", "patient", patient_id, format="csv")
     return buf.getvalue()
 

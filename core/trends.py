@@ -96,6 +96,31 @@ def head_trend(spec, values: list[float], stds: list[float], window: int = 4) ->
     return HeadTrend(spec.name, spec.label, last, change, change_sig, slope, p, direction, alert, "; ".join(reasons))
 
 
+def latest_heads_per_visit(analyses: list[dict]) -> list[dict]:
+    """The newest heads result of each visit, in visit order (visit date, then visit id).
+
+    After a heads upgrade a visit holds one result per version; reading them all
+    as one series would turn a change of model into a "change since last visit".
+    ``analyses`` are stored rows (any kinds; others are skipped).
+    """
+    newest: dict[int, dict] = {}
+    for a in analyses:
+        if a["kind"] == "heads" and (a["visit_id"] not in newest or a["id"] > newest[a["visit_id"]]["id"]):
+            newest[a["visit_id"]] = a
+    return sorted(newest.values(), key=lambda a: (a.get("visit_date") or "", a["visit_id"]))
+
+
+def trends_from_analyses(analyses: list[dict], window: int) -> list[HeadTrend]:
+    """Per-head trends of a patient from their stored analyses, one (newest) heads result per visit.
+
+    The one place that turns stored rows into trends: the patient list, the
+    cohort view, the trajectory tab and the export all call it with
+    ``settings.trend_window``, so they never disagree.
+    """
+    series = latest_heads_per_visit(analyses)
+    return patient_trends([a["outputs"] for a in series], window) if series else []
+
+
 def patient_trends(series: list[dict], window: int = 4) -> list[HeadTrend]:
     """``series``: heads outputs in visit order ({"heads": {name: {"value","std"}}})."""
     out = []

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import resources, state
+from app.widgets import SYNTHETIC_HEADS_NOTE, heads_trained_on_synthetic
 from core import model_info
 from core.errors import CoreError
 
@@ -26,8 +27,8 @@ with left:
         cfg = enc["config"]
         if cfg.get("training_data"):
             st.caption(f"Training data: {cfg['training_data']}")
-        st.warning("The default heads are trained on synthetic counselling-session texts written by the project's "
-                   "generator, not on clinical data.", icon=":material/science:")
+        if heads_trained_on_synthetic(enc):
+            st.warning(f"Heads {enc['active']}: {SYNTHETIC_HEADS_NOTE}", icon=":material/science:")
         metrics = enc["metrics"]
         test = metrics.get("test") or {}
         if test:

@@ -87,9 +87,12 @@ with tab_visits:
                                 format_func=task_title,
                                 help="The 5 head scores always run; each LLM task adds about 10 s per visit on CPU.")
         if c2.button("Analyse unanalysed visits", key="analyse_all", type="primary", icon=":material/bolt:"):
-            enc = resources.encoder()
             llm = resources.llm() if chosen else None
-            if enc is not None:
+            if chosen and llm is None:
+                st.error("The language model is not available, so the chosen tasks cannot run and nothing was "
+                         "analysed. Clear the tasks to compute the head scores only.", icon=":material/error:")
+            elif (enc := resources.encoder()) is not None:
+                finished = False
                 with st.status("Analysing visits…", expanded=True) as status:
                     bar = st.progress(0.0)
 
@@ -101,10 +104,12 @@ with tab_visits:
                                                      embedder=resources.embedder() if chosen else None,
                                                      progress=progress)
                         status.update(label=f"Analysed {n} visits", state="complete")
+                        finished = True
                     except CoreError as exc:
                         status.update(label="Analysis stopped", state="error")
-                        state.show_error(exc)
-                st.rerun()
+                        state.show_error(exc)  # stays on screen: no rerun after a failure
+                if finished:
+                    st.rerun()
     by_visit: dict[int, list] = {}
     for a in all_analyses:
         by_visit.setdefault(a["visit_id"], []).append(a)

@@ -50,3 +50,33 @@ def test_export_respects_roles(patient_with_outputs, settings, store, users):
         export.summary_markdown(Context(settings, store, users["qa"]), pid)
     with pytest.raises(PermissionDenied):
         export.scores_csv(Context(settings, store, users["psy2"]), pid)
+
+
+def test_exports_name_who_signed(patient_with_outputs, users):
+    ctx, pid = patient_with_outputs
+    rows = list(csv.DictReader(io.StringIO(export.scores_csv(ctx, pid))))
+    signed = next(r for r in rows if r["kind"] == "llm")
+    draft = next(r for r in rows if r["kind"] == "heads")
+    assert signed["signed_by"] == "psy" and signed["signed_at"]
+    assert draft["status"] == "draft" and draft["signed_by"] == ""
+    md = export.summary_markdown(ctx, pid)
+    assert "prompt imhi-1, signed by psy 20" in md
+
+
+def test_export_trajectory_reads_one_heads_result_per_visit_and_the_settings_window(settings, store, users):
+    from tests.test_trends import store_heads
+
+    ctx = Context(settings.replace(trend_window=3), store, users["psy"])
+    pid = patients.create_patient(ctx, "P-UPG", consent_ml=True)
+    vids = [patients.add_visit(ctx, pid, f"2026-0{m}-10", f"Visit {m}: keeps to herself.") for m in (1, 2, 3)]
+    for version, iso in (("v20260101_000000", 1.0), ("v20260301_000000", 2.0)):  # a heads upgrade re-scored all
+        for vid in vids:
+            store_heads(store, vid, version, {"isolation": iso})
+    md = export.summary_markdown(ctx, pid)
+    iso_row = next(line for line in md.splitlines() if line.startswith("| Social isolation |"))
+    assert iso_row == "| Social isolation | 2.00 | +0.00 | steady |  |"
+    assert "trend test over the last 3 scored visits" in md
+    # The per-visit record and the CSV still list every stored result, each with its version.
+    assert md.count("version v20260101_000000") == 3 and md.count("version v20260301_000000") == 3
+    rows = list(csv.DictReader(io.StringIO(export.scores_csv(ctx, pid))))
+    assert sorted({r["model_version"] for r in rows}) == ["v20260101_000000", "v20260301_000000"]

@@ -130,3 +130,283 @@ def test_analyse_with_the_real_encoder_shows_scores_and_trajectories(app_env):
     assert len(analysis.patient_analyses(ctx, pid)) == 2
     iso = [a["outputs"]["heads"]["isolation"]["value"] for a in rows]
     assert iso[1] > iso[0], "the isolated note should score higher on isolation"
+
+
+# ------------------------------------------------------------ per-visit features on stored results
+LLM_ID = "embedded:SmolLM2-135M-Instruct"
+ADAPTER_HASH = "3f9a1c2b7d4e8a6b5c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b"
+LLM_VERSION = f"{LLM_ID}+lora-smollm2-imhi@{ADAPTER_HASH[:12]}"
+NOTE = ("Says she has felt hopeless for most of the last month. Has stopped going to work and lies in bed "
+        "until noon. Her sister visits on Sundays.")
+SUPPORTED = "The poster describes hopelessness lasting weeks."
+UNSUPPORTED = "She mentions a history of gambling debts."
+
+
+def store_llm_result(app_env, visit_id: int, text: str, rationale: str) -> int:
+    """An LLM task result as ``core.analysis.run_llm_task`` stores it: ``answers.analyze`` outputs plus the
+    evidence the real sentence encoder links, under the same cache key."""
+    from types import SimpleNamespace
+
+    from core import answers
+    from core.evidence import link_evidence
+    from core.storage import records
+
+    outputs = {"task": "depression", "prompt_version": "imhi-1", "model_id": LLM_ID, "model_version": LLM_VERSION,
+               "adapter_hash": ADAPTER_HASH, "label": "yes", "probabilities": {"yes": 0.81, "no": 0.19},
+               "rationale": rationale, "truncated": False, "notes": [], "prompt_tokens": 64, "seconds": 4.2,
+               "label_sentence": "Yes, the poster suffers from depression.", "rationale_tokens": 31,
+               "evidence": link_evidence(rationale, text, settings=app_env.settings)}
+    key = answers.cache_key(SimpleNamespace(model_id=LLM_ID, adapter_hash=ADAPTER_HASH), "depression", text)
+    records.cache_put(app_env.store, key, "llm", outputs)
+    return records.insert_analysis(app_env.store, visit_id=visit_id, kind="llm", task="depression", outputs=outputs,
+                                   model_id=LLM_ID, model_version=LLM_VERSION, prompt_version="imhi-1",
+                                   cache_key=key, duration_ms=4200.0, created_by=app_env.users["psy"].id)
+
+
+def shipped_heads_version(settings) -> str:
+    from core import model_registry
+
+    return model_registry.resolve_version(settings.heads_dir, "latest")
+
+
+def scored_patient(app_env, *, consent=True, rationale=f"{SUPPORTED} {UNSUPPORTED}"):
+    """A patient with one visit, scored by the shipped heads and answered by the LLM."""
+    from tests.test_trends import store_heads
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=consent)
+    vid = patients.add_visit(ctx, pid, "2026-01-05", NOTE)
+    heads_id = store_heads(app_env.store, vid, shipped_heads_version(app_env.settings), user_id=app_env.users["psy"].id)
+    llm_id = store_llm_result(app_env, vid, NOTE, rationale)
+    return pid, vid, heads_id, llm_id
+
+
+def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_models(app_env):
+    pid, _, heads_id, _ = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    shown = texts(at)
+    assert (f"<mark title='supports: {SUPPORTED}'>Says she has felt hopeless for most of the last month.</mark>"
+            in shown)
+    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
+    [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
+    assert note.count("<mark") == 1  # only supported claims point into the note
+    assert "1 of 2 rationale claims have support in the note." in shown
+    assert (f"model `{LLM_ID}` · version `{LLM_VERSION}` · prompt `imhi-1` · ✎ draft · "
+            "Decision support, not a diagnosis.") in shown
+    version = shipped_heads_version(app_env.settings)
+    assert (f"model `multitask:embedded:all-MiniLM-L6-v2` · version `{version}` · ✎ draft · "
+            "Decision support, not a diagnosis.") in shown
+    assert any(b.key == f"sign_{heads_id}" for b in at.button)
+
+
+def test_sign_off_shows_who_signed_and_removes_the_button(app_env):
+    from core.storage import records
+
+    pid, _, heads_id, llm_id = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    at.button(key=f"sign_{llm_id}").click().run()
+    assert not at.exception
+    row = records.get_analysis(app_env.store, llm_id)
+    assert row["status"] == "signed" and row["signed_by"] == app_env.users["psy"].id
+    stamp = row["signed_at"][:16].replace("T", " ")
+    assert f"prompt `imhi-1` · ✅ signed by psy {stamp} UTC · Decision support, not a diagnosis." in texts(at)
+    keys = [b.key for b in at.button]
+    assert f"sign_{llm_id}" not in keys and f"sign_{heads_id}" in keys  # the heads output is still a draft
+
+
+def test_trajectories_tab_alerts_on_a_worsening_head(app_env):
+    from tests.test_trends import store_heads
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    for month, iso in zip((1, 2, 3, 4), (1.0, 1.1, 1.2, 3.1)):
+        vid = patients.add_visit(ctx, pid, f"2026-0{month}-05", f"Visit {month}.")
+        store_heads(app_env.store, vid, "v20260101_000000", {"isolation": iso}, std=0.1)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    alerts = [e.value for e in at.error]
+    assert alerts == ["**Social isolation**: worsened by 1.90 since the last visit (beyond model uncertainty); "
+                      f"steady worsening over the last {app_env.settings.trend_window} visits (Kendall p=0.08)."]
+    assert len(at.get("plotly_chart")) >= 5
+
+
+def test_trajectories_tab_reads_one_heads_result_per_visit_after_an_upgrade(app_env):
+    from tests.test_trends import store_heads
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    # An early visit scored by v1 only; three later ones scored by v1 and then re-scored by v2 (which reads
+    # every note about 1.5 higher): read naively, the last visit "worsened" by 1.5.
+    store_heads(app_env.store, patients.add_visit(ctx, pid, "2025-12-05", "Visit 0."), "v20260101_000000",
+                {"isolation": 2.5}, std=0.1)
+    vids = [patients.add_visit(ctx, pid, f"2026-0{m}-05", f"Visit {m}.") for m in (1, 2, 3)]
+    for version, iso in (("v20260101_000000", 1.0), ("v20260301_000000", 2.5)):
+        for vid in vids:
+            store_heads(app_env.store, vid, version, {"isolation": iso}, std=0.1)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    assert not any("Social isolation" in e.value for e in at.error)
+    assert any("different heads versions (v20260101_000000, v20260301_000000)" in w.value for w in at.warning)
+    listed = app_env.page("pages/patients.py", "psy").run()
+    assert listed.dataframe[0].value["Social isolation"].tolist() == ["→"]
+
+
+@pytest.mark.parametrize("fmt,ext,start", [("Markdown", "md", b"# Patient summary: P-1"), ("PDF", "pdf", b"%PDF"),
+                                           ("CSV of scores", "csv", b"pseudonym,visit_date")])
+def test_export_tab_offers_each_download(app_env, fmt, ext, start):
+    pid, *_ = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.get("download_button")
+    at.radio(key="export_format").set_value(fmt)
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    [download] = at.get("download_button")
+    assert download.proto.label == f"Download .{ext}"
+    data, got_ext, _ = at.session_state["export_blob"]
+    assert got_ext == ext and data.startswith(start)
+
+
+def test_upload_tab_adds_a_visit_from_a_file(app_env):
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    limit = app_env.settings.max_upload_mb
+    assert [u.label for u in at.file_uploader] == [f"Note (.txt, .md, .docx, .pdf; up to {limit} MB)", "Visits file"]
+    at.file_uploader(key="upload_file").set_value(("session-3.txt", "Calmer this week; sleeping 7 hours.".encode(
+        "cp1252"), "text/plain"))
+    next(b for b in at.button if b.label == "Add visit from file").click()
+    at.run()
+    assert not at.exception
+    assert "Visit added from session-3.txt." in texts(at)
+    [visit] = patients.list_visits(ctx, pid)
+    assert visit["text"] == "Calmer this week; sleeping 7 hours." and visit["source"] == "upload:session-3.txt"
+
+
+def test_import_tab_adds_dated_visits_all_or_nothing(app_env):
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    bad = b"visit_date,text\n2026-01-05,Low mood.\n2026-02-30,Better.\n"
+    at.file_uploader(key="import_file").set_value(("visits.csv", bad, "text/csv"))
+    next(b for b in at.button if b.label == "Import visits").click()
+    at.run()
+    assert not at.exception
+    assert any("2026-02-30" in e.value for e in at.error)
+    assert patients.list_visits(ctx, pid) == []
+    good = b"visit_date,text\n2026-01-05,Low mood.\n2026-02-05,Better; back at work.\n"
+    at.file_uploader(key="import_file").set_value(("visits.csv", good, "text/csv"))
+    next(b for b in at.button if b.label == "Import visits").click()
+    at.run()
+    assert "2 visits imported." in texts(at)
+    assert [v["visit_date"] for v in patients.list_visits(ctx, pid)] == ["2026-01-05", "2026-02-05"]
+
+
+def test_token_attributions_on_demand_with_the_real_encoder(app_env):
+    pid, _, heads_id, _ = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert "<span title=" not in texts(at)
+    at.selectbox(key=f"explain_head_{heads_id}").set_value("isolation")
+    at.button(key=f"explain_{heads_id}").click().run()
+    assert not at.exception
+    heat = next(m.value for m in at.markdown if "<span title=" in m.value)
+    assert ">hopeless</span>" in heat and ">Sundays.</span>" in heat
+    assert "Red words push this head's score up, blue words push it down." in texts(at)
+
+
+# ------------------------------------------------------------ states
+DEMO_MARK = "DEMO · synthetic patients"
+
+
+@pytest.mark.parametrize("page,role", [("pages/patients.py", "psy"), ("pages/patient.py", "psy"),
+                                       ("pages/cohort.py", "lead")])
+def test_demo_mode_watermarks_every_clinical_page(app_env, page, role):
+    from core import demo
+    from core.storage import records
+
+    demo_ctx = app_env.ctx(role, demo=True)
+    demo.seed_demo(demo_ctx.store)
+    first = records.all_patient_ids(demo_ctx.store)[0]
+    demo_ctx.store.close()
+    at = app_env.page(page, role, demo_mode=True, patient_id=first).run()
+    assert not at.exception
+    assert DEMO_MARK in texts(at)
+    clinical = app_env.page(page, role, patient_id=first).run()
+    assert DEMO_MARK not in texts(clinical)
+
+
+def test_models_page_without_trained_heads(app_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("MHD_HEADS_DIR", str(tmp_path / "no-heads"))
+    at = app_env.page("pages/models.py", "psy").run()
+    assert not at.exception
+    assert any("No trained heads checkpoint is installed" in e.value for e in at.error)
+    assert "synthetic" not in texts(at)
+
+
+def test_llm_missing_shows_an_error_and_stores_nothing(app_env, monkeypatch):
+    from core.storage import records
+
+    monkeypatch.setenv("MHD_LLM_BASE", "/nonexistent/llm-base")
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    vid = patients.add_visit(ctx, pid, "2026-01-05", NOTE)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    at.button(key=f"run_task_{vid}").click().run()
+    assert not at.exception
+    assert any("Base model not found: /nonexistent/llm-base" in w.value for w in at.warning)
+    assert [e.value for e in at.error] == [
+        "The language model is not available, so Depression (IMHI DR) did not run and nothing was stored. "
+        "Ask an administrator to check the model settings on the Models page."]
+    # The batch run with a language-model task refuses too, before scoring anything.
+    at.multiselect(key="batch_tasks").set_value(["depression"])
+    at.button(key="analyse_all").click().run()
+    assert any("the chosen tasks cannot run and nothing was analysed" in e.value for e in at.error)
+    assert records.list_analyses(app_env.store, [vid]) == []
+    assert records.count_visits(app_env.store) == 1
+
+
+# ------------------------------------------------------------ synthetic-data note (issue 3 point 4)
+def copy_heads(app_env, tmp_path, *, source: str) -> str:
+    """A copy of the shipped heads whose metadata says they were trained on ``source`` ("synthetic" or a file)."""
+    import json
+    import shutil
+
+    version = shipped_heads_version(app_env.settings)
+    target = tmp_path / "heads"
+    shutil.copytree(app_env.settings.heads_dir / version, target / version)
+    (target / "LATEST").write_text(version + "\n")
+    metrics = json.loads((target / version / "metrics.json").read_text())
+    config = json.loads((target / version / "config.json").read_text())
+    if source != "synthetic":
+        metrics["data"] = {"source": source, "rows": 5200, "fingerprint": "0" * 64}
+        config["training_data"] = source
+    (target / version / "metrics.json").write_text(json.dumps(metrics))
+    (target / version / "config.json").write_text(json.dumps(config))
+    return str(target)
+
+
+def test_head_scores_say_when_the_heads_were_trained_on_synthetic_data(app_env):
+    from app.widgets import SYNTHETIC_HEADS_NOTE
+
+    pid, *_ = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    assert [c.value for c in at.caption if SYNTHETIC_HEADS_NOTE in c.value] == [
+        f":material/science: {SYNTHETIC_HEADS_NOTE}"]
+    models = app_env.page("pages/models.py", "psy").run()
+    assert any(SYNTHETIC_HEADS_NOTE in w.value for w in models.warning)
+
+
+def test_heads_trained_on_real_data_carry_no_synthetic_note(app_env, tmp_path, monkeypatch):
+    from app.widgets import SYNTHETIC_HEADS_NOTE
+
+    monkeypatch.setenv("MHD_HEADS_DIR", copy_heads(app_env, tmp_path, source="/data/longparas/train.csv"))
+    pid, *_ = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    assert SYNTHETIC_HEADS_NOTE not in texts(at)
+    assert any(f"`{shipped_heads_version(app_env.settings)}`" in c.value for c in at.caption)
+    models = app_env.page("pages/models.py", "psy").run()
+    assert not models.exception
+    assert "Training data: /data/longparas/train.csv" in texts(models)
+    assert not any("synthetic" in w.value for w in models.warning)

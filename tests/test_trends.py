@@ -1,5 +1,5 @@
 from core.heads import get_head
-from core.trends import arrow, head_trend, patient_trends
+from core.trends import arrow, head_trend, latest_heads_per_visit, patient_trends, trends_from_analyses
 
 ISO = get_head("isolation")      # 0..4, higher is worse
 SUP = get_head("support")        # 0..4, lower is worse
@@ -48,3 +48,119 @@ def test_patient_trends_covers_all_heads_and_arrows():
     trends = patient_trends(series)
     assert [t.head for t in trends] == ["sentiment", "family_history", "trauma", "isolation", "support"]
     assert all(arrow(t) == "↑" for t in trends)
+
+
+# ------------------------------------------------------------ one heads result per visit, everywhere
+ENCODER_ID = "multitask:embedded:all-MiniLM-L6-v2"
+BASE_SCORES = {"sentiment": -0.2, "family_history": 0.3, "trauma": 1.2, "isolation": 1.5, "support": 2.5}
+
+
+def heads_outputs(values: dict | None = None, std: float = 0.05, tokens: int = 40) -> dict:
+    """Heads outputs in the shape ``core.encoder.score_texts`` returns and ``core.analysis.run_heads`` stores."""
+    from core.heads import HEADS
+
+    scores = {**BASE_SCORES, **(values or {})}
+    return {"heads": {h.name: {"value": scores[h.name], "std": std,
+                               "low": max(h.low, scores[h.name] - 1.645 * std),
+                               "high": min(h.high, scores[h.name] + 1.645 * std)} for h in HEADS},
+            "windows": 1, "tokens": tokens}
+
+
+def store_heads(store, visit_id: int, version: str, values: dict | None = None, std: float = 0.05,
+                user_id: int | None = None) -> int:
+    """Store a heads result as ``run_heads`` does (same model id, version and cache key)."""
+    from types import SimpleNamespace
+
+    from core.analysis import HEADS_KIND, heads_cache_key
+    from core.storage import records
+
+    key = heads_cache_key(SimpleNamespace(model_id=ENCODER_ID, version=version),
+                          records.get_visit(store, visit_id)["text_hash"])
+    return records.insert_analysis(store, visit_id=visit_id, kind=HEADS_KIND, task=HEADS_KIND,
+                                   outputs=heads_outputs(values, std), model_id=ENCODER_ID, model_version=version,
+                                   cache_key=key, duration_ms=38.5, created_by=user_id)
+
+
+def _rows(*specs):
+    """Analysis rows as storage returns them: (id, visit_id, visit_date, kind, isolation value)."""
+    return [{"id": i, "visit_id": v, "visit_date": d, "kind": k, "model_version": f"v{i}",
+             "outputs": heads_outputs({"isolation": iso}) if k == "heads" else {"label": "yes"}}
+            for i, v, d, k, iso in specs]
+
+
+def test_latest_heads_per_visit_keeps_the_newest_result_of_each_visit_in_visit_order():
+    rows = _rows((1, 10, "2026-01-01", "heads", 1.0), (2, 11, "2026-02-01", "heads", 1.0),
+                 (3, 10, "2026-01-01", "llm", None), (4, 11, "2026-02-01", "heads", 2.0),
+                 (5, 10, "2026-01-01", "heads", 2.0), (6, 9, "2025-12-01", "heads", 2.0))
+    series = latest_heads_per_visit(rows)
+    assert [(a["visit_id"], a["id"]) for a in series] == [(9, 6), (10, 5), (11, 4)]
+
+
+def test_a_heads_upgrade_is_not_a_change_since_last_visit():
+    # v1 scored three steady visits at isolation 1.0; v2 re-scored them all at 2.0 (a different model, same patient).
+    rows = _rows((1, 10, "2026-01-01", "heads", 1.0), (2, 11, "2026-02-01", "heads", 1.0),
+                 (3, 12, "2026-03-01", "heads", 1.0), (4, 10, "2026-01-01", "heads", 2.0),
+                 (5, 11, "2026-02-01", "heads", 2.0), (6, 12, "2026-03-01", "heads", 2.0))
+    # Storage order (visit date, then id) interleaves the versions; read naively that is a jump at the last visit.
+    naive = patient_trends([a["outputs"] for a in sorted(rows, key=lambda a: (a["visit_date"], a["id"]))])
+    assert next(t for t in naive if t.head == "isolation").alert
+    iso = next(t for t in trends_from_analyses(rows, window=4) if t.head == "isolation")
+    assert iso.change == 0 and not iso.alert and iso.direction == "steady"
+
+
+def test_trends_from_analyses_uses_the_window_it_is_given():
+    values = [1.0, 1.3, 1.6, 1.9, 2.2]  # small monotone steps, each inside the noise
+    rows = [{"id": i, "visit_id": i, "visit_date": f"2026-0{i}-01", "kind": "heads",
+             "outputs": heads_outputs({"isolation": v}, std=0.3)} for i, v in enumerate(values, 1)]
+    assert next(t for t in trends_from_analyses(rows, window=5) if t.head == "isolation").alert
+    assert not next(t for t in trends_from_analyses(rows, window=3) if t.head == "isolation").alert
+    assert trends_from_analyses(_rows((1, 10, "2026-01-01", "llm", None)), window=4) == []
+
+
+def _upgraded_patient(settings, store, users, window: int):
+    """A patient whose three visits were scored by heads v1 (steady) and then all re-scored by v2."""
+    from core import patients
+    from core.context import Context
+
+    ctx = Context(settings.replace(trend_window=window), store, users["psy"])
+    pid = patients.create_patient(ctx, "P-UPG", consent_ml=True)
+    vids = [patients.add_visit(ctx, pid, f"2026-0{m}-10", f"Visit {m}: keeps to herself most days.")
+            for m in (1, 2, 3)]
+    for version, iso in (("v20260101_000000", 1.0), ("v20260301_000000", 2.0)):
+        for vid in vids:
+            store_heads(store, vid, version, {"isolation": iso}, user_id=users["psy"].id)
+    return ctx, pid, vids
+
+
+def test_patient_list_and_cohort_read_one_heads_result_per_visit(settings, store, users):
+    from core import cohort, patients
+    from core.context import Context
+
+    ctx, pid, _ = _upgraded_patient(settings, store, users, window=4)
+    row = patients.list_patients(ctx).rows[0]
+    assert row["trends"]["isolation"] == {"arrow": "→", "direction": "steady", "alert": False}
+    assert row["alerts"] == []
+    lead = Context(ctx.settings, store, users["lead"])
+    data = cohort.overview(lead)
+    assert not any(a["worsening"] for a in data["attention"])
+    assert data["latest_scores"] == [{"patient_id": pid, **BASE_SCORES, "isolation": 2.0}]
+
+
+def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, users):
+    from core import cohort, patients
+    from core.context import Context
+
+    def isolation_alert(window):
+        ctx = Context(settings.replace(trend_window=window), store, users["psy"])
+        listed = patients.list_patients(ctx).rows[0]["trends"]["isolation"]["alert"]
+        lead = Context(ctx.settings, store, users["lead"])
+        flagged = any("Social isolation" in a["worsening"] for a in cohort.overview(lead)["attention"])
+        assert listed == flagged
+        return listed
+
+    ctx = Context(settings, store, users["psy"])
+    pid = patients.create_patient(ctx, "P-WIN", consent_ml=True)
+    for i, iso in enumerate([1.0, 1.3, 1.6, 1.9, 2.2], 1):
+        vid = patients.add_visit(ctx, pid, f"2026-0{i}-10", f"Visit {i}.")
+        store_heads(store, vid, "v20260101_000000", {"isolation": iso}, std=0.3)
+    assert isolation_alert(5) and not isolation_alert(3)
