@@ -137,25 +137,36 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
     return records.get_analysis(ctx.store, aid)
 
 
-def pending_visits(ctx: Context, patient_id: int, encoder_key: Callable[[str], str]) -> list[dict]:
-    """Visits of the patient with no heads result for the current heads version."""
+def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = ()) -> list[tuple]:
+    """(visit, heads missing?, LLM tasks missing) for every visit with something still to compute: no heads result
+    for the current heads version, or no result of a chosen task for the current LLM and prompt version."""
+    from core import answers
+
     visits = records.list_visits(ctx.store, patient_id)
     done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}
-    return [v for v in visits if (v["id"], encoder_key(v["text_hash"])) not in done]
+    out = []
+    for v in visits:
+        heads = (v["id"], heads_cache_key(encoder, v["text_hash"])) not in done
+        missing = tuple(t for t in (tasks if llm is not None else ())
+                        if (v["id"], answers.cache_key(llm, t, v["text"])) not in done)
+        if heads or missing:
+            out.append((v, heads, missing))
+    return out
 
 
 def analyze_pending(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = (), *,
                     embedder=None, progress: Callable[[int, int, str], None] | None = None) -> int:
-    """Run the heads (and chosen LLM tasks) on every visit not analysed yet; returns visits processed."""
-    todo = pending_visits(ctx, patient_id, lambda h: heads_cache_key(encoder, h))
-    steps = len(todo) * (1 + (len(tasks) if llm is not None else 0))
+    """Run the heads (and chosen LLM tasks) where their results are missing; returns the visits processed."""
+    todo = pending_work(ctx, patient_id, encoder, llm, tasks)
+    steps = sum(int(heads) + len(missing) for _, heads, missing in todo)
     done = 0
-    for visit in todo:
-        if progress:
-            progress(done, steps, f"Scoring visit of {visit['visit_date']}")
-        run_heads(ctx, visit["id"], encoder)
-        done += 1
-        for task in tasks if llm is not None else ():
+    for visit, heads, missing in todo:
+        if heads:
+            if progress:
+                progress(done, steps, f"Scoring visit of {visit['visit_date']}")
+            run_heads(ctx, visit["id"], encoder)
+            done += 1
+        for task in missing:
             if progress:
                 progress(done, steps, f"{task} on visit of {visit['visit_date']}")
             run_llm_task(ctx, visit["id"], task, llm, embedder=embedder)
