@@ -8,6 +8,7 @@ missing browser is a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "journeys"
@@ -109,13 +111,42 @@ def page(browser, request):
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    save_screenshot(pg, f"{request.node.name}.png")
     context.close()
 
 
-def login(page, url: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(url)
+# Streamlit scrolls its main area inside the page, so ``full_page=True`` alone stops at the viewport: the
+# window is made tall enough for every scrolled area to show in full, and restored afterwards.
+_SCROLLED_BEYOND_VIEW = """() => Math.max(0, ...[...document.querySelectorAll('*')].filter(e => {
+    const o = getComputedStyle(e).overflowY;
+    return (o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight;
+}).map(e => e.scrollHeight - e.clientHeight))"""
+
+
+def save_screenshot(page, name: str) -> Path:
+    """The whole of the app's current state as ``ARTIFACTS/name`` (after the current run has finished)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    try:
+        settle(page, timeout=30_000)
+    except PlaywrightError:
+        pass  # still running (or the test failed mid-run): the picture of that state is wanted all the same
+    size = page.viewport_size
+    extra = min(int(page.evaluate(_SCROLLED_BEYOND_VIEW)), 12_000)
+    if extra > 0:
+        page.set_viewport_size({"width": size["width"], "height": size["height"] + extra})
+        page.wait_for_timeout(500)
+    page.screenshot(path=str(path), full_page=True)
+    if extra > 0:
+        page.set_viewport_size(size)
+    return path
+
+
+def login(page, url: str, username: str, password: str = PASSWORD, path: str = "") -> None:
+    """Open ``url + path`` (a fresh session: the login token lives only in Streamlit's session state) and log in."""
+    page.goto(url + path)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
@@ -131,6 +162,44 @@ def settle(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(300)
     page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=timeout)
     page.locator("[data-stale=true]").first.wait_for(state="detached", timeout=timeout)
+
+
+def tick(page, label: str) -> None:
+    """Tick a Streamlit checkbox by clicking its label as a person does; a click that lands while the app is
+    re-rendering can be lost, so it is retried (the final assertion still fails when the box never ticks)."""
+    box = page.get_by_role("checkbox", name=label)
+    for _ in range(3):
+        settle(page)
+        if box.is_checked():
+            break
+        page.get_by_text(label, exact=True).click()
+        try:
+            expect(box).to_be_checked(timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    expect(box).to_be_checked()
+
+
+def navigate_in_session(page, path: str) -> None:
+    """Change the address to ``path`` the way the browser's back/forward buttons do, keeping the session.
+
+    ``page.goto`` would reload the app into a new session (and so the login form); a history change is
+    handled by the running app, which decides which page, if any, the logged-in person gets.
+    """
+    settle(page)
+    page.evaluate("p => { history.pushState({}, '', p);"
+                  " window.dispatchEvent(new PopStateEvent('popstate', {state: {}})); }", path)
+    settle(page)
+
+
+def nav_link(page, title: str):
+    """The sidebar navigation's link to the page titled ``title`` (its text also holds the icon's name)."""
+    return page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(rf"(^|\s){re.escape(title)}$"))
+
+
+def nav_links(page):
+    return page.get_by_test_id("stSidebarNav").get_by_role("link")
 
 
 def tab(page, name: str):

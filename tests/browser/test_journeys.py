@@ -1,9 +1,30 @@
 """Journeys through the real app in a real browser, asserting what the person sees."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import button, login, settle, tab
+from tests.browser.conftest import (
+    button,
+    login,
+    nav_link,
+    nav_links,
+    navigate_in_session,
+    save_screenshot,
+    settle,
+    tab,
+    tick,
+)
+
+# The five heads as the person sees them: (widget key suffix, trajectory title, score-chart label with range).
+HEADS = [
+    ("sentiment", "Sentiment", "Sentiment (-1…1)"),
+    ("family_history", "Family history", "Family history (0…1)"),
+    ("trauma", "Trauma", "Trauma (0…7)"),
+    ("isolation", "Social isolation", "Social isolation (0…4)"),
+    ("support", "Support system", "Support system (0…4)"),
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,13 +44,58 @@ def test_demo_mode_and_open_a_patient(page, app_url):
     page.get_by_role("link", name="Patients").click()
     expect(page.get_by_text("12 patients")).to_be_visible()
     button(page, "Open").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^DEMO-\d{3} · \S"))).to_be_visible()
     expect(page.get_by_role("tab", name="Trajectories")).to_be_visible()
+    # The visit timeline: the first page of 10 visits, newest first and open on its (synthetic) note.
+    visits = page.get_by_test_id("stExpander").filter(has_text=re.compile(r"\d{4}-\d\d-\d\d"))
+    expect(visits).to_have_count(10)
+    expect(visits.first.get_by_text(re.compile(r"^Source: demo"))).to_be_visible()
+
+
+# Pages each role must not reach (app/navigation.py: the navigation holds only the role's pages).
+CLINICAL_PAGES = ("Patients", "Patient", "Cohort")
 
 
 def test_role_without_access_is_refused_a_page(page, app_url):
+    # Positive case first, so the checks below demonstrably tell roles apart: a psychiatrist has the clinical
+    # pages in the sidebar and reaches a permitted page by its address within the session.
+    login(page, app_url, "dr.journey")
+    expect(page.get_by_text("Dr Journey · Psychiatrist")).to_be_visible()
+    expect(nav_link(page, "Patients")).to_be_visible()
+    expect(nav_link(page, "Models")).to_be_visible()
+    expect(nav_link(page, "Review queue")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Patients", exact=True)).to_be_visible()
+    navigate_in_session(page, "/models")
+    expect(page).to_have_url(re.compile(r"/models$"))
+    expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+
+    # The QA reviewer: only the Quality pages are offered, and no clinical page is reachable by its address.
     login(page, app_url, "qa.journey")
-    page.goto(app_url + "/patients")
-    expect(page.get_by_role("heading", name="Patients")).to_have_count(0)
+    expect(page.get_by_text("QA Journey · QA reviewer")).to_be_visible()
+    expect(page.get_by_role("heading", name="Review queue", exact=True)).to_be_visible()
+    # The links' text starts with the material icon's name ("fact_checkReview queue").
+    expect(nav_links(page)).to_have_text([re.compile(r"^[a-z_]*Review queue$"), re.compile(r"^[a-z_]*Quality$")])
+    for name in (*CLINICAL_PAGES, "Models"):
+        expect(nav_link(page, name)).to_have_count(0)
+
+    for path in ("/patients", "/models"):
+        navigate_in_session(page, path)
+        # Refused: the address falls back to the app's root and the reviewer stays on the Review queue.
+        expect(page).to_have_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
+        expect(page.get_by_role("heading", name="Review queue", exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name="Patients", exact=True)).to_have_count(0)
+        expect(page.get_by_role("heading", name="Models", exact=True)).to_have_count(0)
+        expect(page.get_by_role("textbox", name="Search pseudonym or name")).to_have_count(0)
+
+    # A fresh load of the patients address goes through the login form and still ends on the Review queue.
+    page.get_by_role("button", name="Log out").click()
+    login(page, app_url, "qa.journey", path="/patients")
+    expect(page.get_by_text("QA Journey · QA reviewer")).to_be_visible()
+    settle(page)
+    expect(page.get_by_role("heading", name="Review queue", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Patients", exact=True)).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Search pseudonym or name")).to_have_count(0)
 
 
 def _new_patient(page, app_url, pseudonym):
@@ -37,8 +103,7 @@ def _new_patient(page, app_url, pseudonym):
     settle(page)
     page.get_by_text("New patient").click()
     page.get_by_role("textbox", name="Pseudonymous id").fill(pseudonym)
-    page.get_by_role("checkbox", name="The patient consents to ML analysis of their notes").check(force=True)
-    expect(page.get_by_role("checkbox", name="The patient consents to ML analysis of their notes")).to_be_checked()
+    tick(page, "The patient consents to ML analysis of their notes")
     button(page, "Create patient").click()
     expect(page.get_by_text(f"Created {pseudonym}.")).to_be_visible()
     page.get_by_role("link", name="Patient", exact=True).click()
@@ -77,20 +142,37 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         expect(page.get_by_text("Visit added.")).to_be_visible()
     tab(page, "Visits").click()
     button(page, "Analyse unanalysed visits").click()
-    expect(page.get_by_text("Social isolation (0…4)").first).to_be_visible(timeout=300_000)
+    # The 5 head scores of the newest (expanded) visit, each with its value and uncertainty.
+    head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.ytick text")
+    expect(head_ticks).to_have_count(5, timeout=300_000)
+    for _, _, label in HEADS:  # (the axis is reversed, so the DOM order is not the reading order)
+        expect(head_ticks.filter(has_text=re.compile(rf"^{re.escape(label)}: -?\d+\.\d\d ± \d+\.\d\d$"))
+               ).to_have_count(1)
     # One language-model task on the latest visit: label, probability and streamed rationale.
     settle(page)
     button(page, "Run").click()
-    expect(page.get_by_text("Depression (IMHI DR):").first).to_be_visible(timeout=600_000)
-    expect(page.get_by_text("Rationale (model text):").first).to_be_visible()
-    expect(page.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
+    label_line = page.locator("[data-testid=stMarkdownContainer]:visible").filter(
+        has_text=re.compile(r"^Depression \(IMHI DR\):"))
+    expect(label_line).to_have_text(re.compile(r"^Depression \(IMHI DR\): (yes|no) · p = [01]\.\d\d$"),
+                                    timeout=600_000)
+    rationale_heading = page.get_by_text("Rationale (model text):", exact=True)
+    expect(rationale_heading).to_be_visible()
+    llm_box = page.locator("[data-testid=stVerticalBlock]:visible").filter(has=label_line).filter(
+        has=rationale_heading).last
+    expect(llm_box.get_by_test_id("stText")).to_have_text(re.compile(r"\w{2,}\W+\w{2,}"))  # words, not blank
+    expect(llm_box.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
     settle(page)
     tab(page, "Trajectories").click()
-    expect(page.locator(".js-plotly-plot:visible").first).to_be_visible()
+    for name, title, _ in HEADS:
+        chart = page.locator(f".st-key-traj_{name} .js-plotly-plot")
+        expect(chart).to_be_visible()
+        expect(chart.locator("text.gtitle")).to_have_text(title)
+        expect(chart.locator("g.trace.scatter path.point")).to_have_count(2)  # one marker per scored visit
+    save_screenshot(page, "analysis_trajectories.png")
     tab(page, "Visits").click()
     button(page, "Sign off").click()
     expect(page.get_by_text("✅ signed").first).to_be_visible()
-    page.screenshot(path="test-artifacts/journeys/analysis_signed.png", full_page=True)
+    save_screenshot(page, "analysis_signed.png")
 
     # The QA reviewer flags an output and finds it in the export.
     page.get_by_role("button", name="Log out").click()
