@@ -89,6 +89,10 @@ def current_user() -> auth.User | None:
     except SessionExpired as exc:
         st.session_state.pop(TOKEN_KEY, None)
         st.session_state["login_notice"] = str(exc)
+        if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
+            # Otherwise the provider's cookie would mint a fresh session on the next rerun: idle logoff must
+            # mean signing in again, for single sign-on too.
+            st.logout()
         return None
 
 
