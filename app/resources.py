@@ -38,6 +38,16 @@ def encoder():
         return None
 
 
+def encoder_if_ready():
+    """The encoder, or None without a message (for optional work such as scoring the demo cohort)."""
+    from core.errors import CoreError
+
+    try:
+        return _encoder()
+    except CoreError:
+        return None
+
+
 def llm():
     try:
         return _llm()

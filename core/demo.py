@@ -30,22 +30,35 @@ def seed_demo(store: Store, *, seed: int = 7) -> int:
     return len(cohort)
 
 
-def score_demo(store: Store, encoder, progress=None) -> int:
-    """Score every consented demo visit with the heads, so trajectories show from the first click.
-
-    Uses the same cache key as a clinician's run, so nothing is scored twice.
-    """
+def _unscored(store: Store, encoder, patient_id: int | None = None) -> list[tuple[dict, str]]:
     from core.analysis import HEADS_KIND, heads_cache_key
-    from core.remote import score_texts
 
     todo = []
-    for pid in records.all_patient_ids(store):
+    for pid in records.all_patient_ids(store) if patient_id is None else [patient_id]:
         if not records.get_patient(store, pid)["consent_ml"]:
             continue
         for v in records.list_visits(store, pid):
             key = heads_cache_key(encoder, v["text_hash"])
             if records.find_analysis(store, v["id"], HEADS_KIND, HEADS_KIND, key) is None:
                 todo.append((v, key))
+    return todo
+
+
+def unscored_visits(store: Store, encoder, patient_id: int | None = None) -> int:
+    """How many consented demo visits (of one patient, or all) have no result from this heads version yet."""
+    return len(_unscored(store, encoder, patient_id))
+
+
+def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None = None) -> int:
+    """Score every consented demo visit (of one patient, or all) with the heads, so trajectories show from the
+    first click, whoever opens the demo (a clinical lead cannot run analyses) and after a heads upgrade.
+
+    Uses the same cache key as a clinician's run, so nothing is scored twice.
+    """
+    from core.analysis import HEADS_KIND
+    from core.remote import score_texts
+
+    todo = _unscored(store, encoder, patient_id)
     if not todo:
         return 0
     scores = score_texts(encoder, [v["text"] for v, _ in todo], progress=progress)

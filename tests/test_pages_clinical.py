@@ -335,6 +335,27 @@ def test_demo_mode_watermarks_every_clinical_page(app_env, page, role):
     assert DEMO_MARK not in texts(clinical)
 
 
+def test_demo_patient_is_scored_on_opening_even_for_a_lead(app_env):
+    """A clinical lead cannot run analyses; the demo still shows scores: the opened patient's visits are scored."""
+    from core import demo
+    from core.storage import records
+
+    demo_ctx = app_env.ctx("lead", demo=True)
+    demo.seed_demo(demo_ctx.store)
+    consented = [p for p in records.all_patient_ids(demo_ctx.store)
+                 if records.get_patient(demo_ctx.store, p)["consent_ml"]]
+    first, other = consented[0], consented[1]
+    at = app_env.page("pages/patient.py", "lead", demo_mode=True, patient_id=first).run()
+    assert not at.exception
+    visits = records.list_visits(demo_ctx.store, first)
+    scored = {a["visit_id"] for a in records.list_analyses(demo_ctx.store, [v["id"] for v in visits])}
+    assert scored == {v["id"] for v in visits}
+    assert not records.list_analyses(demo_ctx.store, [v["id"] for v in records.list_visits(demo_ctx.store, other)])
+    shown = [e.label for e in at.expander if any(v["visit_date"] in e.label for v in visits)]
+    assert shown and not [label for label in shown if "not analysed" in label]  # the page shows them scored
+    demo_ctx.store.close()
+
+
 def test_models_page_without_trained_heads(app_env, tmp_path, monkeypatch):
     monkeypatch.setenv("MHD_HEADS_DIR", str(tmp_path / "no-heads"))
     at = app_env.page("pages/models.py", "psy").run()
