@@ -95,12 +95,13 @@ def render_heads(ctx, a: dict, visit: dict) -> None:
 
 def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool) -> None:
     crisis = visit["crisis"]
-    spans = [(m.start, m.end, f"crisis language: {m.category}") for m in crisis.active]
+    spans = [(m.start, m.end, f"crisis language: {m.category}", "crisis") for m in crisis.active]
     for a in analyses:
         if a["kind"] == "llm":
             spans += _evidence_spans(a["outputs"])
     st.markdown(highlight(visit["text"], spans), unsafe_allow_html=True)
-    st.caption(f"Source: {visit['source']} · highlighted: crisis language and evidence for the rationales")
+    st.caption(f"Source: {visit['source']} · highlighted: :red[crisis language] (red) and evidence for the "
+               "rationales (yellow)")
     if not consent:
         st.info("No consent to ML analysis: models do not run on this patient's notes.", icon=":material/block:")
         return

@@ -112,18 +112,44 @@ def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[flo
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, yaxis="y2", line=dict(dash="dot")))
         fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="probability"))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title=spec.label,
-                      yaxis=dict(range=[spec.low, spec.high]), showlegend=bool(extra))
+                      yaxis=dict(range=[spec.low, spec.high]), showlegend=bool(extra),
+                      xaxis=_date_axis(dates))
     return fig
 
 
-def highlight(text: str, spans: list[tuple[int, int, str]]) -> str:
-    """HTML of ``text`` with the (start, end, title) spans marked; everything escaped."""
+def _date_axis(dates: list[str]) -> dict:
+    """Visit dates are days: never zoom to hours, and give visits on one or two days some room."""
+    from datetime import date, timedelta
+
+    axis: dict = {"type": "date", "tickformat": "%d %b %Y", "hoverformat": "%d %b %Y"}
+    try:
+        days = sorted(date.fromisoformat(str(d)[:10]) for d in dates)
+    except ValueError:
+        return axis
+    if days and (days[-1] - days[0]).days < 7:
+        axis["range"] = [str(days[0] - timedelta(days=7)), str(days[-1] + timedelta(days=7))]
+        axis["dtick"] = 86_400_000 * 7  # a tick a week
+    return axis
+
+
+# Crisis language must stand out from evidence at a glance, not only on hover.
+_MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;border-bottom:2px solid #b91c1c",
+               "evidence": "background:#fef08a"}
+
+
+def highlight(text: str, spans: list[tuple]) -> str:
+    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
+    the default). Crisis spans win where they overlap evidence. Everything is escaped."""
     out, pos = [], 0
-    for start, end, title in sorted(spans):
+    ordered = sorted(spans, key=lambda s: (s[0], 0 if (s[3] if len(s) > 3 else "evidence") == "crisis" else 1))
+    for span in ordered:
+        start, end, title = span[:3]
+        kind = span[3] if len(span) > 3 else "evidence"
         if start < pos:
             continue
         out.append(html.escape(text[pos:start]))
-        out.append(f"<mark title='{html.escape(title, quote=True)}'>{html.escape(text[start:end])}</mark>")
+        out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "
+                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{html.escape(text[start:end])}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"

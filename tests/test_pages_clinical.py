@@ -186,8 +186,8 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
     shown = texts(at)
-    assert (f"<mark title='supports: {SUPPORTED}'>Says she has felt hopeless for most of the last month.</mark>"
-            in shown)
+    assert (f"<mark class='mhd-evidence' title='supports: {SUPPORTED}' style='background:#fef08a'>"
+            "Says she has felt hopeless for most of the last month.</mark>" in shown)
     assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     assert note.count("<mark") == 1  # only supported claims point into the note
@@ -431,3 +431,21 @@ def test_heads_trained_on_real_data_carry_no_synthetic_note(app_env, tmp_path, m
     assert not models.exception
     assert "Training data: /data/longparas/train.csv" in texts(models)
     assert not any("synthetic" in w.value for w in models.warning)
+
+
+def test_crisis_language_and_evidence_are_marked_differently():
+    from app.widgets import highlight
+
+    text = "Feels hopeless. Wants to die. Sleeps badly."
+    html_ = highlight(text, [(0, 15, "supports: mood", "evidence"), (16, 28, "crisis language: x", "crisis"),
+                             (16, 28, "supports: risk")])
+    assert "class='mhd-evidence'" in html_ and html_.count("class='mhd-crisis'") == 1
+    assert html_.count("<mark") == 2  # where crisis and evidence overlap, the crisis mark wins
+
+
+def test_trajectory_axis_stays_in_days_for_visits_on_one_day():
+    from app.widgets import _date_axis
+
+    axis = _date_axis(["2026-03-01", "2026-03-01"])
+    assert axis["tickformat"] == "%d %b %Y" and axis["range"] == ["2026-02-22", "2026-03-08"]
+    assert "range" not in _date_axis(["2026-01-01", "2026-03-01"])
