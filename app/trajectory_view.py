@@ -23,16 +23,21 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
     alerts = [t for t in trends if t.alert]
     for t in alerts:
         st.error(f"**{t.label}**: {t.reason}.", icon=":material/trending_up:")
+    def shown(x, digits):
+        return "—" if x is None else f"{x:.{digits}f}"
+
     table = pd.DataFrame([{
         "Head": t.label,
-        "Latest": None if t.last is None else round(t.last, 2),
-        "Change since last visit": None if t.change is None else round(t.change, 2),
+        "Latest": shown(t.last, 2),
+        "Change since last visit": shown(t.change, 2),
         "Beyond uncertainty": "yes" if t.change_significant else "no",
-        f"Trend slope/visit (last {window})": None if t.slope_per_visit is None else round(t.slope_per_visit, 3),
-        "Kendall p": None if t.trend_p is None else round(t.trend_p, 3),
+        f"Trend slope/visit (last {window})": shown(t.slope_per_visit, 3),
+        "Kendall p": shown(t.trend_p, 3),
         "Direction": t.direction,
     } for t in trends])
     st.dataframe(table, hide_index=True, width="stretch")
+    if any(t.slope_per_visit is None for t in trends):
+        st.caption("— : a trend needs at least three scored visits.")
 
     llm_tasks = sorted({a["task"] for a in analyses if a["kind"] == "llm"})
     overlay = {}
@@ -40,8 +45,11 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
         c1, c2 = st.columns(2)
         task = c1.selectbox("Overlay an LLM task probability", ["(none)", *llm_tasks], key="traj_task")
         if task != "(none)":
-            rows = [(a["visit_date"], a["outputs"].get("probabilities") or {}) for a in analyses
-                    if a["kind"] == "llm" and a["task"] == task]
+            latest: dict = {}  # one answer per visit (the newest), as for the heads
+            for a in analyses:
+                if a["kind"] == "llm" and a["task"] == task:
+                    latest[a["visit_id"]] = (a["visit_date"], a["outputs"].get("probabilities") or {})
+            rows = sorted(latest.values(), key=lambda r: r[0])
             labels = sorted({k for _, p in rows for k in p})
             label = c2.selectbox("Label", labels, key="traj_label")
             overlay = {f"p({label})": ([d for d, _ in rows], [p.get(label) for _, p in rows])}

@@ -209,6 +209,6 @@ with tab_export:
             st.session_state["review_export"] = act(review.export, fmt)
         result = st.session_state.get("review_export")
         if result is not None:
-            st.caption(f"{result.rows} rows")
+            st.caption(f"{result.rows} row" + ("" if result.rows == 1 else "s"))
             st.download_button(f"Download {result.filename}", result.data, file_name=result.filename,
                                mime=result.mime, key="export_download")

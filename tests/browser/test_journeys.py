@@ -186,7 +186,7 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
     settle(page)
     tab(page, "Export").click()
     button(page, "Prepare export").click()
-    expect(page.get_by_text("1 rows")).to_be_visible()
+    expect(page.get_by_text("1 row", exact=True)).to_be_visible()
     with page.expect_download() as download:
         button(page, "Download").click()
     content = open(download.value.path(), encoding="utf-8").read()
