@@ -179,3 +179,38 @@ def probabilities_chart(probs: dict[str, float]):
     fig.update_layout(height=60 + 28 * len(items), margin=dict(l=10, r=10, t=5, b=5),
                       xaxis=dict(range=[0, 1], visible=False), yaxis=dict(autorange="reversed"))
     return fig
+
+
+def visit_state(visit: dict, analyses: list[dict]) -> str:
+    """One word for the timeline: crisis language first, then how far the outputs got."""
+    if visit["crisis"].flagged:
+        return "crisis language"
+    if not analyses:
+        return "not analysed"
+    return "signed" if all(a["status"] == "signed" for a in analyses) else "draft outputs"
+
+
+_TIMELINE_STYLE = {"crisis language": ("#b91c1c", "x"), "not analysed": ("#9ca3af", "circle-open"),
+                   "draft outputs": ("#2563eb", "circle"), "signed": ("#15803d", "diamond")}
+
+
+def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list]):
+    """Every visit on one date axis, coloured by its state, so gaps and crises show at a glance."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for state_name, (color, symbol) in _TIMELINE_STYLE.items():
+        rows = [v for v in visits if visit_state(v, by_visit.get(v["id"], [])) == state_name]
+        if not rows:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[v["visit_date"] for v in rows], y=[0] * len(rows), mode="markers", name=state_name,
+            marker=dict(color=color, symbol=symbol, size=13, line=dict(width=2, color=color)),
+            customdata=[[v["source"], len(v["text"].split())] for v in rows],
+            hovertemplate="%{x|%d %b %Y} · %{customdata[0]} · %{customdata[1]} words<extra>" + state_name
+                          + "</extra>",
+        ))
+    fig.update_layout(height=130, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(visible=False, range=[-1, 1]),
+                      xaxis=_date_axis([v["visit_date"] for v in visits]),
+                      legend=dict(orientation="h", y=-0.6), showlegend=True)
+    return fig

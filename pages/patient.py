@@ -6,6 +6,7 @@ from app import resources, state
 from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
+from app.widgets import visit_timeline_chart
 from core import analysis, demo, model_info, patients
 from core.crisis import CRISIS_RESOURCES
 from core.errors import CoreError
@@ -121,6 +122,8 @@ with tab_visits:
         by_visit.setdefault(a["visit_id"], []).append(a)
     if not visits:
         st.info("No visits yet: add one under *Add visits*.")
+    else:
+        st.plotly_chart(visit_timeline_chart(visits, by_visit), key="visit_timeline", config={"displayModeBar": False})
     newest_first = list(reversed(visits))
     per_page = 10
     n_pages = max(1, -(-len(newest_first) // per_page))
@@ -129,7 +132,7 @@ with tab_visits:
     for i, v in enumerate(newest_first[(vpage - 1) * per_page: vpage * per_page]):
         marker = " 🚨" if v["crisis"].flagged else ""
         done = "" if by_visit.get(v["id"]) else " · not analysed"
-        with st.expander(f"{v['visit_date']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
+        with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
             render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent)
 
 with tab_traj:

@@ -449,3 +449,18 @@ def test_trajectory_axis_stays_in_days_for_visits_on_one_day():
     axis = _date_axis(["2026-03-01", "2026-03-01"])
     assert axis["tickformat"] == "%d %b %Y" and axis["range"] == ["2026-02-22", "2026-03-08"]
     assert "range" not in _date_axis(["2026-01-01", "2026-03-01"])
+
+
+def test_visit_timeline_colours_each_visit_by_its_state(app_env):
+    """Crisis, not analysed, draft and signed visits each land in their own trace of the timeline."""
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-TL", consent_ml=True)
+    patients.add_visit(ctx, pid, "2026-01-05", "Low mood, sleeping badly.")
+    patients.add_visit(ctx, pid, "2026-02-02", "Says she wants to die.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    import json
+
+    [chart] = [c for c in at.get("plotly_chart") if "visit_timeline" in str(c.proto.id)]
+    traces = {t["name"]: t["x"] for t in json.loads(chart.proto.spec)["data"]}
+    assert traces == {"crisis language": ["2026-02-02"], "not analysed": ["2026-01-05"]}
