@@ -20,6 +20,23 @@ def test_isolation_head_ranks_real_thwarted_belongingness_posts(shared_data):
     assert auc >= 0.62, f"isolation AUROC on 240 Irf posts {auc:.3f} ({lo:.3f}-{hi:.3f})"
 
 
+@pytest.mark.slow
+@pytest.mark.shared
+def test_trauma_head_ranks_real_trauma_questions_at_target(shared_data):
+    """All 824 counsel-chat questions, the 22 filed under trauma as positives: the issue's target AUROC >= 0.70.
+    Deterministic (fixed weights, whole set); one positive/negative rank swap moves it by about 0.00006."""
+    import numpy as np
+
+    from core.encoder import load_encoder, score_texts
+    from core.heads_eval import auroc_with_ci, load_checks
+    from core.settings import load_settings
+
+    check = next(c for c in load_checks(shared_data) if c.head == "trauma")
+    values = [r["heads"]["trauma"]["value"] for r in score_texts(load_encoder(load_settings(env={})), check.texts)]
+    auc, lo, hi = auroc_with_ci(check.labels, np.array(values), n_boot=200)
+    assert auc >= 0.70, f"trauma AUROC on counsel-chat {auc:.3f} ({lo:.3f}-{hi:.3f})"
+
+
 def test_markdown_report_orients_and_formats(monkeypatch, tmp_path):
     """evaluate() on a stand-in encoder whose isolation value is the label: AUROC 1 when oriented right."""
     import numpy as np
