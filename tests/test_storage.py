@@ -92,3 +92,14 @@ def test_patient_search_escapes_wildcards(store, users):
     records.insert_patient(store, "AB1", "Bob", None, True)
     rows, total = records.list_patients(store, search="A_")
     assert [r["pseudonym"] for r in rows] == ["A_1"] and total == 1
+
+
+def test_opening_makes_the_file_private_but_never_writable(tmp_path):
+    path = tmp_path / "db.sqlite"
+    open_store(path).db.conn.close()
+    os.chmod(path, 0o644)
+    Store(path).db.conn.close()  # opening again strips group/other access
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    os.chmod(path, 0o444)
+    Store(path, key="").db.conn.close()  # a file made read-only on purpose stays read-only (its owner too)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o400

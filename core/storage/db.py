@@ -59,7 +59,8 @@ def _create_private_file(path: Path) -> None:
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
-    os.chmod(path, 0o600)
+    # Strip group/other access; never add write access to a file someone made read-only on purpose.
+    os.chmod(path, os.stat(path).st_mode & 0o600)
 
 
 def export_encrypted_copy(src: Path | str, dest: Path | str, hex_key: str) -> None:
