@@ -178,17 +178,26 @@ def backup_cmd(args, settings) -> int:
     return 0
 
 
+def _confirm(yes: bool, what: str, question: str, word: str) -> int | None:
+    """None to go ahead; else the exit code (2: no terminal to ask, 1: the person said no)."""
+    if yes:
+        return None
+    if not sys.stdin.isatty():
+        print(f"error: {what}; pass --yes to confirm", file=sys.stderr)
+        return 2
+    if input(f"{question} Type '{word}' to confirm: ").strip() != word:
+        print("cancelled")
+        return 1
+    return None
+
+
 def restore_cmd(args, settings) -> int:
     from core.backup import restore
 
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print("error: restore replaces the database; pass --yes to confirm", file=sys.stderr)
-            return 2
-        answer = input(f"Replace {settings.database} with {args.src}? Type 'restore' to confirm: ")
-        if answer.strip() != "restore":
-            print("cancelled")
-            return 1
+    refused = _confirm(args.yes, "restore replaces the database",
+                       f"Replace {settings.database} with {args.src}?", "restore")
+    if refused is not None:
+        return refused
     restore(args.src, settings.database, key=settings.database_key)
     print(f"{settings.database} restored from {args.src} (integrity_check ok)")
     return 0
@@ -200,14 +209,10 @@ def encrypt_db_cmd(args, settings) -> int:
     if not settings.database_key:
         print("error: set MHD_DB_KEY (or db_key_file) to the new passphrase first", file=sys.stderr)
         return 2
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print("error: encrypt-db rewrites the database; pass --yes to confirm", file=sys.stderr)
-            return 2
-        answer = input(f"Encrypt {settings.database} in place? Stop the app first. Type 'encrypt' to confirm: ")
-        if answer.strip() != "encrypt":
-            print("cancelled")
-            return 1
+    refused = _confirm(args.yes, "encrypt-db rewrites the database",
+                       f"Encrypt {settings.database} in place? Stop the app first.", "encrypt")
+    if refused is not None:
+        return refused
     encrypt_database(settings.database, key=settings.database_key)
     print(f"{settings.database} is now encrypted (integrity_check ok). Keep the passphrase safe: "
           "without it the data cannot be read. Older plain backups are still plain.")
