@@ -116,7 +116,7 @@ def _generate_full(llm, task_name, post) -> str:
     return text
 
 
-def run(n_posts: int = 4) -> str:
+def run(n_posts: int = 12) -> str:
     import torch
 
     from bench.machine import describe
