@@ -45,11 +45,16 @@ def test_demo_mode_and_open_a_patient(page, app_url):
     expect(page.get_by_text("12 patients")).to_be_visible()
     button(page, "Open").click()
     expect(page.get_by_role("heading", name=re.compile(r"^DEMO-\d{3} · \S"))).to_be_visible()
-    expect(page.get_by_role("tab", name="Trajectories")).to_be_visible()
-    # The visit timeline: the first page of 10 visits, newest first and open on its (synthetic) note.
+    # A demo patient's visits are scored as the page opens (a lead cannot run analyses); the first time, the
+    # app process loads the encoder as well.
+    expect(page.get_by_role("tab", name="Trajectories")).to_be_visible(timeout=180_000)
+    settle(page)
+    # The visit list: the first page of 10 visits, newest first and open on its (synthetic) note, all scored.
     visits = page.get_by_test_id("stExpander").filter(has_text=re.compile(r"\d{4}-\d\d-\d\d"))
     expect(visits).to_have_count(10)
+    expect(visits.filter(has_text="not analysed")).to_have_count(0)
     expect(visits.first.get_by_text(re.compile(r"^Source: demo"))).to_be_visible()
+    expect(page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.ytick text")).to_have_count(5)
 
 
 # Pages each role must not reach (app/navigation.py: the navigation holds only the role's pages).
