@@ -329,7 +329,8 @@ def _training_note(llm, task: Task) -> list[str]:
     trained = getattr(llm, "trained_tasks", None)
     if trained is not None and task.name not in trained:
         return [f"The model was not tuned on the '{task.title}' task; its answer rests on the base model alone."]
-    return []
+    weak = (getattr(llm, "weak_tasks", None) or {}).get(task.name)
+    return [weak] if weak else []
 
 
 def score_labels(llm, task_name: str, text: str) -> dict:

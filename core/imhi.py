@@ -190,6 +190,9 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
                 entry[f"{model_name}_agreement"] = sum(
                     p["scored"] == p["generated"] for p in preds) / max(1, len(preds))
             entry[f"{model_name}_seconds_per_row"] = (time.perf_counter() - t0) / max(1, len(rows))
+            margin = margin_auroc(rows, preds)
+            if margin is not None:
+                entry[f"{model_name}_margin_auroc"] = margin
             majority = max(sorted(set(gold)), key=gold.count)  # ties: first label alphabetically
             entry["majority"] = metrics(gold, [majority] * len(gold))
             entry["majority"]["label"] = majority
@@ -198,6 +201,55 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
                 on_progress(report)
         del llm
     return report
+
+
+def margin_auroc(rows: list[dict], preds: list[dict]) -> float | None:
+    """For yes/no tasks: AUROC of the raw score margin (yes minus no) against the gold label. It says whether the
+    model ranks the posts at all, whatever its threshold; 0.5 is no better than chance. None for other tasks."""
+    from sklearn.metrics import roc_auc_score
+
+    y, margin = [], []
+    for r, p in zip(rows, preds, strict=True):
+        labels = get_task(r["task"]).labels
+        if set(labels) != {"yes", "no"} or "raw_scores" not in p:
+            return None
+        raw = dict(zip(labels, p["raw_scores"], strict=True))
+        y.append(r["gold"] == "yes")
+        margin.append(raw["yes"] - raw["no"])
+    return float(roc_auc_score(y, margin)) if len(set(y)) == 2 else None
+
+
+def beats_both_baselines(entry: dict) -> bool | None:
+    """Adapted weighted F1 (scored) above the majority class and above every base-model column."""
+    adapted = (entry.get("adapted_scored") or {}).get("weighted_f1")
+    if adapted is None:
+        return None
+    best = max((entry.get(k) or {}).get("weighted_f1", 0.0) for k in ("majority", "base_scored", "base_generated"))
+    return adapted > best
+
+
+def record(report: dict, adapter_dir: Path) -> Path:
+    """Write the evaluation beside the adapter (``evaluation.json``), so every answer of a task it did not
+    learn well says so. Not part of the adapter's hash: recording never changes the model version."""
+    from core.llm import EVALUATION_FILE
+
+    datasets = {}
+    for name, e in report["datasets"].items():
+        d = {"n": e["n"], "tasks": e["tasks"], "trained": e.get("trained"),
+             "beats_both_baselines": beats_both_baselines(e)}
+        for key in ("adapted_scored", "majority", "base_scored", "base_generated", "adapted_generated"):
+            if e.get(key):
+                d[key] = round(e[key]["weighted_f1"], 4)
+        for key in ("adapted_margin_auroc", "base_margin_auroc"):
+            if key in e:
+                d[key] = round(e[key], 4)
+        datasets[name] = d
+    out = {"created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "models": report["models"],
+           "data_dir": report["data_dir"], "limit": report["limit"], "max_post_tokens": report["max_post_tokens"],
+           "metric": "weighted F1 of the scored label", "datasets": datasets}
+    path = Path(adapter_dir) / EVALUATION_FILE
+    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _cell(m: dict | None) -> str:
@@ -219,22 +271,24 @@ def write_markdown(report: dict) -> str:
         "",
         "| dataset | n | trained on | majority class | base, generated (paper) | base, scored | "
         "adapted, generated (paper) | adapted, scored (no prior correction) | adapted, scored | "
-        "adapted label parse rate | beats both baselines (scored) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "adapted label parse rate | margin AUROC adapted / base | beats both baselines (scored) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, e in report["datasets"].items():
-        best_base = max((e.get(k, {}) or {}).get("weighted_f1", 0.0) for k in ("majority", "base_scored", "base_generated"))
-        adapted = (e.get("adapted_scored") or {}).get("weighted_f1")
-        beats = "—" if adapted is None else ("yes" if adapted > best_base else "no")
+        b = beats_both_baselines(e)
+        beats = "—" if b is None else ("yes" if b else "no")
+        auroc = " / ".join("—" if e.get(k) is None else f"{e[k]:.2f}" for k in ("adapted_margin_auroc",
+                                                                                  "base_margin_auroc"))
         parse_rate = e.get("adapted_generated", {}).get("parse_rate")
         lines.append(
             f"| {name} | {e['n']} | {'yes' if e.get('trained') else 'no'} | {_cell(e.get('majority'))} "
             f"| {_cell(e.get('base_generated'))} | {_cell(e.get('base_scored'))} "
             f"| {_cell(e.get('adapted_generated'))} | {_cell(e.get('adapted_scored_raw'))} "
             f"| {_cell(e.get('adapted_scored'))} "
-            f"| {'—' if parse_rate is None else f'{parse_rate:.2f}'} | {beats} |"
+            f"| {'—' if parse_rate is None else f'{parse_rate:.2f}'} | {auroc} | {beats} |"
         )
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["evaluate", "write_markdown", "metrics", "find_datasets", "load_rows", "predict", "TASKS"]
+__all__ = ["evaluate", "write_markdown", "metrics", "find_datasets", "load_rows", "predict", "record",
+           "beats_both_baselines", "margin_auroc", "TASKS"]

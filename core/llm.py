@@ -22,6 +22,7 @@ from core.errors import AdapterMismatch, ModelOutOfMemory, ModelUnavailable, Qua
 from core.settings import EMBEDDED_LLM
 
 PROVENANCE_FILE = "mhdash_adapter.json"
+EVALUATION_FILE = "evaluation.json"  # written by `evaluate-imhi --record`; not part of the adapter's hash
 
 
 @dataclass
@@ -41,6 +42,8 @@ class LLM:
     trained_tasks: set | None = None
     # task -> label -> log(natural / trained label share), from the adapter's provenance
     prior_shift: dict = field(default_factory=dict)
+    # task -> what the adapter's recorded IMHI evaluation says where it did not beat both baselines
+    weak_tasks: dict = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -319,6 +322,7 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
     a_hash = ""
     trained: set | None = None
     shift: dict = {}
+    weak: dict = {}
     if adapter:
         if Path(adapter).exists():
             a_hash = adapter_hash(Path(adapter))
@@ -327,6 +331,7 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
                 info = json.loads(prov.read_text())
                 trained = set(info.get("examples_per_task", {})) or None
                 shift = prior_shift_from(info.get("label_priors", {}))
+            weak = weak_tasks_from(Path(adapter) / EVALUATION_FILE)
         else:
             a_hash = hashlib.sha256(adapter.encode()).hexdigest()
         model = attach_adapter(model, adapter, merge=merge)
@@ -334,8 +339,27 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
         model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=adapter or "", adapter_hash=a_hash,
         device=device, dtype=str(_dtype_for(device)).replace("torch.", ""), quantization=settings.quantization,
         merged=bool(adapter and merge), notes=notes, max_new_tokens=settings.max_new_tokens, trained_tasks=trained,
-        prior_shift=shift,
+        prior_shift=shift, weak_tasks=weak,
     )
+
+
+def weak_tasks_from(path: Path) -> dict:
+    """{task: sentence} for every task of a dataset where the recorded evaluation did not beat both baselines."""
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"{path} is unreadable: {exc}") from exc
+    out = {}
+    for name, d in (info.get("datasets") or {}).items():
+        if d.get("beats_both_baselines") is False:
+            for task in d.get("tasks", []):
+                out[task] = (f"On the IMHI {name} test set ({d.get('n')} posts) this model's labels did not beat "
+                             f"the baselines (weighted F1 {d['adapted_scored']:.2f}; majority class "
+                             f"{d['majority']:.2f}, base model {d.get('base_scored', float('nan')):.2f}): "
+                             "treat its label as unreliable.")
+    return out
 
 
 def prior_shift_from(priors: dict) -> dict:

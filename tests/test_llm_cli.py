@@ -63,3 +63,46 @@ def test_evaluate_imhi_writes_a_table(tmp_path, tiny_env, capsys):
     assert len(cache.read_text().splitlines()) == 6  # 3 rows x (adapted, base)
     assert main(["evaluate-imhi", "--data", str(data), "--output", str(out), "--cache", str(cache)]) == 0
     assert len(cache.read_text().splitlines()) == 6 and out.read_text() == table  # resumed from the cache
+
+
+def test_recorded_evaluation_puts_a_note_on_answers_of_tasks_that_missed_their_baselines(tmp_path, monkeypatch):
+    """evaluate-imhi --record writes evaluation.json beside the adapter (the model version does not change); a task
+    whose dataset did not beat both baselines then carries a note on every answer, others do not."""
+    import json
+    import shutil
+
+    from core.answers import score_labels
+    from core.imhi import beats_both_baselines, margin_auroc, record
+    from core.llm import EVALUATION_FILE, load_llm
+    from tests._llm_fixture import tiny_settings
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(tiny_adapter_dir(), adapter)
+    settings = tiny_settings(tmp_path, llm_adapter=str(adapter))
+    before = load_llm(settings)
+    assert before.weak_tasks == {}
+    report = {"models": {"adapted": before.version}, "data_dir": "imhi", "limit": None, "max_post_tokens": None,
+              "datasets": {
+                  "dreaddit": {"n": 40, "tasks": ["stress"], "trained": True, "adapted_scored": {"weighted_f1": 0.40},
+                               "majority": {"weighted_f1": 0.45}, "base_scored": {"weighted_f1": 0.30},
+                               "adapted_margin_auroc": 0.51},
+                  "DR": {"n": 40, "tasks": ["depression"], "trained": True, "adapted_scored": {"weighted_f1": 0.70},
+                         "majority": {"weighted_f1": 0.60}, "base_scored": {"weighted_f1": 0.65}}}}
+    assert beats_both_baselines(report["datasets"]["dreaddit"]) is False
+    assert beats_both_baselines(report["datasets"]["DR"]) is True
+    saved = json.loads(record(report, adapter).read_text())
+    assert saved["datasets"]["dreaddit"]["beats_both_baselines"] is False and (adapter / EVALUATION_FILE).exists()
+    after = load_llm(settings)
+    assert after.version == before.version  # recording is not part of the adapter's identity
+    weak = [n for n in score_labels(after, "stress", "Exams next week.")["notes"] if "did not beat" in n]
+    assert weak and "weighted F1 0.40; majority class 0.45" in weak[0]
+    assert not [n for n in score_labels(after, "depression", "Low mood.")["notes"] if "did not beat" in n]
+    # The margin AUROC: perfectly ranked yes/no margins give 1, other label sets none.
+    rows = [{"task": "stress", "gold": g} for g in ("yes", "no", "yes")]
+    from core.tasks import get_task
+
+    assert tuple(get_task("stress").labels) == ("yes", "no")
+    preds = [{"raw_scores": s} for s in ([-1.0, -3.0], [-3.0, -1.0], [-2.0, -2.5])]  # yes-no margins 2, -2, 0.5
+    assert margin_auroc(rows, preds) == 1.0
+    assert margin_auroc(rows, [{"raw_scores": list(reversed(p["raw_scores"]))} for p in preds]) == 0.0
+    assert margin_auroc([{"task": "stress_cause", "gold": "work"}], [{"raw_scores": [0.0] * 9}]) is None

@@ -36,7 +36,9 @@ def test_analyze_real_post_streams_a_rationale(llm):
     assert sum(r["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     assert len(pieces) >= 5 and "".join(pieces).strip() == r["rationale"]
     assert len(r["rationale"].split()) >= 5
-    assert all("rationale was cut" in n for n in r["notes"])  # no truncation / language / injection notes
+    # No truncation / language / injection notes; the recorded IMHI evaluation flags this task as unreliable.
+    assert all("rationale was cut" in n or "did not beat the baselines" in n for n in r["notes"])
+    assert any("IMHI DR test set" in n for n in r["notes"])
 
 
 def test_injection_does_not_change_how_the_label_is_made(llm):

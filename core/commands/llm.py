@@ -41,6 +41,9 @@ def register(sub) -> None:
     p.add_argument("--no-base-generate", action="store_true", help="base model: scored labels only (faster)")
     p.add_argument("--max-post-tokens", type=int, help="read only the first N tokens of each post (faster)")
     p.add_argument("--models", default="adapted,base", help="which of adapted,base to run (default both)")
+    p.add_argument("--record", action="store_true",
+                   help="write the results beside the adapter (evaluation.json): answers of tasks that did not beat "
+                        "both baselines then carry a note")
     p.add_argument("--cache", default="var/imhi-eval-cache.jsonl",
                    help="predictions are kept here so a stopped or repeated run does not redo them ('' = off)")
     p.set_defaults(func=evaluate_imhi)
@@ -100,6 +103,13 @@ def evaluate_imhi(args, settings) -> int:
     save(report)
     print(write_markdown(report))
     print(f"written to {out}")
+    if args.record:
+        from core.imhi import record
+
+        if not settings.llm_adapter or not Path(settings.llm_adapter).is_dir():
+            print("error: --record needs a local adapter directory (llm_adapter)", file=sys.stderr)
+            return 2
+        print(f"recorded in {record(report, Path(settings.llm_adapter))}")
     return 0
 
 
