@@ -86,3 +86,60 @@ def test_server_answers_200(cli_env):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """IPv4 and IPv6 addresses with a socket listening on ``port`` (from /proc/net, state 0A = LISTEN)."""
+    import ipaddress
+
+    found = set()
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:
+                continue
+            raw = bytes.fromhex(addr)
+            # /proc stores each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, width, 4))
+            found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
+@pytest.mark.slow
+def test_api_serve_binds_loopback_by_default_and_needs_its_token(cli_env):
+    """`python -m core serve` as documented: loopback only, /health open, the rest behind the bearer token, and
+    a placeholder token refused before anything starts."""
+    import json
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    weak = run_cli("serve", "--port", str(port), "--no-preload-llm", env={**cli_env, "MHD_API_TOKEN": "changeme"})
+    assert weak.returncode != 0 and "token" in (weak.stderr + weak.stdout).lower()
+    token = "serve-test-" + "x" * 32
+    env = {**cli_env, "MHD_API_TOKEN": token}
+    proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port), "--no-preload-llm"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = None
+        deadline = time.time() + 90
+        while time.time() < deadline and health is None:
+            try:
+                health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2))
+            except OSError:
+                time.sleep(0.5)
+        assert health and health["status"] in ("ok", "degraded")
+        assert _listening_addresses(port) == {"127.0.0.1"}
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/tasks"), timeout=5)
+        assert refused.value.code == 401
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/tasks", headers={"Authorization": f"Bearer {token}"})
+        assert urllib.request.urlopen(req, timeout=10).status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
