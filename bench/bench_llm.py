@@ -140,7 +140,7 @@ def run(n_posts: int = 12) -> str:
         "",
         f"Run: {describe()} · torch {torch.__version__} threads {torch.get_num_threads()} · "
         f"model `{llm.version}` ({wb / 1e6:.0f} MB of fp32 weights) · `python -m bench bench_llm`.",
-        "Other engineers' jobs shared the 2 cores during runs, so absolute times are noisy; ratios are measured back to back.",
+        f"Load average (1 min) at the end of the run: {os.getloadavg()[0]:.1f}; ratios are measured back to back.",
         "",
         "| measure | value |",
         "| --- | --- |",
