@@ -184,7 +184,7 @@ def main(write: bool = False) -> str:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    lines = [SECTION, "", describe() + f" · load average {os.getloadavg()[0]:.1f} (CPU shared with other jobs)", ""]
+    lines = [SECTION, "", describe() + f" · load average {os.getloadavg()[0]:.1f} at the start", ""]
     lines += bench()
     text = "\n".join(lines) + "\n"
     print(text)
