@@ -46,10 +46,18 @@ else:
         }
         for r in result.rows
     ])
-    event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                         key="patients_table")
+    # Up is worse for isolation and better for support: colour each arrow by what it means for the patient.
+    meaning = {h.label: [r["trends"].get(h.name, {}).get("direction", "n/a") for r in result.rows] for h in HEADS}
+    colour = {"worse": "color:#b91c1c;font-weight:600", "better": "color:#15803d"}
+
+    def by_meaning(column):
+        return [colour.get(d, "") for d in meaning[column.name]] if column.name in meaning else [""] * len(column)
+
+    event = st.dataframe(table.style.apply(by_meaning, axis=0) if len(table) else table, hide_index=True,
+                         width="stretch", on_select="rerun", selection_mode="single-row", key="patients_table")
     st.caption(f"Page {result.page} of {result.pages} · {result.total} patients · arrows show each head's change "
-               "since the previous visit; ⚠ marks a significant worsening.")
+               "since the previous visit, red where that is worse for the patient and green where better; "
+               "⚠ marks a significant worsening.")
     chosen = event.selection.rows[0] if event and event.selection.rows else None
     if chosen is not None:
         st.session_state.pop("patients_table", None)

@@ -464,3 +464,27 @@ def test_visit_timeline_colours_each_visit_by_its_state(app_env):
     [chart] = [c for c in at.get("plotly_chart") if "visit_timeline" in str(c.proto.id)]
     traces = {t["name"]: t["x"] for t in json.loads(chart.proto.spec)["data"]}
     assert traces == {"crisis language": ["2026-02-02"], "not analysed": ["2026-01-05"]}
+
+
+def test_patient_list_colours_arrows_by_what_the_change_means(app_env):
+    """Isolation up is worse (red); support up is better (green): the same arrow, opposite meanings."""
+    from tests.test_trends import store_heads
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-ARROW", consent_ml=True)
+    version = shipped_heads_version(app_env.settings)
+    for day, iso, sup in (("2026-01-05", 1.0, 1.0), ("2026-02-05", 3.0, 3.0)):
+        vid = patients.add_visit(ctx, pid, day, "Session note.")
+        store_heads(app_env.store, vid, version, values={"isolation": iso, "support": sup})
+    at = app_env.page("pages/patients.py", "psy").run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    row = df[df["Pseudonym"] == "P-ARROW"].iloc[0]
+    assert row["Social isolation"].startswith("↑") and row["Support system"].startswith("↑")
+    import re
+
+    css = at.dataframe[0].proto.arrow_data.styler.styles
+    r, iso, sup = df.index.get_loc(row.name), list(df.columns).index("Social isolation"), list(df.columns).index(
+        "Support system")
+    assert re.search(rf"_row{r}_col{iso} {{ color: #b91c1c", css)  # more isolation: worse
+    assert re.search(rf"_row{r}_col{sup} {{ color: #15803d", css)  # more support: better
