@@ -452,7 +452,7 @@ def test_trajectory_axis_stays_in_days_for_visits_on_one_day():
 
 
 def test_visit_timeline_colours_each_visit_by_its_state(app_env):
-    """Crisis, not analysed, draft and signed visits each land in their own trace of the timeline."""
+    """A visit with crisis language and an unanalysed visit land in their own traces of the timeline."""
     ctx = app_env.ctx("psy")
     pid = patients.create_patient(ctx, "P-TL", consent_ml=True)
     patients.add_visit(ctx, pid, "2026-01-05", "Low mood, sleeping badly.")
