@@ -199,18 +199,24 @@ def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list]):
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    # Several visits on one day stack upwards instead of hiding each other.
+    level, seen = {}, {}
+    for v in visits:
+        level[v["id"]] = seen.get(v["visit_date"], 0)
+        seen[v["visit_date"]] = level[v["id"]] + 1
     for state_name, (color, symbol) in _TIMELINE_STYLE.items():
         rows = [v for v in visits if visit_state(v, by_visit.get(v["id"], [])) == state_name]
         if not rows:
             continue
         fig.add_trace(go.Scatter(
-            x=[v["visit_date"] for v in rows], y=[0] * len(rows), mode="markers", name=state_name,
+            x=[v["visit_date"] for v in rows], y=[level[v["id"]] for v in rows], mode="markers", name=state_name,
             marker=dict(color=color, symbol=symbol, size=13, line=dict(width=2, color=color)),
             customdata=[[v["source"], len(v["text"].split())] for v in rows],
             hovertemplate="%{x|%d %b %Y} · %{customdata[0]} · %{customdata[1]} words<extra>" + state_name
                           + "</extra>",
         ))
-    fig.update_layout(height=130, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(visible=False, range=[-1, 1]),
+    fig.update_layout(height=130, margin=dict(l=10, r=10, t=10, b=10),
+                      yaxis=dict(visible=False, range=[-1, max(seen.values(), default=1)]),
                       xaxis=_date_axis([v["visit_date"] for v in visits]),
                       legend=dict(orientation="h", y=-0.6), showlegend=True)
     return fig

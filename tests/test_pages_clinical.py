@@ -462,8 +462,13 @@ def test_visit_timeline_colours_each_visit_by_its_state(app_env):
     import json
 
     [chart] = [c for c in at.get("plotly_chart") if "visit_timeline" in str(c.proto.id)]
-    traces = {t["name"]: t["x"] for t in json.loads(chart.proto.spec)["data"]}
-    assert traces == {"crisis language": ["2026-02-02"], "not analysed": ["2026-01-05"]}
+    traces = {t["name"]: (t["x"], t["y"]) for t in json.loads(chart.proto.spec)["data"]}
+    assert traces == {"crisis language": (["2026-02-02"], [0]), "not analysed": (["2026-01-05"], [0])}
+    patients.add_visit(ctx, pid, "2026-02-02", "Second note the same day: calmer.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    [chart] = [c for c in at.get("plotly_chart") if "visit_timeline" in str(c.proto.id)]
+    traces = {t["name"]: (t["x"], t["y"]) for t in json.loads(chart.proto.spec)["data"]}
+    assert traces["not analysed"] == (["2026-01-05", "2026-02-02"], [0, 1])  # same day: stacked, not hidden
 
 
 def test_patient_list_colours_arrows_by_what_the_change_means(app_env):
