@@ -22,7 +22,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
     trends = trends_from_analyses(analyses, window)
     alerts = [t for t in trends if t.alert]
     for t in alerts:
-        st.error(f"**{t.label}**: {t.reason}.", icon=":material/trending_up:")
+        st.error(f"**{t.label}**: {t.reason}.", icon=":material/warning:")
     def shown(x, digits):
         return "—" if x is None else f"{x:.{digits}f}"
 
