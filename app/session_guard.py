@@ -36,7 +36,5 @@ def _end_on_screen(notice: str) -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state["login_notice"] = notice
-    if auth.oidc_configured(state.ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
-        st.logout()  # otherwise the provider's identity would open a new session at once
-        return
-    st.rerun()
+    if not state.end_provider_session():
+        st.rerun()

@@ -89,11 +89,18 @@ def current_user() -> auth.User | None:
     except SessionExpired as exc:
         st.session_state.pop(TOKEN_KEY, None)
         st.session_state["login_notice"] = str(exc)
-        if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
-            # Otherwise the provider's cookie would mint a fresh session on the next rerun: idle logoff must
-            # mean signing in again, for single sign-on too.
-            st.logout()
+        end_provider_session()
         return None
+
+
+def end_provider_session() -> bool:
+    """Sign a single-sign-on user out of the identity provider as well (True when that happened; st.logout
+    reruns the app). Otherwise the provider's cookie would open a fresh session on the next rerun: an ended
+    session must mean signing in again, for single sign-on too."""
+    if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
+        st.logout()
+        return True
+    return False
 
 
 def context() -> Context:
