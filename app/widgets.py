@@ -141,10 +141,8 @@ def highlight(text: str, spans: list[tuple]) -> str:
     """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
     the default). Crisis spans win where they overlap evidence. Everything is escaped."""
     out, pos = [], 0
-    ordered = sorted(spans, key=lambda s: (s[0], 0 if (s[3] if len(s) > 3 else "evidence") == "crisis" else 1))
-    for span in ordered:
-        start, end, title = span[:3]
-        kind = span[3] if len(span) > 3 else "evidence"
+    marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
+    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
         if start < pos:
             continue
         out.append(html.escape(text[pos:start]))

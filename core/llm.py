@@ -354,10 +354,11 @@ def weak_tasks_from(path: Path) -> dict:
     out = {}
     for name, d in (info.get("datasets") or {}).items():
         if d.get("beats_both_baselines") is False:
+            baselines = "; ".join(f"{label} {d[key]:.2f}" for key, label in (
+                ("majority", "majority class"), ("base_scored", "base model")) if key in d)
             for task in d.get("tasks", []):
                 out[task] = (f"On the IMHI {name} test set ({d.get('n')} posts) this model's labels did not beat "
-                             f"the baselines (weighted F1 {d['adapted_scored']:.2f}; majority class "
-                             f"{d['majority']:.2f}, base model {d.get('base_scored', float('nan')):.2f}): "
+                             f"the baselines (weighted F1 {d['adapted_scored']:.2f}; {baselines}): "
                              "treat its label as unreliable.")
     return out
 
