@@ -15,7 +15,7 @@ router = APIRouter(tags=["llm"], dependencies=[Depends(require_token)], response
                         404: {"description": "Unknown task"}, 503: {"description": "The LLM cannot load"}})
 def analyze(body: AnalyzeRequest, server=Depends(get_server), who: str = Depends(caller)) -> dict:
     """Label by scoring each answer sentence, then a rationale generated after the chosen one."""
-    from core.tasks import TASKS
+    from core.llm.tasks import TASKS
 
     if body.task not in TASKS:
         raise HTTPException(404, detail={"code": "unknown_task",
@@ -26,6 +26,6 @@ def analyze(body: AnalyzeRequest, server=Depends(get_server), who: str = Depends
 @router.get("/tasks", response_model=list[TaskInfo])
 def tasks() -> list[dict]:
     """The clinical tasks /analyze answers."""
-    from core.tasks import TASKS
+    from core.llm.tasks import TASKS
 
     return [{"name": t.name, "title": t.title, "kind": t.kind, "labels": list(t.labels)} for t in TASKS.values()]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.heads import HEAD_NAMES
+from core.models.heads import HEAD_NAMES
 
 MAX_BATCH = 32
 # Longest text accepted, in characters (settings.max_text_chars is checked too, at the edge).

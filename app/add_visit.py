@@ -7,7 +7,7 @@ from datetime import date
 import streamlit as st
 
 from app import state
-from core import patients
+from core.clinical import patients
 from core.errors import CoreError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from core import export
+from core.clinical import export
 from core.errors import CoreError
 
 

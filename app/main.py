@@ -12,7 +12,7 @@ import streamlit as st  # noqa: E402
 from app import state  # noqa: E402
 from app.navigation import pages_for  # noqa: E402
 from app.session_guard import session_guard  # noqa: E402
-from core.deid import install_log_redaction  # noqa: E402
+from core.safety.deid import install_log_redaction  # noqa: E402
 
 install_log_redaction()  # no PHI in application logs, tracebacks included
 

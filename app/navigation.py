@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.auth import User
+from core.security.auth import User
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 

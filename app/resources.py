@@ -10,21 +10,21 @@ from core.errors import ModelUnavailable
 
 @st.cache_resource(show_spinner="Loading the encoder and heads…")
 def _encoder():
-    from core.remote import load_encoder  # the API server when encoder_url is set, else in-process
+    from core.backends import load_encoder  # the API server when encoder_url is set, else in-process
 
     return load_encoder(settings())
 
 
 @st.cache_resource(show_spinner="Loading the language model (first start converts the weights once)…")
 def _llm():
-    from core.remote import load_llm  # an OpenAI-compatible server when llm_url is set, else in-process
+    from core.backends import load_llm  # an OpenAI-compatible server when llm_url is set, else in-process
 
     return load_llm(settings())
 
 
 @st.cache_resource(show_spinner=False)
 def _embedder():
-    from core.evidence import load_sentence_embedder
+    from core.llm.evidence import load_sentence_embedder
 
     return load_sentence_embedder(settings())
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from core import auth
+from core.security import auth
 from core.errors import SessionExpired
 
 # An unattended screen clears at most this long after the idle timeout ends the session.

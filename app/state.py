@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import auth
+from core.security import auth
 from core.context import Context
 from core.errors import AuthError, CoreError, SessionExpired
 from core.settings import load_settings
@@ -124,7 +124,7 @@ def context() -> Context:
 
 
 def _enter_demo(store: Store, user: auth.User) -> None:
-    from core import demo
+    from core.clinical import demo
 
     if st.session_state.get("_demo_ready") != user.id:
         demo.seed_demo(store)  # no-op when already seeded

@@ -14,9 +14,9 @@ from app.widgets import (
     synthetic_heads_note,
     token_heat,
 )
-from core import analysis
+from core.clinical import analysis
 from core.errors import CoreError
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 
 def _sign_button(ctx, a: dict) -> None:
@@ -58,7 +58,7 @@ def render_llm(ctx, a: dict) -> None:
         for c in unsupported:
             st.markdown(f"⚠️ *No support in the note:* {c['claim']}")
     if a["task"] == "next_steps":
-        from core.tasks import NEXT_STEPS_DISCLAIMER
+        from core.llm.tasks import NEXT_STEPS_DISCLAIMER
 
         st.warning(NEXT_STEPS_DISCLAIMER, icon=":material/info:")
     for note in out.get("notes") or []:
@@ -83,7 +83,7 @@ def render_heads(ctx, a: dict, visit: dict) -> None:
         if getattr(enc, "remote", False):
             st.info("Token attributions need the in-process encoder (encoder_url is set).")
         elif enc is not None:
-            from core.encoder import explain
+            from core.models.encoder import explain
 
             with st.spinner("Computing attributions…"):
                 st.session_state[f"attr_{a['id']}_{head}"] = explain(enc, visit["text"], head)
@@ -129,7 +129,7 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
 
 
 def task_title(name: str) -> str:
-    from core.tasks import TASKS
+    from core.llm.tasks import TASKS
 
     return TASKS[name].title if name in TASKS else name
 

@@ -6,7 +6,7 @@ import html
 
 import streamlit as st
 
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 LIGHT_ICONS = {"red": "🔴", "amber": "🟠", "green": "🟢", "grey": "⚪"}
 DISCLAIMER = "Decision support, not a diagnosis."
@@ -33,7 +33,7 @@ SYNTHETIC_HEADS_NOTE = ("These heads were trained on synthetic counselling-sessi
 
 
 def heads_trained_on_synthetic(info: dict) -> bool:
-    """Whether a heads version's metadata (``core.model_info.heads_info``) says its training data was synthetic.
+    """Whether a heads version's metadata (``core.models.info.heads_info``) says its training data was synthetic.
 
     ``metrics.json`` records the data source ("synthetic" or the file trained on); older versions without it
     fall back to the ``training_data`` line of ``config.json``.
@@ -47,7 +47,7 @@ def heads_trained_on_synthetic(info: dict) -> bool:
 @st.cache_data(show_spinner=False)
 def _version_synthetic(heads_dir: str, version: str, _settings) -> bool:
     # Keyed by folder and version: a version folder never changes once written.
-    from core import model_info
+    from core.models import info as model_info
     from core.errors import CoreError
 
     try:

@@ -6,7 +6,7 @@ python -m bench.bench_api --write   # and replaces the "## API (issue 8)" sectio
 The API runs as a real `python -m core serve` subprocess (uvicorn, in-process
 cache) on a free loopback port; C client threads send batches of 32 distinct
 texts (unique per request, so the cache never answers) and time each request.
-The in-process line scores the same texts with ``core.encoder.score_texts`` in
+The in-process line scores the same texts with ``core.models.encoder.score_texts`` in
 batches of 32, one after the other. Overhead ratio = in-process texts/s divided
 by API texts/s (1.0 = no overhead). A second API line repeats the texts to show
 the cache. Heads: the installed LATEST version, else a seeded untrained version
@@ -46,7 +46,7 @@ def _texts(n: int, seed: int) -> list[str]:
 
 
 def _heads_dir() -> tuple[Path, str]:
-    from core import model_registry
+    from core.models import registry as model_registry
     from core.settings import load_settings
 
     settings = load_settings()
@@ -100,7 +100,7 @@ def _load(url: str, batches: list[list[str]], concurrency: int) -> tuple[float, 
 
 
 def bench(n_batches: int = 12, concurrency: int = 4) -> list[str]:
-    from core.encoder import load_encoder, score_texts
+    from core.models.encoder import load_encoder, score_texts
     from core.settings import load_settings
 
     heads_dir, heads_note = _heads_dir()

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _seed(store, psy, n_patients: int, big_visits: int) -> int:
-    from core.heads import HEADS
+    from core.models.heads import HEADS
     from core.storage import records
 
     rng = random.Random(1)
@@ -54,7 +54,8 @@ def _median(fn, runs=5) -> float:
 def main() -> None:
     from streamlit.testing.v1 import AppTest
 
-    from core import auth, patients
+    from core.security import auth
+    from core.clinical import patients
     from core.context import Context
     from core.settings import load_settings
     from core.storage import open_store

@@ -34,13 +34,13 @@ def _texts(n: int = 256) -> tuple[list[str], str]:
         df = pd.read_csv(SHARED)
         q = (df["questionTitle"].fillna("") + ". " + df["questionText"].fillna("")).drop_duplicates()
         return q.head(n).tolist(), f"{n} counsel-chat questions"
-    from data.sessions import generate
+    from core.synthetic.sessions import generate
 
     return generate(n, seed=99)["text"].tolist(), f"{n} synthetic session texts (../shared absent)"
 
 
 def bench_training(rows: int = 1000) -> list[str]:
-    from core.heads_training import TrainArgs, train
+    from core.models.training import TrainArgs, train
     from core.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +83,7 @@ def _naive(model, tokenizer, texts: list[str]) -> float:
 
 
 def _scoring_rows(label: str, enc, texts: list[str], singles: int) -> list[str]:
-    from core.encoder import score_texts
+    from core.models.encoder import score_texts
 
     score_texts(enc, texts[:4])  # warm-up
     t0 = time.perf_counter()
@@ -106,7 +106,7 @@ def _scoring_rows(label: str, enc, texts: list[str], singles: int) -> list[str]:
 def bench_scoring(xlmr: bool = True) -> list[str]:
     import torch
 
-    from core.encoder import Encoder, MultiTaskModel, load_encoder
+    from core.models.encoder import Encoder, MultiTaskModel, load_encoder
     from core.settings import load_settings
 
     texts, what = _texts()

@@ -70,7 +70,7 @@ def sample_posts(n: int) -> list[tuple[str, str]]:
         return FALLBACK_POSTS[:n]
     import pandas as pd
 
-    from core.tasks import split_query
+    from core.llm.tasks import split_query
 
     out = []
     for stem, task in [("DR", "depression"), ("dreaddit", "stress")]:
@@ -80,7 +80,7 @@ def sample_posts(n: int) -> list[tuple[str, str]]:
 
 
 def scoring_vs_generation(llm, posts) -> dict:
-    from core import answers
+    from core.llm import answers
 
     score_t, stop_t, full_t, agree_stop, agree_full, parsed_full = [], [], [], 0, 0, 0
     for task, post in posts:
@@ -107,8 +107,8 @@ def scoring_vs_generation(llm, posts) -> dict:
 
 
 def _generate_full(llm, task_name, post) -> str:
-    from core import answers
-    from core.tasks import get_task
+    from core.llm import answers
+    from core.llm.tasks import get_task
 
     task = get_task(task_name)
     ids, cache, last, _, _ = answers._prefill(llm, task, post)
@@ -120,7 +120,7 @@ def run(n_posts: int = 12) -> str:
     import torch
 
     from bench.machine import describe
-    from core.llm import load_llm
+    from core.llm.model import load_llm
     from core.settings import load_settings
 
     settings = load_settings()

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.deid import install_log_redaction
+    from core.safety.deid import install_log_redaction
     from core.settings import load_settings
 
     install_log_redaction()  # no PHI in logs from any command (imports, scoring, `serve`), tracebacks included

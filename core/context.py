@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.auth import User, require
+from core.security.auth import User, require
 from core.settings import Settings
 from core.storage import Store
 from core.storage.audit import append_event

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from core import audit
+from core.security import audit
 from core.errors import CoreError
 
 ctx = state.context()

@@ -6,9 +6,10 @@ import streamlit as st
 
 from app import resources, state
 from app.navigation import go
-from core import cohort, demo
+from core.clinical import cohort
+from core.clinical import demo
 from core.errors import CoreError
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 ctx = state.context()
 st.title("Cohort")

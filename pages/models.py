@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import resources, state
 from app.widgets import SYNTHETIC_HEADS_NOTE, heads_trained_on_synthetic
-from core import model_info
+from core.models import info as model_info
 from core.errors import CoreError
 
 ctx = state.context()

@@ -7,8 +7,11 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core import analysis, demo, model_info, patients
-from core.crisis import CRISIS_RESOURCES
+from core.clinical import analysis
+from core.clinical import demo
+from core.models import info as model_info
+from core.clinical import patients
+from core.safety.crisis import CRISIS_RESOURCES
 from core.errors import CoreError
 
 ctx = state.context()
@@ -79,7 +82,7 @@ with tab_add:
     render_add_visit(ctx, patient_id)
 
 with tab_visits:
-    from core.tasks import TASKS
+    from core.llm.tasks import TASKS
 
     tasks = [name for name in TASKS if name != "progression"]  # progression spans visits: Trajectories tab
     if not consent:

@@ -6,9 +6,9 @@ import streamlit as st
 from app import state
 from app.navigation import go
 from app.widgets import light
-from core import patients
+from core.clinical import patients
 from core.errors import CoreError
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 ctx = state.context()
 st.title("Patients")

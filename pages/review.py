@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from core import review
+from core.review import queue as review
 from core.errors import CoreError
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 ctx = state.context()
 st.title("Review queue")

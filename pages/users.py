@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from core import auth
+from core.security import auth
 from core.errors import CoreError
 
 ctx = state.context()

@@ -51,7 +51,7 @@ def tiny_settings(tmp_path: Path, hidden: int = 32, **changes):
 @lru_cache(maxsize=1)
 def tiny_adapter_dir(hidden: int = 32) -> Path:
     """A LoRA adapter trained for two steps on the tiny model (shared by tests)."""
-    from core.lora import LoraArgs, train_lora
+    from core.llm.lora import LoraArgs, train_lora
 
     work = Path(tempfile.mkdtemp(prefix="tiny-adapter-"))
     data = write_tiny_data(work / "data")
@@ -88,7 +88,7 @@ def write_tiny_data(folder: Path) -> Path:
 @lru_cache(maxsize=1)
 def embedded_llm():
     """The real embedded model with the shipped adapter, loaded once per session."""
-    from core.llm import load_llm
+    from core.llm.model import load_llm
     from core.settings import load_settings
 
     return load_llm(load_settings(env={}, llm_adapter=str(SHIPPED_ADAPTER), device="cpu"))

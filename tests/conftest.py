@@ -46,7 +46,7 @@ def store(settings):
 @pytest.fixture
 def users(store):
     """One account per role; passwords are 'correct horse battery'."""
-    from core import auth
+    from core.security import auth
 
     admin = auth.create_user(store, "admin", "correct horse battery", "admin")
     out = {"admin": admin}
@@ -75,7 +75,7 @@ def app_env(tmp_path, monkeypatch):
     """
     import streamlit as st
 
-    from core import auth
+    from core.security import auth
     from core.context import Context
     from core.settings import load_settings
     from core.storage import open_store

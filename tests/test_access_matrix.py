@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from app.navigation import PAGES, PAGES_DIR, allowed_pages
-from core import auth, patients
+from core.security import auth
+from core.clinical import patients
 from core.storage import records
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -55,7 +56,7 @@ def matrix(app_env):
     ctx = app_env.ctx("psy")
     pid = patients.create_patient(ctx, "P-MATRIX", display_name=NAME, consent_ml=True)
     vid = patients.add_visit(ctx, pid, "2026-01-05", NOTE)
-    from core.heads import HEADS
+    from core.models.heads import HEADS
 
     heads = {h.name: {"value": (h.low + h.high) / 2, "std": (h.high - h.low) / 20} for h in HEADS}
     records.insert_analysis(app_env.store, visit_id=vid, kind="heads", task="heads", outputs={"heads": heads},

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.agreement import agreement, cohen_kappa, krippendorff_alpha_nominal, observed_agreement
+from core.review.agreement import agreement, cohen_kappa, krippendorff_alpha_nominal, observed_agreement
 
 N = None
 

@@ -1,4 +1,4 @@
-"""core.analysis: cached runs, pending visits with progress, sign-off, consent, and failures that store nothing.
+"""core.clinical.analysis: cached runs, pending visits with progress, sign-off, consent, and failures that store nothing.
 
 Real models at the boundary: the embedded MiniLM encoder with the shipped heads, and a tiny random Llama
 (tests/_llm_fixture.py) standing in for the slow-to-load embedded LLM. The spies below count the calls that
@@ -11,7 +11,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from core import analysis, answers, patients, remote
+from core.clinical import analysis
+from core.llm import answers
+from core.clinical import patients
+from core import backends as remote
 from core.context import Context
 from core.errors import ConsentRequired, InferenceError, SignedImmutable
 from core.storage import records
@@ -26,7 +29,7 @@ NOTES = [
 
 @pytest.fixture(scope="module")
 def encoder():
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
     from core.settings import load_settings
 
     return load_encoder(load_settings(env={}))
@@ -34,7 +37,7 @@ def encoder():
 
 @pytest.fixture(scope="module")
 def llm(tmp_path_factory):
-    from core.llm import load_llm
+    from core.llm.model import load_llm
     from tests._llm_fixture import tiny_settings
 
     return load_llm(tiny_settings(tmp_path_factory.mktemp("tiny-llm")))

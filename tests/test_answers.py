@@ -10,7 +10,7 @@ from tests._llm_fixture import tiny_settings
 
 @pytest.fixture(scope="module")
 def llm(tmp_path_factory):
-    from core.llm import load_llm
+    from core.llm.model import load_llm
 
     return load_llm(tiny_settings(tmp_path_factory.mktemp("tiny")))
 
@@ -27,8 +27,8 @@ def _full_sequence_logprob(llm, prompt_ids, sentence):
 def test_scoring_with_shared_prompt_cache_equals_full_sequence_likelihood(llm):
     import math
 
-    from core import answers
-    from core.tasks import get_task
+    from core.llm import answers
+    from core.llm.tasks import get_task
 
     task = get_task("stress_cause")  # sentences of different lengths: padding must not leak into scores
     text = "My landlord raised the rent again and I lost shifts at work."
@@ -44,7 +44,7 @@ def test_scoring_with_shared_prompt_cache_equals_full_sequence_likelihood(llm):
 
 
 def test_analyze_streams_the_rationale_deterministically(llm):
-    from core import answers
+    from core.llm import answers
 
     pieces = []
     r = answers.analyze(llm, "depression", "Nothing matters anymore.", on_token=pieces.append)
@@ -58,7 +58,7 @@ def test_analyze_streams_the_rationale_deterministically(llm):
 
 
 def test_bad_input(llm):
-    from core import answers
+    from core.llm import answers
 
     for empty in ("", "   \n", None):
         with pytest.raises(ValidationError):
@@ -74,7 +74,7 @@ def test_bad_input(llm):
 def test_cache_key_separates_everything_that_changes_the_output(llm):
     import dataclasses
 
-    from core import answers
+    from core.llm import answers
 
     k = answers.cache_key(llm, "stress", "text")
     assert k == answers.cache_key(llm, "stress", "text")
@@ -84,8 +84,8 @@ def test_cache_key_separates_everything_that_changes_the_output(llm):
 
 
 def test_digital_twin_functions(llm):
-    from core import answers
-    from core.tasks import NEXT_STEPS_DISCLAIMER
+    from core.llm import answers
+    from core.llm.tasks import NEXT_STEPS_DISCLAIMER
 
     risk = answers.assess_risk(llm, "I have a plan to end my life this weekend.")
     assert risk["label"] in ("low", "medium", "high") and json.loads(json.dumps(risk))["label"] == risk["label"]
@@ -101,7 +101,7 @@ def test_digital_twin_functions(llm):
 
 
 def test_outputs_round_trip_through_the_model_cache(llm, store):
-    from core import answers
+    from core.llm import answers
     from core.storage import records
 
     text = "Work is relentless and I can't switch off at night."

@@ -28,11 +28,11 @@ def write_heads_version(heads_dir: Path, seed: int) -> str:
     """A complete heads version folder on the embedded backbone, heads initialised from ``seed``."""
     import torch
 
-    from core import model_registry
-    from core.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, load_backbone
+    from core.models import registry as model_registry
+    from core.models.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, load_backbone
     from core.hardware import resolve_encoder_source
-    from core.heads import HEADS
-    from core.heads_training import _write_version
+    from core.models.heads import HEADS
+    from core.models.training import _write_version
     from core.settings import EMBEDDED_ENCODER
 
     bb, tok = load_backbone(resolve_encoder_source(EMBEDDED_ENCODER))
@@ -51,7 +51,7 @@ def write_heads_version(heads_dir: Path, seed: int) -> str:
 @lru_cache(maxsize=1)
 def heads_versions() -> tuple[Path, str, str]:
     """(heads_dir, stable, candidate); LATEST -> stable."""
-    from core import model_registry
+    from core.models import registry as model_registry
 
     heads_dir = Path(tempfile.mkdtemp(prefix="mhd-api-heads-"))
     stable = write_heads_version(heads_dir, 0)
@@ -64,8 +64,8 @@ _encoders: dict = {}
 
 
 def cached_load_encoder(settings):
-    """The real core.encoder.load_encoder, memoised per version for the test session."""
-    from core.encoder import load_encoder
+    """The real core.models.encoder.load_encoder, memoised per version for the test session."""
+    from core.models.encoder import load_encoder
 
     key = (str(settings.heads_dir), settings.heads_version)
     if key not in _encoders:
@@ -75,7 +75,7 @@ def cached_load_encoder(settings):
 
 @lru_cache(maxsize=1)
 def real_llm():
-    from core.llm import load_llm
+    from core.llm.model import load_llm
     from core.settings import load_settings
 
     adapter = str(SHIPPED_ADAPTER) if SHIPPED_ADAPTER.exists() else ""
@@ -92,7 +92,7 @@ def api_settings(data_dir: Path, **overrides):
 
 
 def make_server(settings, **kwargs):
-    from core.serving import ModelServer
+    from core.serving.server import ModelServer
 
     return ModelServer(settings, load_encoder=cached_load_encoder, load_llm=lambda s: real_llm(), **kwargs)
 
@@ -174,8 +174,8 @@ def test_serve_command_refuses_a_placeholder_token(tmp_path, monkeypatch, capsys
 # ----------------------------------------------------------------------------- /predict
 
 def test_predict_scores_five_heads_with_uncertainty_like_in_process(env):
-    from core.encoder import score_texts
-    from core.heads import HEADS
+    from core.models.encoder import score_texts
+    from core.models.heads import HEADS
 
     client, settings, _ = env
     _, stable, _ = heads_versions()
@@ -302,7 +302,7 @@ def test_server_errors_are_counted_and_explained(tmp_path):
 # ----------------------------------------------------------------------------- canary
 
 def test_canary_routes_its_share_and_every_output_names_its_version(env):
-    from core.serving import clear_canary, set_canary
+    from core.serving.server import clear_canary, set_canary
 
     client, settings, _ = env
     heads_dir, stable, candidate = heads_versions()
@@ -326,9 +326,9 @@ def test_canary_routes_its_share_and_every_output_names_its_version(env):
 
 
 def test_canary_cli_set_status_promote_and_clear(tmp_path, monkeypatch, capsys):
-    from core import model_registry
+    from core.models import registry as model_registry
     from core.cli import main
-    from core.serving import read_canary
+    from core.serving.server import read_canary
 
     src, stable, candidate = heads_versions()
     heads_dir = tmp_path / "heads"
@@ -350,7 +350,7 @@ def test_canary_cli_set_status_promote_and_clear(tmp_path, monkeypatch, capsys):
 
 def test_promotion_takes_effect_on_a_running_server(tmp_path):
     from api.main import create_app
-    from core import model_registry
+    from core.models import registry as model_registry
 
     src, stable, candidate = heads_versions()
     heads_dir = tmp_path / "heads"
@@ -368,7 +368,7 @@ def test_promotion_takes_effect_on_a_running_server(tmp_path):
 
 def test_drift_report_over_logged_predictions(env, capsys, monkeypatch):
     from core.cli import main
-    from core.serving import build_reference, drift_report
+    from core.serving.server import build_reference, drift_report
 
     client, settings, server = env
     _, stable, _ = heads_versions()
@@ -390,7 +390,7 @@ def test_drift_report_over_logged_predictions(env, capsys, monkeypatch):
 # ----------------------------------------------------------------------------- /analyze and /tasks (real LLM)
 
 def test_analyze_returns_label_probabilities_and_rationale(env):
-    from core.tasks import get_task
+    from core.llm.tasks import get_task
 
     client, _, _ = env
     r = client.post("/analyze", json={"text": "I can't sleep, I feel hopeless and empty every day.",
@@ -417,7 +417,7 @@ def test_analyze_errors(env, body, status):
 
 
 def test_tasks_lists_the_registry(env):
-    from core.tasks import TASKS
+    from core.llm.tasks import TASKS
 
     client, _, _ = env
     names = [t["name"] for t in client.get("/tasks", headers=AUTH).json()]

@@ -31,7 +31,7 @@ class FakeLLM:
 
 
 def fake_scores(encoder, texts, progress=None):
-    from core.heads import HEADS
+    from core.models.heads import HEADS
 
     out = []
     for t in texts:
@@ -43,7 +43,7 @@ def fake_scores(encoder, texts, progress=None):
 
 
 def fake_analyze(llm, task_name, text, **kw):
-    from core.tasks import get_task
+    from core.llm.tasks import get_task
 
     task = get_task(task_name)
     probs = {label: 1 / len(task.labels) for label in task.labels} if task.kind == "classify" else {}
@@ -61,7 +61,7 @@ def fake_complete(llm, prompt, *, max_tokens=16, logprobs=None, echo=False, stop
 
 def build_app(tmp_path):
     from api.main import create_app
-    from core.serving import ModelServer
+    from core.serving.server import ModelServer
     from core.settings import load_settings
 
     heads_dir, _, _ = heads_versions()

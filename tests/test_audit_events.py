@@ -11,10 +11,11 @@ from functools import lru_cache
 
 import pytest
 
-from core import analysis, patients
+from core.clinical import analysis
+from core.clinical import patients
 from core.context import Context
 from core.errors import PermissionDenied
-from core.heads import HEADS
+from core.models.heads import HEADS
 from core.storage import records
 from core.storage.audit import list_events
 
@@ -23,7 +24,7 @@ NOTE = "Has stopped seeing friends; sleeps badly; sister calls every Sunday."
 
 @lru_cache(maxsize=1)
 def shipped_encoder():
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
     from core.settings import load_settings
 
     return load_encoder(load_settings(env={}, device="cpu"))

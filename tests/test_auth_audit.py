@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from core import audit, auth
+from core.security import audit
+from core.security import auth
 from core.errors import PermissionDenied, ValidationError
 from core.storage.audit import append_event
 

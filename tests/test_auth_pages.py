@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import auth
+from core.security import auth
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.mark.slow
 def test_fingerprint_is_the_same_from_another_install_path(tmp_path):
-    from core.encoder import backbone_fingerprint, load_backbone
+    from core.models.encoder import backbone_fingerprint, load_backbone
     from core.hardware import embedded_encoder_dir
 
     here = embedded_encoder_dir()
@@ -20,7 +20,7 @@ def test_fingerprint_is_the_same_from_another_install_path(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_heads_match_the_installed_backbone(settings):
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
 
     enc = load_encoder(settings)
     assert enc.version.startswith("v")

@@ -24,7 +24,7 @@ def test_core_never_imports_streamlit():
 
 
 def test_import_core_does_not_import_torch():
-    code = ("import sys, core, core.settings, core.storage, core.auth, core.patients, core.crisis, core.cli;"
+    code = ("import sys, core, core.settings, core.storage, core.security.auth, core.clinical.patients, core.safety.crisis, core.cli;"
             "print('torch' in sys.modules, 'transformers' in sys.modules, 'streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False"]

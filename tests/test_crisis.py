@@ -1,6 +1,6 @@
 import pytest
 
-from core.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
+from core.safety.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
 
 
 @pytest.mark.parametrize("text,category", [

@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from core.deid import PHIRedactingFilter, deidentify, find_identifiers, install_log_redaction
+from core.safety.deid import PHIRedactingFilter, deidentify, find_identifiers, install_log_redaction
 
 STRUCTURED = ("DATE", "PHONE", "EMAIL", "ADDRESS", "ID", "URL")
 
-# Pools deliberately mix names in core.deid's lists with names that are not in them.
+# Pools deliberately mix names in core.safety.deid's lists with names that are not in them.
 FIRST = ["Anna", "Tom", "Maria", "James", "Priya", "Oksana", "Tariq", "Bronwyn", "Declan", "Ifeoma", "Sophie",
          "Liam", "Chen", "Fatima", "Ruairi", "Siobhan", "Kwame", "Elena", "Dmitri", "Hannah", "Beatriz", "Yusuf"]
 LAST = ["Smith", "Kowalski", "Okonkwo", "Vasquez", "Lindqvist", "Patel", "O'Brien", "Nakamura", "Brown",
@@ -304,7 +304,7 @@ def test_free_prose_recall_is_reported(capsys):
 
 def test_demo_cohort_notes_are_left_alone():
     """The demo generator's notes (written by someone else, free of identifiers) show the false-positive rate."""
-    from data.cohort import generate_cohort
+    from core.synthetic.cohort import generate_cohort
 
     notes = [v.text for p in generate_cohort() for v in p.visits]
     flagged = [(s.kind, s.text) for text in notes for s in find_identifiers(text)]

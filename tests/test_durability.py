@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.backup import backup, integrity_check, restore
+from core.security.backup import backup, integrity_check, restore
 from core.errors import StorageError
 from core.storage import Store, connect, open_store, records
 from tests import robustness

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ModelUnavailable, NoTrainedHeads
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 WORDS = ("i you he she they my me no one alone friends family mother father nightmares flashbacks accident "
          "abuse support lonely happy sad feel feels have has not nobody talk talked weeks every day night "
@@ -42,7 +42,7 @@ def tiny_backbone(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_heads(tiny_backbone, tmp_path_factory):
     """Heads trained for 4 epochs on 300 synthetic texts with the tiny backbone, max length 48 (so windows occur)."""
-    from core.heads_training import TrainArgs, train
+    from core.models.training import TrainArgs, train
     from core.settings import load_settings
 
     root = tmp_path_factory.mktemp("heads")
@@ -56,7 +56,7 @@ def tiny_heads(tiny_backbone, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_heads):
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
 
     settings, _ = tiny_heads
     return load_encoder(settings)
@@ -65,7 +65,7 @@ def tiny_encoder(tiny_heads):
 def test_outputs_never_leave_their_ranges(tiny_backbone):
     import torch
 
-    from core.encoder import MultiTaskModel, load_backbone
+    from core.models.encoder import MultiTaskModel, load_backbone
 
     bb, _ = load_backbone(str(tiny_backbone))
     model = MultiTaskModel(bb)
@@ -78,7 +78,7 @@ def test_outputs_never_leave_their_ranges(tiny_backbone):
 
 
 def test_windows_cover_every_token_and_fit_the_context(tiny_encoder):
-    from core.encoder import windows_for
+    from core.models.encoder import windows_for
 
     tok = tiny_encoder.tokenizer
     ids = list(range(10, 10 + 173))
@@ -90,7 +90,7 @@ def test_windows_cover_every_token_and_fit_the_context(tiny_encoder):
 
 
 def test_score_texts_shape_ranges_and_long_text_windows(tiny_encoder):
-    from core.encoder import score_texts
+    from core.models.encoder import score_texts
 
     long_text = "my mother has bipolar and i feel alone every day . " * 20
     seen = []
@@ -108,7 +108,7 @@ def test_score_texts_shape_ranges_and_long_text_windows(tiny_encoder):
 
 
 def test_batched_scoring_equals_one_at_a_time(tiny_encoder):
-    from core.encoder import score_texts
+    from core.models.encoder import score_texts
 
     texts = ["i feel alone", "client reports nightmares and flashbacks since the accident " * 3, "good"]
     together = score_texts(tiny_encoder, texts)
@@ -122,7 +122,7 @@ def test_batched_scoring_equals_one_at_a_time(tiny_encoder):
 def test_explain_attributes_words_and_is_cached(tiny_encoder):
     import torch
 
-    from core.encoder import explain
+    from core.models.encoder import explain
 
     text = "Client reports nightmares, flashbacks since the accident."
     pairs = explain(tiny_encoder, text, "trauma", steps=48)
@@ -139,7 +139,7 @@ def test_explain_attributes_words_and_is_cached(tiny_encoder):
 
 
 def test_no_checkpoint_raises_no_trained_heads(tmp_path):
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
     from core.settings import load_settings
 
     with pytest.raises(NoTrainedHeads, match="python -m core train"):
@@ -147,7 +147,7 @@ def test_no_checkpoint_raises_no_trained_heads(tmp_path):
 
 
 def test_heads_refuse_a_different_backbone(tiny_heads, tmp_path):
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
 
     settings, _ = tiny_heads
     with pytest.raises(ModelUnavailable, match="trained for backbone"):
@@ -168,8 +168,8 @@ def test_heads_refuse_a_different_backbone(tiny_heads, tmp_path):
 
 
 def test_onnx_export_matches_torch_and_serves(tiny_heads, tiny_encoder):
-    from core.encoder import load_encoder, score_texts
-    from core.onnx_export import export
+    from core.models.encoder import load_encoder, score_texts
+    from core.models.onnx_export import export
 
     settings, out = tiny_heads
     info = export(settings, out["version"])
@@ -184,7 +184,7 @@ def test_onnx_export_matches_torch_and_serves(tiny_heads, tiny_encoder):
 
 
 def test_onnx_runtime_without_export_says_what_to_run(tiny_heads, tmp_path):
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
 
     settings, _ = tiny_heads
     with pytest.raises(ModelUnavailable, match="export-onnx"):
@@ -193,7 +193,7 @@ def test_onnx_runtime_without_export_says_what_to_run(tiny_heads, tmp_path):
 
 @pytest.mark.slow
 def test_shipped_heads_on_the_embedded_backbone_score_real_text():
-    from core.encoder import explain, load_encoder, score_texts
+    from core.models.encoder import explain, load_encoder, score_texts
     from core.settings import load_settings
 
     enc = load_encoder(load_settings(env={}))

@@ -9,7 +9,7 @@ import stat
 import pytest
 import sqlcipher3.dbapi2 as sqlcipher
 
-from core.backup import backup, encrypt_database, integrity_check, restore
+from core.security.backup import backup, encrypt_database, integrity_check, restore
 from core.errors import ConfigError, DatabaseKeyError, StorageError, WeakDatabaseKey
 from core.settings import load_settings
 from core.storage import Store, connect, open_store, records

@@ -6,7 +6,7 @@ from core.errors import ValidationError
 
 
 def test_split_sentences_offsets_point_into_the_text():
-    from core.evidence import split_sentences
+    from core.llm.evidence import split_sentences
 
     text = "  I can't sleep.\nWork is piling up!  My boss yells (daily). ok"
     parts = split_sentences(text)
@@ -16,7 +16,7 @@ def test_split_sentences_offsets_point_into_the_text():
 
 
 def test_claims_link_to_supporting_sentences_and_unsupported_claims_are_marked(settings):
-    from core.evidence import link_evidence, load_sentence_embedder
+    from core.llm.evidence import link_evidence, load_sentence_embedder
 
     source = ("I haven't slept properly in weeks. Work keeps piling up and my boss yells at me every day. "
               "My cat is orange.")
@@ -36,7 +36,7 @@ def test_claims_link_to_supporting_sentences_and_unsupported_claims_are_marked(s
 
 
 def test_edge_cases(settings):
-    from core.evidence import link_evidence
+    from core.llm.evidence import link_evidence
 
     assert link_evidence("", "Some text.", settings=settings) == []
     with pytest.raises(ValidationError):

@@ -3,7 +3,8 @@ import io
 
 import pytest
 
-from core import export, patients
+from core.clinical import export
+from core.clinical import patients
 from core.context import Context
 from core.errors import PermissionDenied
 from core.storage import records

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from core import patients
+from core.clinical import patients
 from core.context import Context
-from core.crisis import detect_crisis
-from core.deid import deidentify, find_identifiers
+from core.safety.crisis import detect_crisis
+from core.safety.deid import deidentify, find_identifiers
 from core.errors import UploadRejected, ValidationError
 from core.storage import open_store, records
-from core.uploads import read_upload, read_visit_batch
+from core.clinical.uploads import read_upload, read_visit_batch
 from tests import robustness
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -38,7 +38,7 @@ ONE_MB = "Patient Anna Smith (MRN 123456) said: " + ("ünïcödé ✓ שלום �
 
 @pytest.fixture(scope="module")
 def fuzz_store(tmp_path_factory):
-    from core import auth
+    from core.security import auth
     from core.settings import load_settings
 
     s = load_settings(env={}, data_dir=tmp_path_factory.mktemp("fuzz"))
@@ -192,7 +192,7 @@ def test_batch_csv_round_trips_its_rows(settings, rows):
 
 @pytest.fixture(scope="module")
 def real_encoder():
-    from core.encoder import load_encoder
+    from core.models.encoder import load_encoder
     from core.settings import load_settings
 
     return load_encoder(load_settings(env={}))
@@ -201,7 +201,7 @@ def real_encoder():
 def _check_heads(result: dict) -> None:
     import math
 
-    from core.heads import HEADS
+    from core.models.heads import HEADS
 
     assert result["windows"] >= 1
     for h in HEADS:
@@ -216,7 +216,7 @@ def _check_heads(result: dict) -> None:
 @example(text="\U0001f469\u200d\U0001f467" * 300)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_fuzzed_text_through_the_real_encoder(real_encoder, text):
-    from core.encoder import score_texts
+    from core.models.encoder import score_texts
 
     text = text.replace("\x00", "")
     with robustness.case("heads-fuzz"):
@@ -227,7 +227,7 @@ def test_fuzzed_text_through_the_real_encoder(real_encoder, text):
 @pytest.mark.slow
 def test_longest_storable_note_through_the_real_encoder(real_encoder):
     """The visit-text limit (200,000 characters) of awkward text: scored in windows, none dropped."""
-    from core.encoder import score_texts
+    from core.models.encoder import score_texts
 
     text = ONE_MB[:200_000]
     with robustness.case("heads-fuzz"):
@@ -238,7 +238,7 @@ def test_longest_storable_note_through_the_real_encoder(real_encoder):
 
 @pytest.fixture(scope="module")
 def tiny_llm(tmp_path_factory):
-    from core.llm import load_llm
+    from core.llm.model import load_llm
     from tests._llm_fixture import tiny_settings
 
     return load_llm(tiny_settings(tmp_path_factory.mktemp("fuzz-llm")))
@@ -250,8 +250,8 @@ def tiny_llm(tmp_path_factory):
 def test_fuzzed_text_through_llm_label_scoring_and_parsing(tiny_llm, text, task):
     import math
 
-    from core.answers import parse_response, score_labels
-    from core.tasks import get_task
+    from core.llm.answers import parse_response, score_labels
+    from core.llm.tasks import get_task
 
     text = text.replace("\x00", "")
     labels = get_task(task).labels

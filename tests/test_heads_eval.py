@@ -9,8 +9,8 @@ import pytest
 @pytest.mark.shared
 def test_isolation_head_ranks_real_thwarted_belongingness_posts(shared_data):
     """A 240-post sample of IMHI Irf; the full table (all 1,057 posts) is in bench/RESULTS.md."""
-    from core.encoder import load_encoder, score_texts
-    from core.heads_eval import _subsample, auroc_with_ci, load_checks
+    from core.models.encoder import load_encoder, score_texts
+    from core.models.evaluation import _subsample, auroc_with_ci, load_checks
     from core.settings import load_settings
 
     check = next(c for c in load_checks(shared_data) if c.head == "isolation")
@@ -27,8 +27,8 @@ def test_trauma_head_ranks_real_trauma_questions_at_target(shared_data):
     Deterministic (fixed weights, whole set); one positive/negative rank swap moves it by about 0.00006."""
     import numpy as np
 
-    from core.encoder import load_encoder, score_texts
-    from core.heads_eval import auroc_with_ci, load_checks
+    from core.models.encoder import load_encoder, score_texts
+    from core.models.evaluation import auroc_with_ci, load_checks
     from core.settings import load_settings
 
     check = next(c for c in load_checks(shared_data) if c.head == "trauma")
@@ -41,7 +41,7 @@ def test_markdown_report_orients_and_formats(monkeypatch, tmp_path):
     """evaluate() on a stand-in encoder whose isolation value is the label: AUROC 1 when oriented right."""
     import numpy as np
 
-    from core import heads_eval
+    from core.models import evaluation as heads_eval
 
     checks = [heads_eval.Check("demo", "isolation", True, "demo.csv", ["a", "b", "c", "d"], np.array([0, 1, 0, 1])),
               heads_eval.Check("demo", "sentiment", False, "demo.csv", ["a", "b", "c", "d"], np.array([0, 1, 0, 1]))]
@@ -51,9 +51,9 @@ def test_markdown_report_orients_and_formats(monkeypatch, tmp_path):
     class Stub:
         version, backbone_id = "v-test", "stub"
 
-    import core.encoder
+    import core.models.encoder
 
-    monkeypatch.setattr(core.encoder, "score_texts", lambda enc, texts: [
+    monkeypatch.setattr(core.models.encoder, "score_texts", lambda enc, texts: [
         {"heads": {"isolation": {"value": value[t]}, "sentiment": {"value": -value[t]}}} for t in texts])
     report = heads_eval.evaluate(None, tmp_path, encoder=Stub())
     rows = [line for line in report.splitlines() if line.startswith("| demo")]

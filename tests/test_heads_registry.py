@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core import model_registry as reg
+from core.models import registry as reg
 from core.errors import ConfigError, NoTrainedHeads
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,7 @@ def test_models_cli(tmp_path, capsys):
 
 
 def test_head_table():
-    from core.heads import HEAD_NAMES, HEADS, get_head
+    from core.models.heads import HEAD_NAMES, HEADS, get_head
 
     assert HEAD_NAMES == ["sentiment", "family_history", "trauma", "isolation", "support"]
     assert [(h.low, h.high) for h in HEADS] == [(-1, 1), (0, 1), (0, 7), (0, 4), (0, 4)]
@@ -97,7 +97,7 @@ def test_head_table():
 
 
 def test_light_modules_do_not_import_torch():
-    code = ("import sys, core.heads, core.model_registry, core.commands.heads, core.heads_eval, core.cli;"
+    code = ("import sys, core.models.heads, core.models.registry, core.commands.heads, core.models.evaluation, core.cli;"
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
@@ -122,7 +122,7 @@ def test_shipped_checkpoint_is_small_and_complete():
 
 @pytest.mark.shared
 def test_external_checks_read_real_labels(shared_data):
-    from core.heads_eval import load_checks
+    from core.models.evaluation import load_checks
 
     checks = {(c.name, c.head): c for c in load_checks(shared_data)}
     irf = checks[("Irf thwarted belongingness", "isolation")]

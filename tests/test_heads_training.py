@@ -28,7 +28,7 @@ def env(tiny, tmp_path, monkeypatch):
 
 
 def _csv(tmp_path, n=300, changes=None):
-    from data.sessions import generate
+    from core.synthetic.sessions import generate
 
     df = generate(n, seed=0).astype({"family_history": object})
     for (row, col), value in (changes or {}).items():
@@ -86,7 +86,7 @@ def test_failed_gate_keeps_latest(env, capsys):
 
 
 def test_cached_embeddings_give_the_same_numbers_as_recomputing(tiny, tmp_path):
-    from core.heads_training import TrainArgs, train
+    from core.models.training import TrainArgs, train
     from core.settings import load_settings
 
     settings = load_settings(env={}, data_dir=tmp_path / "var", heads_dir=tmp_path / "h", encoder_backbone=str(tiny))
@@ -107,8 +107,8 @@ def test_cached_embeddings_give_the_same_numbers_as_recomputing(tiny, tmp_path):
 def test_unfreezing_last_layers_saves_only_those_layers(tiny, tmp_path):
     from safetensors.torch import load_file
 
-    from core.encoder import load_encoder, score_texts
-    from core.heads_training import TrainArgs, train
+    from core.models.encoder import load_encoder, score_texts
+    from core.models.training import TrainArgs, train
     from core.settings import load_settings
 
     settings = load_settings(env={}, data_dir=tmp_path / "var", heads_dir=tmp_path / "h", encoder_backbone=str(tiny))
@@ -122,8 +122,8 @@ def test_unfreezing_last_layers_saves_only_those_layers(tiny, tmp_path):
 
 
 def test_column_map_jsonl_and_parquet(tmp_path):
-    from core.heads_training import load_training_data
-    from data.sessions import generate
+    from core.models.training import load_training_data
+    from core.synthetic.sessions import generate
 
     df = generate(12, seed=1).rename(columns={"text": "note", "trauma_indicators": "trauma"})
     df.to_json(tmp_path / "d.jsonl", orient="records", lines=True)
@@ -142,14 +142,14 @@ def test_column_map_jsonl_and_parquet(tmp_path):
     ({(0, "text"): "   "}, r"row 1, column text: empty"),
 ])
 def test_bad_labels_name_row_and_column(tmp_path, change, message):
-    from core.heads_training import load_training_data
+    from core.models.training import load_training_data
 
     with pytest.raises(DataError, match=message):
         load_training_data(_csv(tmp_path, n=10, changes=change))
 
 
 def test_bad_files(tmp_path):
-    from core.heads_training import load_training_data
+    from core.models.training import load_training_data
 
     with pytest.raises(DataError, match="not found"):
         load_training_data(tmp_path / "missing.csv")
@@ -191,7 +191,7 @@ def test_score_cli_adds_head_columns(env, capsys):
 def test_split_is_seeded_and_disjoint():
     import numpy as np
 
-    from core.heads_training import split_indices
+    from core.models.training import split_indices
 
     a = split_indices(100, 7)
     assert [len(x) for x in a] == [70, 15, 15]

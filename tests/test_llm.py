@@ -9,7 +9,7 @@ from tests._llm_fixture import tiny_adapter_dir, tiny_settings, write_tiny_data
 
 
 def test_load_base_without_adapter(tmp_path):
-    from core.llm import load_llm
+    from core.llm.model import load_llm
 
     s = tiny_settings(tmp_path)
     llm = load_llm(s)
@@ -19,8 +19,8 @@ def test_load_base_without_adapter(tmp_path):
 
 
 def test_adapter_loads_unmerged_and_merged_with_same_scores(tmp_path):
-    from core import answers
-    from core.llm import load_llm
+    from core.llm import answers
+    from core.llm.model import load_llm
 
     adapter = tiny_adapter_dir()
     s = tiny_settings(tmp_path, llm_adapter=str(adapter))
@@ -38,7 +38,7 @@ def test_adapter_loads_unmerged_and_merged_with_same_scores(tmp_path):
 
 
 def test_adapter_for_another_base_is_refused(tmp_path):
-    from core.llm import load_llm
+    from core.llm.model import load_llm
 
     s = tiny_settings(tmp_path, hidden=48, llm_adapter=str(tiny_adapter_dir(32)))
     with pytest.raises(AdapterMismatch, match="trained for"):
@@ -50,7 +50,7 @@ def test_adapter_whose_recorded_base_differs_is_refused(tmp_path):
     import json
     import shutil
 
-    from core.llm import PROVENANCE_FILE, load_llm
+    from core.llm.model import PROVENANCE_FILE, load_llm
 
     adapter = tmp_path / "adapter"
     shutil.copytree(tiny_adapter_dir(32), adapter)
@@ -64,7 +64,7 @@ def test_adapter_whose_recorded_base_differs_is_refused(tmp_path):
 
 
 def test_missing_files_are_named(tmp_path):
-    from core.llm import load_llm
+    from core.llm.model import load_llm
 
     with pytest.raises(ModelUnavailable, match="adapter not found"):
         load_llm(tiny_settings(tmp_path, llm_adapter=str(tmp_path / "nope")))
@@ -82,7 +82,7 @@ def test_missing_files_are_named(tmp_path):
 def test_quantization_without_cuda_says_what_to_do(tmp_path, quant):
     import torch
 
-    from core.llm import load_llm
+    from core.llm.model import load_llm
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
@@ -94,7 +94,7 @@ def test_quantization_without_cuda_says_what_to_do(tmp_path, quant):
 
 def test_gguf_is_converted_once_and_cached(tmp_path, monkeypatch):
     """A cached conversion is reused without reading the GGUF again (keyed by the file's hash)."""
-    from core import llm as llm_mod
+    from core.llm import model as llm_mod
 
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF fake")
@@ -109,7 +109,7 @@ def test_gguf_is_converted_once_and_cached(tmp_path, monkeypatch):
 
 
 def test_train_lora_writes_adapter_with_provenance_and_resumes(tmp_path):
-    from core.lora import LoraArgs, train_lora
+    from core.llm.lora import LoraArgs, train_lora
 
     data = write_tiny_data(tmp_path / "data")
     s = tiny_settings(tmp_path)
@@ -129,7 +129,7 @@ def test_train_lora_writes_adapter_with_provenance_and_resumes(tmp_path):
 
 
 def test_training_data_errors(tmp_path):
-    from core.lora import read_examples, stratified_subsample
+    from core.llm.lora import read_examples, stratified_subsample
 
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nhello,1\n")
@@ -153,10 +153,10 @@ def test_label_prior_correction_undoes_balanced_subsampling():
     import math
     from types import SimpleNamespace
 
-    from core.answers import corrected_scores
-    from core.llm import prior_shift_from
-    from core.lora import label_priors, stratified_subsample
-    from core.tasks import get_task
+    from core.llm.answers import corrected_scores
+    from core.llm.model import prior_shift_from
+    from core.llm.lora import label_priors, stratified_subsample
+    from core.llm.tasks import get_task
 
     population = [{"task": "depression", "label": "yes"}] * 75 + [{"task": "depression", "label": "no"}] * 25
     trained = stratified_subsample(population, 20)

@@ -71,9 +71,9 @@ def test_recorded_evaluation_puts_a_note_on_answers_of_tasks_that_missed_their_b
     import json
     import shutil
 
-    from core.answers import score_labels
-    from core.imhi import beats_both_baselines, margin_auroc, record
-    from core.llm import EVALUATION_FILE, load_llm
+    from core.llm.answers import score_labels
+    from core.llm.imhi import beats_both_baselines, margin_auroc, record
+    from core.llm.model import EVALUATION_FILE, load_llm
     from tests._llm_fixture import tiny_settings
 
     adapter = tmp_path / "adapter"
@@ -99,7 +99,7 @@ def test_recorded_evaluation_puts_a_note_on_answers_of_tasks_that_missed_their_b
     assert not [n for n in score_labels(after, "depression", "Low mood.")["notes"] if "did not beat" in n]
     # The margin AUROC: perfectly ranked yes/no margins give 1, other label sets none.
     rows = [{"task": "stress", "gold": g} for g in ("yes", "no", "yes")]
-    from core.tasks import get_task
+    from core.llm.tasks import get_task
 
     assert tuple(get_task("stress").labels) == ("yes", "no")
     preds = [{"raw_scores": s} for s in ([-1.0, -3.0], [-3.0, -1.0], [-2.0, -2.5])]  # yes-no margins 2, -2, 0.5

@@ -13,7 +13,7 @@ import types
 import pytest
 from fastapi.testclient import TestClient
 
-from core import deid
+from core.safety import deid
 
 TOKEN = "test-token-" + "k" * 24
 NAME, PHONE, EMAIL = "Maria Lopez", "555-123-4567", "maria.lopez@example.com"
@@ -51,7 +51,7 @@ def _assert_redacted(out: str) -> None:
 def test_api_error_log_is_deidentified(plain_logging, captured, tmp_path):
     from api.main import create_app
     from core.errors import InferenceError
-    from core.serving import ModelServer
+    from core.serving.server import ModelServer
     from core.settings import load_settings
 
     logging.getLogger("mhdash.api").error("before the app: %s", PHI_TEXT)

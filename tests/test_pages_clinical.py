@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import patients
+from core.clinical import patients
 
 CRISIS_NOTE = "Session 4. Says she wants to kill herself and has been stockpiling pills."
 
@@ -111,7 +111,7 @@ def test_patient_page_says_when_no_trained_heads_are_installed(app_env, tmp_path
 
 @pytest.mark.slow
 def test_analyse_with_the_real_encoder_shows_scores_and_trajectories(app_env):
-    from core import analysis
+    from core.clinical import analysis
 
     ctx = app_env.ctx("psy")
     pid = patients.create_patient(ctx, "P-1", consent_ml=True)
@@ -143,12 +143,12 @@ UNSUPPORTED = "She mentions a history of gambling debts."
 
 
 def store_llm_result(app_env, visit_id: int, text: str, rationale: str) -> int:
-    """An LLM task result as ``core.analysis.run_llm_task`` stores it: ``answers.analyze`` outputs plus the
+    """An LLM task result as ``core.clinical.analysis.run_llm_task`` stores it: ``answers.analyze`` outputs plus the
     evidence the real sentence encoder links, under the same cache key."""
     from types import SimpleNamespace
 
-    from core import answers
-    from core.evidence import link_evidence
+    from core.llm import answers
+    from core.llm.evidence import link_evidence
     from core.storage import records
 
     outputs = {"task": "depression", "prompt_version": "imhi-1", "model_id": LLM_ID, "model_version": LLM_VERSION,
@@ -164,7 +164,7 @@ def store_llm_result(app_env, visit_id: int, text: str, rationale: str) -> int:
 
 
 def shipped_heads_version(settings) -> str:
-    from core import model_registry
+    from core.models import registry as model_registry
 
     return model_registry.resolve_version(settings.heads_dir, "latest")
 
@@ -321,7 +321,7 @@ DEMO_MARK = "DEMO · synthetic patients"
 @pytest.mark.parametrize("page,role", [("pages/patients.py", "psy"), ("pages/patient.py", "psy"),
                                        ("pages/cohort.py", "lead")])
 def test_demo_mode_watermarks_every_clinical_page(app_env, page, role):
-    from core import demo
+    from core.clinical import demo
     from core.storage import records
 
     demo_ctx = app_env.ctx(role, demo=True)
@@ -337,7 +337,7 @@ def test_demo_mode_watermarks_every_clinical_page(app_env, page, role):
 
 def test_demo_patient_is_scored_on_opening_even_for_a_lead(app_env):
     """A clinical lead cannot run analyses; the demo still shows scores: the opened patient's visits are scored."""
-    from core import demo
+    from core.clinical import demo
     from core.storage import records
 
     demo_ctx = app_env.ctx("lead", demo=True)

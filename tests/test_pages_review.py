@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import review
+from core.review import queue as review
 from core.storage import records
 from core.storage.audit import list_events
 
@@ -77,7 +77,7 @@ def test_claim_flag_with_correction_resolves_and_is_audited(app_env, seeded):
 
 
 def test_heads_correction_and_locked_item_for_second_reviewer(app_env, seeded):
-    from core import auth
+    from core.security import auth
 
     qa2 = auth.create_user(app_env.store, "qa2", "correct horse battery", "qa_reviewer",
                            actor=app_env.users["admin"])
@@ -162,7 +162,7 @@ def test_quality_page_for_lead_and_qa_not_psychiatrist(app_env, seeded):
 
 
 def test_adjudicate_tab_settles_a_disagreement(app_env, seeded):
-    from core import auth
+    from core.security import auth
 
     app_env.users["qa2"] = auth.create_user(app_env.store, "qa2", "correct horse battery", "qa_reviewer",
                                             actor=app_env.users["admin"])

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from core.answers import label_as_paper, parse_response
+from core.llm.answers import label_as_paper, parse_response
 from core.errors import ValidationError
-from core.tasks import task_for_query
+from core.llm.tasks import task_for_query
 
 SHARED_IMHI = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "imhi"
 
@@ -87,7 +87,7 @@ def test_every_gold_answer_parses(shared_data):
             seen.setdefault(task.name, set()).add(r["label"])
         assert empty <= len(df) * 0.01, (csv.name, empty)
         for name, labels in seen.items():
-            from core.tasks import get_task
+            from core.llm.tasks import get_task
 
             assert labels == set(get_task(name).labels), (csv.name, name, labels)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from core import patients
+from core.clinical import patients
 from core.context import Context
 from core.errors import ConsentRequired, PermissionDenied, ValidationError
 
@@ -48,7 +48,7 @@ def test_visit_validation(settings, store, users):
 
 
 def test_no_analysis_without_consent(settings, store, users):
-    from core.analysis import _visit_for_run
+    from core.clinical.analysis import _visit_for_run
 
     ctx = ctx_for(settings, store, users["psy"])
     pid = patients.create_patient(ctx, "P-001", consent_ml=False)
@@ -73,7 +73,7 @@ def test_crisis_acknowledgement_is_logged(settings, store, users):
 
 
 def test_demo_mode_is_open_to_demo_users_and_reset_needs_lead(settings, users):
-    from core import demo
+    from core.clinical import demo
     from core.storage import open_store
 
     demo_store = open_store(settings.demo_database)

@@ -55,8 +55,8 @@ def live(tmp_path_factory):
 
 
 def test_remote_encoder_scores_like_in_process(live):
-    from core import remote
-    from core.encoder import score_texts
+    from core import backends as remote
+    from core.models.encoder import score_texts
 
     srv, settings = live
     _, stable, _ = heads_versions()
@@ -77,7 +77,7 @@ def test_remote_encoder_scores_like_in_process(live):
 
 
 def test_in_process_backend_is_chosen_without_a_url(live):
-    from core import remote
+    from core import backends as remote
 
     _, settings = live
     enc = remote.load_encoder(settings)
@@ -86,8 +86,8 @@ def test_in_process_backend_is_chosen_without_a_url(live):
 
 
 def test_remote_analyze_scores_labels_through_completion_logprobs(live):
-    from core import remote
-    from core.answers import score_labels
+    from core import backends as remote
+    from core.llm.answers import score_labels
 
     srv, settings = live
     llm = remote.load_llm(settings.replace(llm_url=srv.url + "/"))
@@ -114,7 +114,7 @@ def _whole_string_label_probabilities(llm, task_name: str, text: str) -> dict:
     sentence tokenized as one string, computed directly with the in-process model."""
     import torch
 
-    from core.tasks import get_task
+    from core.llm.tasks import get_task
 
     task = get_task(task_name)
     prompt = task.build_prompt(text)
@@ -132,7 +132,7 @@ def _whole_string_label_probabilities(llm, task_name: str, text: str) -> dict:
 
 def test_remote_analyze_falls_back_to_parsing_generated_text(live):
     """A server that returns no prompt log-probabilities (a proxy dropping them from the real server's answers)."""
-    from core import remote
+    from core import backends as remote
 
     srv, _ = live
     upstream = httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
@@ -155,7 +155,7 @@ def test_remote_analyze_falls_back_to_parsing_generated_text(live):
 
 
 def test_remote_errors_are_named(live, tmp_path):
-    from core import remote
+    from core import backends as remote
     from core.errors import ConfigError, ModelUnavailable, ValidationError
 
     srv, settings = live
@@ -173,7 +173,7 @@ def test_remote_errors_are_named(live, tmp_path):
 
 def test_remote_encoder_reports_missing_heads(tmp_path):
     from api.main import create_app
-    from core import remote
+    from core import backends as remote
     from core.errors import NoTrainedHeads
 
     settings = api_settings(tmp_path / "var", heads_dir=tmp_path / "no-heads")
@@ -185,7 +185,7 @@ def test_remote_encoder_reports_missing_heads(tmp_path):
 def test_advertised_label_prior_correction_is_validated_not_trusted():
     """A server's label_prior_shift is used when well formed; junk in it is dropped, and vLLM-style listings
     without it give no correction."""
-    from core import remote
+    from core import backends as remote
 
     listing = {"data": [{"id": "served", "label_prior_shift": {
         "stress": {"yes": -0.4, "no": 0.2, "bad": "x", "flag": True, "none": None}, "junk": [1, 2], "empty": {}}}]}

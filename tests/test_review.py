@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from core import review
+from core.review import queue as review
 from core.context import Context
 from core.errors import ItemLocked, PermissionDenied, ValidationError
 from core.storage import records
@@ -297,7 +297,7 @@ def test_agreement_report_per_task_and_reason(ctxs, items):
 def test_reviewer_view_shows_deidentified_text_only(ctxs, items):
     view = review.item_view(ctxs["qa"], items["crisis"])
     try:
-        from core.deid import deidentify
+        from core.safety.deid import deidentify
     except ImportError:
         assert view["text"] == review.WITHHELD
     else:

@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from core import review
+from core.review import queue as review
 from core.context import Context
 from core.errors import PermissionDenied, ValidationError
-from core.heads import HEADS
+from core.models.heads import HEADS
 from core.storage import records
 from core.storage.audit import list_events
 
@@ -133,7 +133,7 @@ def test_heads_export_has_real_text_and_trainer_columns(ctxs, reviewed, store):
 
 
 def test_lora_export_in_imhi_format(ctxs, reviewed):
-    from core.tasks import TASKS
+    from core.llm.tasks import TASKS
 
     result = review.export(ctxs["lead"], "lora")
     rows = list(csv.DictReader(io.StringIO(result.data.decode())))
@@ -175,7 +175,7 @@ def test_cli_export_writes_private_files(settings, store, users, reviewed, tmp_p
     import os
     import stat
 
-    from core import auth
+    from core.security import auth
     from core.cli import main
 
     monkeypatch.setenv("MHD_DATA_DIR", str(settings.data_dir))
@@ -198,8 +198,8 @@ def test_cli_export_writes_private_files(settings, store, users, reviewed, tmp_p
 
 @pytest.mark.parametrize("jsonl", [False, True])
 def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed, tmp_path, jsonl):
-    lora = pytest.importorskip("core.lora", reason="the LoRA trainer (core/lora.py) is not installed")
-    from core.tasks import split_query
+    lora = pytest.importorskip("core.llm.lora", reason="the LoRA trainer (core/lora.py) is not installed")
+    from core.llm.tasks import split_query
 
     result = review.export(ctxs["lead"], "lora", jsonl=jsonl, include_approved=True)
     path = tmp_path / result.filename
@@ -213,7 +213,7 @@ def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed,
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_heads_export_round_trips_through_the_heads_trainer_loader(ctxs, reviewed, tmp_path, suffix):
-    heads_training = pytest.importorskip("core.heads_training",
+    heads_training = pytest.importorskip("core.models.training",
                                          reason="the heads trainer (core/heads_training.py) is not installed")
     result = review.export(ctxs["lead"], "heads", jsonl=suffix == ".jsonl", include_approved=True)
     path = tmp_path / f"corrections{suffix}"

@@ -1,4 +1,4 @@
-"""core.serving without models: caches (in-process and a real redis-server), token rules, text hash,
+"""core.serving.server without models: caches (in-process and a real redis-server), token rules, text hash,
 prediction log, canary routing, PSI/KS and the drift report."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from core import serving
+from core.serving import server as serving
 from core.errors import ConfigError, NotFound, ValidationError
 
 # ----------------------------------------------------------------------------- token and hash
@@ -235,7 +235,7 @@ def test_parse_since_dates_and_errors():
 
 
 def test_drift_report_flags_a_shifted_head(settings, store, tmp_path):
-    from core.heads import HEAD_NAMES
+    from core.models.heads import HEAD_NAMES
 
     heads_dir = tmp_path / "heads"
     settings = settings.replace(heads_dir=heads_dir)

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from core.errors import ValidationError
-from core.tasks import DATASET_TASKS, TASKS, get_task, split_query, task_for_query
+from core.llm.tasks import DATASET_TASKS, TASKS, get_task, split_query, task_for_query
 
 
 def test_imhi_query_format():
@@ -59,7 +59,7 @@ def test_answer_template():
 
 
 def test_light_modules_do_not_import_torch():
-    code = "import sys, core, core.tasks, core.answers, core.llm, core.evidence, core.lora, core.imhi; " \
+    code = "import sys, core, core.llm.tasks, core.llm.answers, core.llm.model, core.llm.evidence, core.llm.lora, core.llm.imhi; " \
            "print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

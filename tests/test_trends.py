@@ -1,5 +1,5 @@
-from core.heads import get_head
-from core.trends import arrow, head_trend, latest_heads_per_visit, patient_trends, trends_from_analyses
+from core.models.heads import get_head
+from core.clinical.trends import arrow, head_trend, latest_heads_per_visit, patient_trends, trends_from_analyses
 
 ISO = get_head("isolation")      # 0..4, higher is worse
 SUP = get_head("support")        # 0..4, lower is worse
@@ -56,8 +56,8 @@ BASE_SCORES = {"sentiment": -0.2, "family_history": 0.3, "trauma": 1.2, "isolati
 
 
 def heads_outputs(values: dict | None = None, std: float = 0.05, tokens: int = 40) -> dict:
-    """Heads outputs in the shape ``core.encoder.score_texts`` returns and ``core.analysis.run_heads`` stores."""
-    from core.heads import HEADS
+    """Heads outputs in the shape ``core.models.encoder.score_texts`` returns and ``core.clinical.analysis.run_heads`` stores."""
+    from core.models.heads import HEADS
 
     scores = {**BASE_SCORES, **(values or {})}
     return {"heads": {h.name: {"value": scores[h.name], "std": std,
@@ -71,7 +71,7 @@ def store_heads(store, visit_id: int, version: str, values: dict | None = None, 
     """Store a heads result as ``run_heads`` does (same model id, version and cache key)."""
     from types import SimpleNamespace
 
-    from core.analysis import HEADS_KIND, heads_cache_key
+    from core.clinical.analysis import HEADS_KIND, heads_cache_key
     from core.storage import records
 
     key = heads_cache_key(SimpleNamespace(model_id=ENCODER_ID, version=version),
@@ -119,7 +119,7 @@ def test_trends_from_analyses_uses_the_window_it_is_given():
 
 def _upgraded_patient(settings, store, users, window: int):
     """A patient whose three visits were scored by heads v1 (steady) and then all re-scored by v2."""
-    from core import patients
+    from core.clinical import patients
     from core.context import Context
 
     ctx = Context(settings.replace(trend_window=window), store, users["psy"])
@@ -133,7 +133,8 @@ def _upgraded_patient(settings, store, users, window: int):
 
 
 def test_patient_list_and_cohort_read_one_heads_result_per_visit(settings, store, users):
-    from core import cohort, patients
+    from core.clinical import cohort
+    from core.clinical import patients
     from core.context import Context
 
     ctx, pid, _ = _upgraded_patient(settings, store, users, window=4)
@@ -147,7 +148,8 @@ def test_patient_list_and_cohort_read_one_heads_result_per_visit(settings, store
 
 
 def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, users):
-    from core import cohort, patients
+    from core.clinical import cohort
+    from core.clinical import patients
     from core.context import Context
 
     def isolation_alert(window):

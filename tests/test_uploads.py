@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
-from core import uploads
+from core.clinical import uploads
 from core.errors import UploadRejected
-from core.uploads import parse_visit_date, read_upload, read_visit_batch
+from core.clinical.uploads import parse_visit_date, read_upload, read_visit_batch
 from tests import robustness
 
 
@@ -295,7 +295,7 @@ def test_batch_structural_problems(settings):
 
 
 def test_batch_import_is_all_or_nothing_through_the_service(settings, store, users):
-    from core import patients
+    from core.clinical import patients
     from core.context import Context
 
     ctx = Context(settings=settings, store=store, user=users["psy"])

@@ -27,7 +27,7 @@ FIRST_RUN_ACCOUNTS = [
 
 
 def init_db(args, settings) -> int:
-    from core import auth
+    from core.security import auth
     from core.storage import Store, migrate, records
 
     store = Store(settings.database, key=settings.database_key)
@@ -56,7 +56,7 @@ def init_db(args, settings) -> int:
 
 
 def seed_demo(args, settings) -> int:
-    from core import demo
+    from core.clinical import demo
     from core.storage import open_store
 
     store = open_store(settings.demo_database, key=settings.database_key)
@@ -77,9 +77,9 @@ def _score_demo(store, settings) -> None:
     """Pre-compute the head scores of the demo cohort when trained heads are installed."""
     from tqdm import tqdm
 
-    from core import demo
+    from core.clinical import demo
     from core.errors import ModelUnavailable
-    from core.remote import load_encoder
+    from core.backends import load_encoder
 
     try:
         encoder = load_encoder(settings)

@@ -79,8 +79,8 @@ def _heads_dir(args, settings) -> Path:
 
 
 def train(args, settings) -> int:
-    from core.heads_training import TrainArgs, parse_column_map
-    from core.heads_training import train as run
+    from core.models.training import TrainArgs, parse_column_map
+    from core.models.training import train as run
 
     targs = TrainArgs(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                       weight_decay=args.weight_decay, max_length=args.max_length, seed=args.seed,
@@ -97,7 +97,7 @@ def train(args, settings) -> int:
 
 
 def models_list(args, settings) -> int:
-    from core import model_registry
+    from core.models import registry as model_registry
 
     rows = model_registry.describe(_heads_dir(args, settings))
     if not rows:
@@ -111,7 +111,7 @@ def models_list(args, settings) -> int:
 
 
 def models_promote(args, settings) -> int:
-    from core import model_registry
+    from core.models import registry as model_registry
 
     model_registry.promote(_heads_dir(args, settings), args.version, force=args.force)
     print(f"LATEST -> {args.version}")
@@ -119,7 +119,7 @@ def models_promote(args, settings) -> int:
 
 
 def models_rollback(args, settings) -> int:
-    from core import model_registry
+    from core.models import registry as model_registry
 
     model_registry.rollback(_heads_dir(args, settings), args.version)
     print(f"LATEST -> {args.version}")
@@ -127,7 +127,7 @@ def models_rollback(args, settings) -> int:
 
 
 def models_prune(args, settings) -> int:
-    from core import model_registry
+    from core.models import registry as model_registry
 
     gone = model_registry.prune(_heads_dir(args, settings), args.keep_days, dry_run=args.dry_run)
     print(("would delete: " if args.dry_run else "deleted: ") + (", ".join(gone) or "nothing"))
@@ -138,9 +138,9 @@ def score_file(args, settings) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from core.encoder import load_encoder, score_texts
+    from core.models.encoder import load_encoder, score_texts
     from core.errors import DataError
-    from core.heads_training import read_table
+    from core.models.training import read_table
 
     df = read_table(Path(args.file))
     if args.column not in df.columns:
@@ -171,7 +171,7 @@ def score_file(args, settings) -> int:
 
 
 def export_onnx(args, settings) -> int:
-    from core.onnx_export import export
+    from core.models.onnx_export import export
 
     info = export(settings, args.version)
     print(f"{info['path']}  max |onnx - torch| = {info['max_abs_diff']:.2e} on {info['checked_texts']} texts")
@@ -179,7 +179,7 @@ def export_onnx(args, settings) -> int:
 
 
 def evaluate_heads(args, settings) -> int:
-    from core.heads_eval import evaluate
+    from core.models.evaluation import evaluate
 
     table = evaluate(settings, Path(args.shared), limit=args.limit)
     out = Path(args.output)

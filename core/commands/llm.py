@@ -68,8 +68,8 @@ def register(sub) -> None:
 
 
 def train_lora(args, settings) -> int:
-    from core.lora import LoraArgs
-    from core.lora import train_lora as run
+    from core.llm.lora import LoraArgs
+    from core.llm.lora import train_lora as run
 
     largs = LoraArgs(
         rank=args.rank, alpha=args.alpha, dropout=args.dropout,
@@ -87,7 +87,7 @@ def train_lora(args, settings) -> int:
 
 
 def evaluate_imhi(args, settings) -> int:
-    from core.imhi import evaluate, write_markdown
+    from core.llm.imhi import evaluate, write_markdown
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,7 @@ def evaluate_imhi(args, settings) -> int:
     print(write_markdown(report))
     print(f"written to {out}")
     if args.record:
-        from core.imhi import record
+        from core.llm.imhi import record
 
         if not settings.llm_adapter or not Path(settings.llm_adapter).is_dir():
             print("error: --record needs a local adapter directory (llm_adapter)", file=sys.stderr)
@@ -138,9 +138,9 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
-    from core.answers import parse_response
+    from core.llm.answers import parse_response
     from core.errors import DataError
-    from core.tasks import get_task
+    from core.llm.tasks import get_task
 
     get_task(args.task)
     df = _read_table(Path(args.file))
@@ -159,10 +159,10 @@ def parse_file(args, settings) -> int:
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
 
-    from core.answers import analyze, score_labels
+    from core.llm.answers import analyze, score_labels
     from core.errors import DataError
-    from core.llm import load_llm
-    from core.tasks import get_task
+    from core.llm.model import load_llm
+    from core.llm.tasks import get_task
 
     get_task(args.task)
     df = _read_table(Path(args.file))
@@ -191,7 +191,7 @@ def llm_info(args, settings) -> int:
     import json
     import time
 
-    from core.llm import load_llm
+    from core.llm.model import load_llm
 
     t = time.time()
     llm = load_llm(settings)

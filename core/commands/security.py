@@ -76,7 +76,7 @@ def _password(args) -> str | None:
 def users_create_admin(args, settings) -> int:
     import secrets
 
-    from core import auth
+    from core.security import auth
 
     store = _store(settings)
     password = secrets.token_urlsafe(15)
@@ -89,7 +89,7 @@ def users_create_admin(args, settings) -> int:
 def users_create(args, settings) -> int:
     import secrets
 
-    from core import auth
+    from core.security import auth
 
     store = _store(settings)
     given = _password(args)
@@ -102,7 +102,7 @@ def users_create(args, settings) -> int:
 
 
 def users_list(args, settings) -> int:
-    from core import auth
+    from core.security import auth
 
     rows = auth.list_users(_store(settings), auth.console_actor())
     print(f"{'username':<32} {'role':<15} {'status':<9} created")
@@ -113,7 +113,7 @@ def users_list(args, settings) -> int:
 
 
 def users_set(args, settings) -> int:
-    from core import auth
+    from core.security import auth
 
     store = _store(settings)
     row = auth.find_user(store, args.username)
@@ -127,7 +127,7 @@ def users_set(args, settings) -> int:
 
 
 def users_reset_password(args, settings) -> int:
-    from core import auth
+    from core.security import auth
 
     store = _store(settings)
     row = auth.find_user(store, args.username)
@@ -140,8 +140,8 @@ def users_reset_password(args, settings) -> int:
 
 
 def audit_verify(args, settings) -> int:
-    from core.audit import verify
-    from core.auth import console_actor
+    from core.security.audit import verify
+    from core.security.auth import console_actor
 
     result = verify(_store(settings), console_actor())
     if result.ok:
@@ -153,8 +153,8 @@ def audit_verify(args, settings) -> int:
 
 
 def audit_export(args, settings) -> int:
-    from core.audit import export_csv
-    from core.auth import console_actor
+    from core.security.audit import export_csv
+    from core.security.auth import console_actor
 
     data = export_csv(_store(settings), console_actor(), action=args.action, username=args.username)
     if args.out == "-":
@@ -170,7 +170,7 @@ def audit_export(args, settings) -> int:
 
 
 def backup_cmd(args, settings) -> int:
-    from core.backup import backup
+    from core.security.backup import backup
 
     key = settings.database_key
     dest = backup(settings.database, args.dest, key=key)
@@ -192,7 +192,7 @@ def _confirm(yes: bool, what: str, question: str, word: str) -> int | None:
 
 
 def restore_cmd(args, settings) -> int:
-    from core.backup import restore
+    from core.security.backup import restore
 
     refused = _confirm(args.yes, "restore replaces the database",
                        f"Replace {settings.database} with {args.src}?", "restore")
@@ -204,7 +204,7 @@ def restore_cmd(args, settings) -> int:
 
 
 def encrypt_db_cmd(args, settings) -> int:
-    from core.backup import encrypt_database
+    from core.security.backup import encrypt_database
 
     if not settings.database_key:
         print("error: set MHD_DB_KEY (or db_key_file) to the new passphrase first", file=sys.stderr)

@@ -59,7 +59,7 @@ def app_url(tmp_path_factory, chromium_path):
         f"auth.create_user(st, 'lead.journey', {PASSWORD!r}, 'clinical_lead', 'Lead Journey', actor=a)\n"
         f"auth.create_user(st, 'qa.journey', {PASSWORD!r}, 'qa_reviewer', 'QA Journey', actor=a)\n"
         "demo.seed_demo(open_store(s.demo_database))\n"
-        "from core.llm import load_llm\n"
+        "from core.llm.model import load_llm\n"
         "load_llm(s)  # converts the embedded GGUF once into the shared cache\n"
     )
     subprocess.run([sys.executable, "-c", setup], env=env, cwd=ROOT, check=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from core.context import Context
-from core.crisis import detect_crisis
+from core.safety.crisis import detect_crisis
 from core.storage import records
 
 RISK_TASK = "risk"
@@ -23,7 +23,7 @@ def _latest_visit_texts(ctx: Context, patient_ids: list[int]) -> dict[int, dict]
 
 def summarise_patients(ctx: Context, rows: list[dict]) -> None:
     """Add status light, crisis flag and per-head trend arrows to patient rows (in place)."""
-    from core.trends import arrow, trends_from_analyses
+    from core.clinical.trends import arrow, trends_from_analyses
 
     ids = [r["id"] for r in rows]
     latest = _latest_visit_texts(ctx, ids)
@@ -50,8 +50,8 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
 def overview(ctx: Context) -> dict:
     """Cohort-level figures for clinical leads: score distributions and patients needing attention."""
     ctx.require("cohort.read")
-    from core.heads import HEADS
-    from core.trends import latest_heads_per_visit, trends_from_analyses
+    from core.models.heads import HEADS
+    from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
 
     heads_rows = records.latest_analyses_by_patient(ctx.store, "heads")
     by_patient: dict[int, list[dict]] = defaultdict(list)
@@ -77,7 +77,7 @@ def overview(ctx: Context) -> dict:
     attention.sort(key=lambda a: (not a["crisis"], -len(a["worsening"]), -a["unsigned_outputs"]))
     flags = []
     if ctx.user.can("quality.read"):
-        from core.review import quality_stats
+        from core.review.queue import quality_stats
 
         rates = quality_stats(ctx, freq="M").flag_rate
         flags = rates.to_dict("records") if len(rates) else []

@@ -40,7 +40,7 @@ PDF_MEMORY_BYTES = 1024 * 1024 * 1024
 BATCH_MAX_ROWS = 20_000
 MAX_ERRORS_SHOWN = 5
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Magic numbers of common binary formats that are never a visit note.
 _BINARY_MAGIC = {
@@ -215,7 +215,7 @@ def _pdf_child(memory_bytes: int, cpu_s: int) -> None:
 
 def _read_pdf(filename: str, data: bytes) -> str:
     cmd = [sys.executable, "-c",
-           f"from core.uploads import _pdf_child; _pdf_child({int(PDF_MEMORY_BYTES)}, {int(PDF_CPU_S)})"]
+           f"from core.clinical.uploads import _pdf_child; _pdf_child({int(PDF_MEMORY_BYTES)}, {int(PDF_CPU_S)})"]
     try:
         proc = subprocess.run(cmd, input=data, capture_output=True, timeout=PDF_TIMEOUT_S, cwd=str(ROOT),
                               env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})

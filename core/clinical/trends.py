@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 MIN_CHANGE_FRACTION = 0.10
 MIN_TREND_FRACTION = 0.15

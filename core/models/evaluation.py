@@ -107,7 +107,7 @@ def evaluate(settings, shared: Path, *, limit: int | None = None, encoder=None) 
     """Score every check's texts with the configured heads; returns a markdown report."""
     from scipy.stats import spearmanr
 
-    from core.encoder import load_encoder, score_texts
+    from core.models.encoder import load_encoder, score_texts
 
     checks = load_checks(shared)
     enc = encoder or load_encoder(settings)

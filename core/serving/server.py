@@ -254,7 +254,7 @@ def read_canary(heads_dir: Path) -> Canary | None:
 
 def set_canary(heads_dir: Path, version: str, share: float = DEFAULT_CANARY_SHARE) -> Canary:
     """Send ``share`` of texts to heads ``version``; it must exist and differ from the one LATEST names."""
-    from core import model_registry
+    from core.models import registry as model_registry
 
     if not (0.0 < float(share) <= 1.0) or math.isnan(float(share)):
         raise ValidationError("The canary share must be above 0 and at most 1 (e.g. 0.1 for 10%)")
@@ -279,7 +279,7 @@ def clear_canary(heads_dir: Path) -> Canary | None:
 
 def promote_canary(heads_dir: Path, *, force: bool = False) -> str:
     """Make the candidate the serving version (LATEST, through the registry's gate) and end the canary."""
-    from core import model_registry
+    from core.models import registry as model_registry
 
     canary = read_canary(heads_dir)
     if canary is None:
@@ -382,20 +382,20 @@ def build_reference(settings, version: str | None = None, *, texts: list[str] | 
     Default corpus: ``n`` texts from the project's seeded synthetic session generator
     (a seed the training split does not use), the same texts for every version.
     """
-    from core import model_registry
+    from core.models import registry as model_registry
 
     version = model_registry.resolve_version(settings.heads_dir, version or settings.heads_version)
     source = "given texts"
     if texts is None:
-        from data.sessions import generate
+        from core.synthetic.sessions import generate
 
         texts = generate(n=n, seed=seed)["text"].tolist()
         source = f"synthetic sessions (data/sessions.py), n={n}, seed={seed}"
     if encoder is None or encoder.version != version:
-        from core.encoder import load_encoder
+        from core.models.encoder import load_encoder
 
         encoder = load_encoder(settings.replace(heads_version=version))
-    from core.encoder import score_texts
+    from core.models.encoder import score_texts
 
     results = score_texts(encoder, texts)
     values: dict[str, list[float]] = {}
@@ -427,7 +427,7 @@ def drift_report(settings, since: str | datetime = "30d", *, store=None, version
     import numpy as np
     import pandas as pd
 
-    from core.heads import HEAD_NAMES
+    from core.models.heads import HEAD_NAMES
     from core.storage import open_store
     from core.storage import serving as sql
 
@@ -481,8 +481,8 @@ class ModelServer:
     so `python -m core canary ...` and `models promote/rollback` take effect on a
     running server without a restart. Versions no longer served are dropped.
     The model functions are parameters so tests can put small doubles at the
-    model boundary; by default they are the real ``core.encoder`` / ``core.llm``
-    / ``core.answers`` / ``core.remote`` ones.
+    model boundary; by default they are the real ``core.models.encoder`` / ``core.llm.model``
+    / ``core.llm.answers`` / ``core.backends`` ones.
     """
 
     def __init__(self, settings, *, cache=None, store=None, load_encoder=None, score_texts=None, load_llm=None,
@@ -510,7 +510,7 @@ class ModelServer:
 
     # -- encoder
     def stable_version(self) -> str:
-        from core import model_registry
+        from core.models import registry as model_registry
 
         return model_registry.resolve_version(self.settings.heads_dir, self.settings.heads_version)
 
@@ -526,7 +526,7 @@ class ModelServer:
             if enc is None:
                 load = self._load_encoder
                 if load is None:
-                    from core.encoder import load_encoder as load
+                    from core.models.encoder import load_encoder as load
                 enc = load(self.settings.replace(heads_version=version))
                 self._encoders[version] = enc
         return enc
@@ -560,7 +560,7 @@ class ModelServer:
             enc = self.encoder(version)
             score = self._score_texts
             if score is None:
-                from core.encoder import score_texts as score
+                from core.models.encoder import score_texts as score
             scored = score(enc, [texts[i] for i in idx])
             for i, r in zip(idx, scored, strict=True):
                 out = {"heads": r["heads"], "windows": r["windows"], "tokens": r["tokens"], "model_version": version,
@@ -586,7 +586,7 @@ class ModelServer:
                 self._llm_state = "loading"
                 load = self._load_llm
                 if load is None:
-                    from core.llm import load_llm as load
+                    from core.llm.model import load_llm as load
                 try:
                     self._llm = load(self.settings)
                 except Exception as exc:
@@ -606,7 +606,7 @@ class ModelServer:
 
     def analyze(self, text: str, task: str, *, caller: str = "") -> dict:
         """LLM label, probabilities and rationale for one text; cached by model, prompt version, task and text."""
-        from core.tasks import get_task
+        from core.llm.tasks import get_task
 
         get_task(task)  # unknown task -> KeyError before any model work
         llm = self.llm()
@@ -619,7 +619,7 @@ class ModelServer:
         if not cached:
             analyze = self._analyze
             if analyze is None:
-                from core.answers import analyze
+                from core.llm.answers import analyze
             with self.llm_lock:
                 res = analyze(llm, task, text)
             out = {k: res.get(k) for k in ("task", "label", "probabilities", "rationale", "prompt_version",
@@ -636,7 +636,7 @@ class ModelServer:
     def complete(self, prompts: list[str], **kwargs) -> list[dict]:
         complete = self._complete
         if complete is None:
-            from core.remote import complete
+            from core.backends import complete
         llm = self.llm()
         out = []
         with self.llm_lock:

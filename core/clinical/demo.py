@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.auth import User
+from core.security.auth import User
 from core.errors import ValidationError
 from core.storage import Store, records
 from core.storage.audit import append_event
@@ -14,7 +14,7 @@ def is_empty(store: Store) -> bool:
 
 def seed_demo(store: Store, *, seed: int = 7) -> int:
     """Write the seeded synthetic cohort into an empty demo database; returns patients added."""
-    from data.cohort import generate_cohort
+    from core.synthetic.cohort import generate_cohort
 
     if not is_empty(store):
         return 0
@@ -31,7 +31,7 @@ def seed_demo(store: Store, *, seed: int = 7) -> int:
 
 
 def _unscored(store: Store, encoder, patient_id: int | None = None) -> list[tuple[dict, str]]:
-    from core.analysis import HEADS_KIND, heads_cache_key
+    from core.clinical.analysis import HEADS_KIND, heads_cache_key
 
     todo = []
     for pid in records.all_patient_ids(store) if patient_id is None else [patient_id]:
@@ -55,8 +55,8 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
 
     Uses the same cache key as a clinician's run, so nothing is scored twice.
     """
-    from core.analysis import HEADS_KIND
-    from core.remote import score_texts
+    from core.clinical.analysis import HEADS_KIND
+    from core.backends import score_texts
 
     todo = _unscored(store, encoder, patient_id)
     if not todo:

@@ -3,13 +3,13 @@
 When one workstation is not enough, settings point the dashboard at servers:
 
 * ``encoder_url`` -> this project's API (``python -m core serve``). ``RemoteEncoder``
-  has the attributes of ``core.encoder.Encoder`` that callers read (version,
+  has the attributes of ``core.models.encoder.Encoder`` that callers read (version,
   model_id, device, head_names) and ``score_texts(encoder, texts, progress=)``
   here returns the same list of dicts, from ``POST /predict_batch`` in chunks
   of 32. Each result also names the version that served it (canary).
 * ``llm_url`` -> any OpenAI-compatible ``/v1/completions`` server (this API,
   vLLM, llama.cpp's server, ...). ``analyze(llm, task, text)`` returns what
-  ``core.answers.analyze`` returns. The label is **scored**, as in process: each
+  ``core.llm.answers.analyze`` returns. The label is **scored**, as in process: each
   candidate label sentence is appended to the prompt and sent with
   ``echo=true, logprobs=0, max_tokens=0``; the log-probabilities of the tokens
   after the prompt (found by ``text_offset``) are summed and normalised into
@@ -17,7 +17,7 @@ When one workstation is not enough, settings point the dashboard at servers:
   the chosen label sentence and ``Reasoning:``. **Fallback:** a server that
   returns no prompt log-probabilities (many do not support ``echo`` with
   ``logprobs``) gets one generation from the bare prompt, read with
-  ``core.answers.parse_response``; the label then has no probabilities, which
+  ``core.llm.answers.parse_response``; the label then has no probabilities, which
   the result's ``label_method`` and notes say.
 
 ``load_encoder(settings)`` / ``load_llm(settings)`` pick the remote backend when
@@ -117,7 +117,7 @@ class RemoteEncoder:
 
 def connect_encoder(url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, transport=None) -> RemoteEncoder:
     """Ask the API's /health which heads version it serves; NoTrainedHeads when it has none."""
-    from core.heads import HEAD_NAMES
+    from core.models.heads import HEAD_NAMES
 
     with _client(url, token, timeout, transport) as c:
         health = _call(c, "GET", "/health", "encoder")
@@ -132,9 +132,9 @@ def connect_encoder(url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, t
 
 
 def score_texts(encoder, texts: list[str], *, progress: Callable[[int, int], None] | None = None) -> list[dict]:
-    """``core.encoder.score_texts`` for a RemoteEncoder (and the in-process one, passed through)."""
+    """``core.models.encoder.score_texts`` for a RemoteEncoder (and the in-process one, passed through)."""
     if not getattr(encoder, "remote", False):
-        from core.encoder import score_texts as local
+        from core.models.encoder import score_texts as local
 
         return local(encoder, texts, progress=progress)
     texts = [t if isinstance(t, str) else "" for t in texts]
@@ -167,7 +167,7 @@ class RemoteLLM:
     transport: object = None
     remote: bool = True
     notes: list[str] = field(default_factory=list)
-    # Label-prior correction of the served adapter ({task: {label: shift}}), as core.llm.LLM.prior_shift.
+    # Label-prior correction of the served adapter ({task: {label: shift}}), as core.llm.model.LLM.prior_shift.
     # This project's server advertises it in /v1/models; other servers (vLLM) give none, so none is applied.
     prior_shift: dict = field(default_factory=dict)
 
@@ -268,16 +268,16 @@ def _softmax(scores: list[float]) -> list[float]:
 
 
 def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None) -> dict:
-    """``core.answers.analyze`` for a RemoteLLM (and the in-process one, passed through).
+    """``core.llm.answers.analyze`` for a RemoteLLM (and the in-process one, passed through).
 
     ``on_token`` receives the rationale once, whole: the completion is not streamed.
     """
     if not getattr(llm, "remote", False):
-        from core.answers import analyze as local
+        from core.llm.answers import analyze as local
 
         return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens)
-    from core.answers import parse_response
-    from core.tasks import REASONING, get_task
+    from core.llm.answers import parse_response
+    from core.llm.tasks import REASONING, get_task
 
     task = get_task(task_name)
     if text is None or not str(text).strip():
@@ -299,7 +299,7 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
     scores = llm.continuation_logprobs(prompt, sentences) if task.kind == "classify" else None
     if task.kind != "classify" or scores is not None:
         if scores is not None:
-            from core.answers import corrected_scores
+            from core.llm.answers import corrected_scores
 
             # The same label-prior correction as in process, when the served adapter's priors are known.
             probs = _softmax(corrected_scores(llm, task, scores))
@@ -332,19 +332,19 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
 # ============================================================================ choosing a backend
 
 def load_encoder(settings):
-    """RemoteEncoder when ``settings.encoder_url`` is set, else the in-process ``core.encoder.load_encoder``."""
+    """RemoteEncoder when ``settings.encoder_url`` is set, else the in-process ``core.models.encoder.load_encoder``."""
     if settings.encoder_url:
         return connect_encoder(settings.encoder_url, settings.api_token)
-    from core.encoder import load_encoder as local
+    from core.models.encoder import load_encoder as local
 
     return local(settings)
 
 
 def load_llm(settings):
-    """RemoteLLM when ``settings.llm_url`` is set, else the in-process ``core.llm.load_llm``."""
+    """RemoteLLM when ``settings.llm_url`` is set, else the in-process ``core.llm.model.load_llm``."""
     if settings.llm_url:
         return connect_llm(settings.llm_url, settings.api_token, max_new_tokens=settings.max_new_tokens)
-    from core.llm import load_llm as local
+    from core.llm.model import load_llm as local
 
     return local(settings)
 
@@ -384,7 +384,7 @@ def complete(llm, prompt: str, *, max_tokens: int = 16, logprobs: int | None = N
     """
     import torch
 
-    from core.llm import context_length
+    from core.llm.model import context_length
 
     tok = llm.tokenizer
     k = min(int(logprobs or 0), MAX_TOP_LOGPROBS)

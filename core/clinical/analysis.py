@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
-from core.patients import _check_access, require_consent
+from core.clinical.patients import _check_access, require_consent
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
@@ -47,7 +47,7 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
     found = records.find_analysis(ctx.store, visit_id, HEADS_KIND, HEADS_KIND, key)
     if found:
         return found
-    from core.remote import score_texts  # in-process or the API server, by the encoder's kind
+    from core.backends import score_texts  # in-process or the API server, by the encoder's kind
 
     start = time.perf_counter()
     try:
@@ -68,7 +68,8 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
                  on_token: Callable[[str], None] | None = None) -> dict:
     """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
-    from core import answers, remote
+    from core.llm import answers
+    from core import backends as remote
 
     visit, _ = _visit_for_run(ctx, visit_id)
     key = answers.cache_key(llm, task, visit["text"])
@@ -83,7 +84,7 @@ def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
         except (RuntimeError, ValueError) as exc:
             raise InferenceError(f"The language model failed on this note: {exc}") from exc
         if embedder is not None and outputs.get("rationale"):
-            from core.evidence import link_evidence
+            from core.llm.evidence import link_evidence
 
             outputs["evidence"] = link_evidence(outputs["rationale"], visit["text"], settings=ctx.settings,
                                                 embedder=embedder)
@@ -106,7 +107,7 @@ def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
 
 def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dict:
     """The LLM's symptom-progression narrative across the patient's dated visits (stored on the latest visit)."""
-    from core import answers
+    from core.llm import answers
 
     visits = records.list_visits(ctx.store, patient_id)
     if len(visits) < 2:
@@ -140,7 +141,7 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
 def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = ()) -> list[tuple]:
     """(visit, heads missing?, LLM tasks missing) for every visit with something still to compute: no heads result
     for the current heads version, or no result of a chosen task for the current LLM and prompt version."""
-    from core import answers
+    from core.llm import answers
 
     visits = records.list_visits(ctx.store, patient_id)
     done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}

@@ -21,7 +21,7 @@ import time
 from datetime import date
 
 from core.errors import InferenceError, ModelOutOfMemory, ValidationError
-from core.tasks import NEXT_STEPS_DISCLAIMER, REASONING, Task, get_task
+from core.llm.tasks import NEXT_STEPS_DISCLAIMER, REASONING, Task, get_task
 
 # Longest prompt read, in tokens; longer texts are cut with a visible note (CPU latency grows with length).
 MAX_PROMPT_TOKENS = 2048
@@ -190,7 +190,7 @@ def build_prompt_ids(llm, task: Task, text: str, reserve: int) -> tuple[list[int
     """Prompt token ids with the post cut (keeping its beginning) so prompt + `reserve` fit.
 
     Returns (ids, truncated, post tokens kept)."""
-    from core.llm import context_length
+    from core.llm.model import context_length
 
     tok = llm.tokenizer
     before, after = task.build_prompt("{}").split("{}")

@@ -1,7 +1,7 @@
 """LoRA instruction tuning on IMHI-style data (query -> label sentence + reasoning).
 
 The same function trains the embedded SmolLM2 on a laptop CPU and a 33B base
-on a GPU (4-bit base + LoRA): the base comes from ``core.llm``. Training is
+on a GPU (4-bit base + LoRA): the base comes from ``core.llm.model``. Training is
 resumable: every ``save_every`` steps the adapter, the optimizer and the data
 position are written under ``<output>/checkpoint`` and the adapter itself to
 ``<output>`` (so an interrupted run still leaves a usable adapter whose
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.errors import DataError, ValidationError
-from core.tasks import ANSWER_SEPARATOR, REASONING, split_query, task_for_query
+from core.llm.tasks import ANSWER_SEPARATOR, REASONING, split_query, task_for_query
 
 ANSWER_COLUMNS = ("gpt-3.5-turbo", "answer", "response", "output")
 
@@ -94,7 +94,7 @@ def read_examples(paths) -> list[dict]:
     Each example: {query, answer, dataset, task, label}; the task comes from the question,
     the label from parsing the gold answer (examples whose label cannot be read are refused).
     """
-    from core.answers import parse_response
+    from core.llm.answers import parse_response
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -158,7 +158,7 @@ def encode_example(tokenizer, example: dict, max_length: int, max_answer_tokens:
 
     The post is cut (keeping its beginning) so that the answer always fits.
     """
-    from core.tasks import get_task
+    from core.llm.tasks import get_task
 
     task = get_task(example["task"])
     sentence = task.label_sentences[example["label"]]
@@ -223,7 +223,7 @@ def train_lora(settings, data, output, args: LoraArgs | None = None, *, resume: 
     from tqdm import tqdm
 
     from core.hardware import resolve_device
-    from core.llm import PROVENANCE_FILE, load_base_model, load_tokenizer, resolve_base
+    from core.llm.model import PROVENANCE_FILE, load_base_model, load_tokenizer, resolve_base
 
     args = args or LoraArgs()
     output = Path(output)

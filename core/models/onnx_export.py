@@ -31,7 +31,7 @@ def onnx_dir(settings, version: str) -> Path:
 
 
 def _heads_digest(version_dir: Path) -> str:
-    from core.encoder import HEADS_FILE
+    from core.models.encoder import HEADS_FILE
 
     return hashlib.sha256((version_dir / HEADS_FILE).read_bytes()).hexdigest()[:16]
 
@@ -41,8 +41,8 @@ def export(settings, version: str = "latest") -> dict:
     import numpy as np
     import torch
 
-    from core import model_registry
-    from core.encoder import load_checkpoint, score_texts
+    from core.models import registry as model_registry
+    from core.models.encoder import load_checkpoint, score_texts
     from core.hardware import resolve_encoder_source
 
     heads_dir = Path(settings.heads_dir)
@@ -66,7 +66,7 @@ def export(settings, version: str = "latest") -> dict:
     (out / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     # Check on whole scoring runs: same windows, same batching, both runtimes.
-    from core.encoder import Encoder
+    from core.models.encoder import Encoder
 
     torch_enc = Encoder(model=model, tokenizer=tokenizer, version=version, backbone_id=config["backbone_id"],
                         device="cpu", config=config)
@@ -90,7 +90,7 @@ def export(settings, version: str = "latest") -> dict:
 
 
 def config_backbone(version_dir: Path) -> str:
-    from core.encoder import read_checkpoint_config
+    from core.models.encoder import read_checkpoint_config
 
     return read_checkpoint_config(version_dir)["backbone_id"]
 
@@ -127,7 +127,7 @@ def embed_with_onnx(session, seqs: list[list[int]], pad_id: int, *, batch_size: 
     import numpy as np
     import torch
 
-    from core.encoder import pad_batch
+    from core.models.encoder import pad_batch
 
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out = None

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from core.errors import ModelUnavailable
-from core.heads import HEADS, HeadSpec, get_head
+from core.models.heads import HEADS, HeadSpec, get_head
 
 CONFIG_FILE = "config.json"
 HEADS_FILE = "heads.safetensors"
@@ -289,7 +289,7 @@ def load_checkpoint(version_dir: Path, backbone_source: str, *, device: str = "c
 
 def load_encoder(settings) -> Encoder:
     """Backbone + the heads version named by settings (``latest`` follows the pointer)."""
-    from core import model_registry
+    from core.models import registry as model_registry
     from core.hardware import resolve_device, resolve_encoder_source
 
     heads_dir = Path(settings.heads_dir)
@@ -305,7 +305,7 @@ def load_encoder(settings) -> Encoder:
     enc = Encoder(model=model, tokenizer=tokenizer, version=version, backbone_id=config["backbone_id"], device=device,
                   config=config, runtime=settings.encoder_runtime, mc_passes=max(1, int(settings.mc_dropout_passes)))
     if settings.encoder_runtime == "onnx":
-        from core.onnx_export import open_session
+        from core.models.onnx_export import open_session
 
         enc.onnx_session = open_session(settings, version, config)
         enc.device = "cpu"
@@ -317,7 +317,7 @@ def load_encoder(settings) -> Encoder:
 def _pooled(encoder: Encoder, seqs: list[list[int]], progress) -> torch.Tensor:
     pad = encoder.tokenizer.pad_token_id or 0
     if encoder.onnx_session is not None:
-        from core.onnx_export import embed_with_onnx
+        from core.models.onnx_export import embed_with_onnx
 
         return embed_with_onnx(encoder.onnx_session, seqs, pad, progress=progress)
     return embed_sequences(encoder.model, seqs, pad, device=encoder.device, progress=progress)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError, DataError
-from core.heads import HEADS
+from core.models.heads import HEADS
 
 TEXT_COLUMN = "text"
 TARGET_COLUMNS = [h.target_column for h in HEADS]
@@ -157,10 +157,10 @@ def load_training_data(path: Path | None, column_map: dict[str, str] | None = No
                        synthetic_rows: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """The checked frame and a description of where it came from."""
     if path is None:
-        from data.sessions import generate
+        from core.synthetic.sessions import generate
 
         df = generate(synthetic_rows, seed=seed)
-        source = {"source": "synthetic", "generator": "data.sessions.generate", "rows": synthetic_rows, "seed": seed}
+        source = {"source": "synthetic", "generator": "core.synthetic.sessions.generate", "rows": synthetic_rows, "seed": seed}
         return validate_frame(df, "synthetic data"), source
     raw = read_table(Path(path))
     if column_map:
@@ -263,7 +263,7 @@ def cached_embeddings(model, tokenizer, texts: list[str], max_length: int, cache
     """Pooled embeddings of all texts, from the cache when the same backbone/length/texts were embedded before."""
     from safetensors.torch import load_file, save_file
 
-    from core.encoder import embed_sequences
+    from core.models.encoder import embed_sequences
 
     key = embedding_cache_key(backbone_fp, model.pooling, max_length, texts)
     path = Path(cache_dir) / "embeddings" / f"{key}.safetensors"
@@ -296,8 +296,8 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
     """Train heads and write a version folder. Returns {"version", "path", "promoted", "metrics"}."""
     import torch
 
-    from core import model_registry
-    from core.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone, pad_batch
+    from core.models import registry as model_registry
+    from core.models.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone, pad_batch
     from core.hardware import resolve_device, resolve_encoder_source
 
     if args.epochs < 1 or args.batch_size < 1 or args.learning_rate <= 0 or args.max_length < 16:
@@ -460,7 +460,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
             "seconds": round(time.perf_counter() - t_start, 2), "device": device,
         })
         # The drift monitor's reference: what this version outputs on held-out text of its own training data.
-        from core.serving import save_reference
+        from core.serving.server import save_reference
 
         save_reference(tmp, {n: test_values[:, i].tolist() for i, n in enumerate(names)},
                        f"held-out test split of the training data (n={len(te)}, seed {args.seed})")
@@ -493,7 +493,7 @@ def _write_version(path: Path, model, tokenizer, frozen: bool, config: dict, met
     """Weights (safetensors), tokenizer, metrics; config.json last, so a folder with it is complete."""
     from safetensors.torch import save_file
 
-    from core.encoder import BACKBONE_DELTA_FILE, CONFIG_FILE, HEADS_FILE
+    from core.models.encoder import BACKBONE_DELTA_FILE, CONFIG_FILE, HEADS_FILE
 
     path.mkdir(parents=True)
     save_file(model.head_state(), str(path / HEADS_FILE))

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from core import __version__
 from core.context import Context
-from core.crisis import detect_crisis
-from core.heads import HEADS
-from core.patients import _check_access
+from core.safety.crisis import detect_crisis
+from core.models.heads import HEADS
+from core.clinical.patients import _check_access
 from core.storage import records
-from core.trends import trends_from_analyses
+from core.clinical.trends import trends_from_analyses
 
 DISCLAIMER = "Decision support, not a diagnosis. Model outputs need clinical judgement."
 

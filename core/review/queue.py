@@ -25,10 +25,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from core.agreement import agreement
+from core.review.agreement import agreement
 from core.context import Context
 from core.errors import AnalysisNotFound, ItemLocked, ModelUnavailable, ValidationError
-from core.heads import HEAD_NAMES, HEADS, get_head
+from core.models.heads import HEAD_NAMES, HEADS, get_head
 from core.storage import records
 from core.storage import review as store_review
 
@@ -97,7 +97,7 @@ def confidence_of(analysis: dict) -> float | None:
 
 def _crisis(text: str) -> bool:
     try:
-        from core.crisis import detect_crisis
+        from core.safety.crisis import detect_crisis
     except ImportError:  # the detector ships separately; without it, no crisis boost
         return False
     return bool(detect_crisis(text or "").flagged)
@@ -138,7 +138,7 @@ def _sync(ctx: Context) -> int:
 # ---------------------------------------------------------------- de-identification
 def _deidentifier():
     try:
-        from core.deid import deidentify
+        from core.safety.deid import deidentify
     except ImportError:
         return None
     return deidentify
@@ -342,7 +342,7 @@ def release(ctx: Context, analysis_id: int) -> None:
 def task_labels(task: str, outputs: dict | None = None) -> list[str]:
     """The labels a corrected answer may take: the task registry's, else the labels the model scored."""
     try:
-        from core.tasks import TASKS
+        from core.llm.tasks import TASKS
     except ImportError:
         TASKS = {}
     spec = TASKS.get(task) if hasattr(TASKS, "get") else None
@@ -643,7 +643,7 @@ def _flag_records(ctx: Context, decisions: tuple[str, ...]) -> list[dict]:
 
 
 def _flags_csv(rows: list[dict]) -> str:
-    from core.export import safe_cell
+    from core.clinical.export import safe_cell
 
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -724,7 +724,7 @@ def _heads_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> 
 
 
 def _lora_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> list[dict]:
-    from core import tasks as task_registry
+    from core.llm import tasks as task_registry
 
     rows = []
     for v in verdicts:
@@ -794,7 +794,7 @@ def export(ctx: Context, fmt: str, *, jsonl: bool = False, include_approved: boo
             try:
                 rows = _lora_rows(verdicts, include_approved, skipped)
             except ImportError as exc:
-                raise ModelUnavailable("The task registry (core.tasks) is not installed; cannot build "
+                raise ModelUnavailable("The task registry (core.llm.tasks) is not installed; cannot build "
                                        "IMHI queries.") from exc
             columns = ["query", "answer"]
         ext = "jsonl" if jsonl else "csv"

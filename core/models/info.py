@@ -29,7 +29,7 @@ def _dir_digest(path: Path) -> str:
 
 
 def heads_info(settings: Settings) -> dict:
-    from core import model_registry
+    from core.models import registry as model_registry
 
     heads_dir = Path(settings.heads_dir)
     versions = model_registry.list_versions(heads_dir) if heads_dir.exists() else []
@@ -73,7 +73,7 @@ def describe(ctx: Context) -> dict:
 
 def heads_installed(settings: Settings) -> bool:
     """Whether a trained heads checkpoint can be loaded (files only, no model load)."""
-    from core import model_registry
+    from core.models import registry as model_registry
     from core.errors import CoreError
 
     try:
