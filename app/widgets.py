@@ -134,15 +134,19 @@ def _date_axis(dates: list[str]) -> dict:
 
 # Crisis language must stand out from evidence at a glance, not only on hover.
 _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;border-bottom:2px solid #b91c1c",
-               "evidence": "background:#fef08a"}
+               "evidence": "background:#fef08a",
+               # sentences a task head's label rests on (occlusion): the primary explanation
+               "basis": "background:#bbf7d0;border-bottom:2px solid #15803d"}
+_MARK_RANK = {"crisis": 0, "basis": 1, "evidence": 2}
 
 
 def highlight(text: str, spans: list[tuple]) -> str:
-    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
-    the default). Crisis spans win where they overlap evidence. Everything is escaped."""
+    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "basis" (green: what a
+    task head's label rests on) or "evidence" (yellow, the default). Where spans overlap, crisis wins, then basis.
+    Everything is escaped."""
     out, pos = [], 0
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
-    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
+    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], _MARK_RANK.get(m[3], 2))):
         if start < pos:
             continue
         out.append(html.escape(text[pos:start]))

@@ -267,15 +267,18 @@ def _softmax(scores: list[float]) -> list[float]:
     return [x / z for x in e]
 
 
-def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None) -> dict:
+def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None,
+            follow_label: str | None = None) -> dict:
     """``core.llm.answers.analyze`` for a RemoteLLM (and the in-process one, passed through).
 
-    ``on_token`` receives the rationale once, whole: the completion is not streamed.
+    ``on_token`` receives the rationale once, whole: the completion is not streamed. With `follow_label` the
+    rationale is generated after that label's sentence (the model's own label is still returned).
     """
     if not getattr(llm, "remote", False):
         from core.llm.answers import analyze as local
 
-        return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens)
+        return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens,
+                     follow_label=follow_label)
     from core.llm.answers import parse_response
     from core.llm.tasks import REASONING, get_task
 
@@ -305,7 +308,7 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
             probs = _softmax(corrected_scores(llm, task, scores))
             result["probabilities"] = {label: round(p, 6) for label, p in zip(task.labels, probs, strict=True)}
             result["label"] = max(result["probabilities"], key=result["probabilities"].get)
-            sentence = task.label_sentences[result["label"]]
+            sentence = task.label_sentences[follow_label or result["label"]]
             lead = f"{sentence} {REASONING}"
         else:
             sentence = lead = sentences[0]

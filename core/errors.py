@@ -104,3 +104,19 @@ class ItemLocked(CoreError):
 
 class AuditTampered(CoreError):
     """The audit hash chain does not verify."""
+
+
+class TaskHeadsUnavailable(ModelUnavailable):
+    """No usable IMHI task heads (none trained, or the folder cannot be read)."""
+
+
+class TaskHeadsBackboneMismatch(TaskHeadsUnavailable):
+    """The task heads were trained on another encoder backbone than the one loaded."""
+
+
+class CorruptCheckpoint(TaskHeadsUnavailable):
+    """A task-heads checkpoint is damaged (unreadable, wrong shapes, or its weights do not match their hash)."""
+
+
+class EmptyNote(ValidationError):
+    """A note with no words in it cannot be labelled."""

@@ -55,6 +55,11 @@ class Settings:
     heads_dir: Path = ROOT / "data" / "models" / "heads"
     # Version to load; "latest" follows the pointer.
     heads_version: str = "latest"
+    # Folder of versioned IMHI task heads (one classifier per IMHI question on the same backbone's
+    # pooled embeddings; `python -m core train-task-heads`). Tasks they cover take their label from them.
+    task_heads_dir: Path = ROOT / "data" / "models" / "task-heads"
+    # Task-heads version to load; "latest" follows the pointer.
+    task_heads_version: str = "latest"
     # torch, or onnx (onnxruntime, after `python -m core export-onnx`).
     encoder_runtime: Runtime = "torch"
     # Monte-Carlo dropout passes used for per-head uncertainty.

@@ -65,14 +65,24 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
     return records.get_analysis(ctx.store, aid)
 
 
-def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
-                 on_token: Callable[[str], None] | None = None) -> dict:
-    """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
+def llm_task_key(llm, task: str, text: str, task_heads=None) -> str:
+    """Cache key of one task's answer: the LLM's key, plus the task-heads version when a head gives the label."""
     from core.llm import answers
-    from core import backends as remote
+    from core.llm.labelled_answers import cache_parts
+
+    key = answers.cache_key(llm, task, text)
+    extra = cache_parts(task_heads, task)
+    return key if not extra else "llm:" + _key(key, extra)
+
+
+def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
+                 on_token: Callable[[str], None] | None = None, task_heads=None, encoder=None) -> dict:
+    """Answer one clinical task on one visit: the label (task head where there is one, else the LLM's scored
+    label), the LLM's streamed rationale, faithful evidence for a head's label, linked evidence for the rationale."""
+    from core.llm.labelled_answers import answer
 
     visit, _ = _visit_for_run(ctx, visit_id)
-    key = answers.cache_key(llm, task, visit["text"])
+    key = llm_task_key(llm, task, visit["text"], task_heads)
     found = records.find_analysis(ctx.store, visit_id, LLM_KIND, task, key)
     if found:
         return found
@@ -80,9 +90,9 @@ def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
     start = time.perf_counter()
     if outputs is None:
         try:
-            outputs = remote.analyze(llm, task, visit["text"], on_token=on_token)
+            outputs = answer(llm, task, visit["text"], task_heads=task_heads, encoder=encoder, on_token=on_token)
         except (RuntimeError, ValueError) as exc:
-            raise InferenceError(f"The language model failed on this note: {exc}") from exc
+            raise InferenceError(f"The model failed on this note: {exc}") from exc
         if embedder is not None and outputs.get("rationale"):
             from core.llm.evidence import link_evidence
 
@@ -98,10 +108,13 @@ def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
             model_id=outputs.get("model_id", getattr(llm, "model_id", "")),
             model_version=outputs.get("model_version", getattr(llm, "version", "")),
             prompt_version=outputs.get("prompt_version", ""), cache_key=key, duration_ms=duration,
-            created_by=ctx.user.id,
+            created_by=ctx.user.id, label_source=outputs.get("label_source", ""),
+            label_model_version=outputs.get("label_model_version", ""),
         )
         ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=LLM_KIND, task=task,
-                  model_version=outputs.get("model_version", ""), prompt_version=outputs.get("prompt_version", ""))
+                  model_version=outputs.get("model_version", ""), prompt_version=outputs.get("prompt_version", ""),
+                  label_source=outputs.get("label_source", ""),
+                  label_model_version=outputs.get("label_model_version", ""))
     return records.get_analysis(ctx.store, aid)
 
 
@@ -138,27 +151,27 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
     return records.get_analysis(ctx.store, aid)
 
 
-def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = ()) -> list[tuple]:
+def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = (),
+                 task_heads=None) -> list[tuple]:
     """(visit, heads missing?, LLM tasks missing) for every visit with something still to compute: no heads result
-    for the current heads version, or no result of a chosen task for the current LLM and prompt version."""
-    from core.llm import answers
-
+    for the current heads version, or no result of a chosen task for the current LLM, prompt and task-heads
+    version."""
     visits = records.list_visits(ctx.store, patient_id)
     done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}
     out = []
     for v in visits:
         heads = (v["id"], heads_cache_key(encoder, v["text_hash"])) not in done
         missing = tuple(t for t in (tasks if llm is not None else ())
-                        if (v["id"], answers.cache_key(llm, t, v["text"])) not in done)
+                        if (v["id"], llm_task_key(llm, t, v["text"], task_heads)) not in done)
         if heads or missing:
             out.append((v, heads, missing))
     return out
 
 
 def analyze_pending(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = (), *,
-                    embedder=None, progress: Callable[[int, int, str], None] | None = None) -> int:
+                    embedder=None, progress: Callable[[int, int, str], None] | None = None, task_heads=None) -> int:
     """Run the heads (and chosen LLM tasks) where their results are missing; returns the visits processed."""
-    todo = pending_work(ctx, patient_id, encoder, llm, tasks)
+    todo = pending_work(ctx, patient_id, encoder, llm, tasks, task_heads)
     steps = sum(int(heads) + len(missing) for _, heads, missing in todo)
     done = 0
     for visit, heads, missing in todo:
@@ -170,7 +183,7 @@ def analyze_pending(ctx: Context, patient_id: int, encoder, llm=None, tasks: tup
         for task in missing:
             if progress:
                 progress(done, steps, f"{task} on visit of {visit['visit_date']}")
-            run_llm_task(ctx, visit["id"], task, llm, embedder=embedder)
+            run_llm_task(ctx, visit["id"], task, llm, embedder=embedder, task_heads=task_heads, encoder=encoder)
             done += 1
     if progress:
         progress(steps, steps, "Done")

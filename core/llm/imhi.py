@@ -269,12 +269,14 @@ def write_markdown(report: dict) -> str:
         "",
         "Models: " + "; ".join(f"{k} = `{v}`" for k, v in models.items()),
         "",
-        "| dataset | n | trained on | majority class | base, generated (paper) | base, scored | "
+        "| dataset | n | trained on | majority class | task head | base, generated (paper) | base, scored | "
         "adapted, generated (paper) | adapted, scored (no prior correction) | adapted, scored | "
         "adapted label parse rate | margin AUROC adapted / base | beats both baselines (scored) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, e in report["datasets"].items():
+    if not models:
+        lines = lines[:1] + ["", "Language-model columns skipped (--skip-llm)."]
+    for name, e in report["datasets"].items() if models else ():
         b = beats_both_baselines(e)
         beats = "—" if b is None else ("yes" if b else "no")
         auroc = " / ".join("—" if e.get(k) is None else f"{e[k]:.2f}" for k in ("adapted_margin_auroc",
@@ -282,11 +284,27 @@ def write_markdown(report: dict) -> str:
         parse_rate = e.get("adapted_generated", {}).get("parse_rate")
         lines.append(
             f"| {name} | {e['n']} | {'yes' if e.get('trained') else 'no'} | {_cell(e.get('majority'))} "
+            f"| {_cell(e.get('task_head'))}{'' if not e.get('task_head') or e['task_head']['n'] == e['n'] else ' (' + str(e['task_head']['n']) + ' rows)'} "
             f"| {_cell(e.get('base_generated'))} | {_cell(e.get('base_scored'))} "
             f"| {_cell(e.get('adapted_generated'))} | {_cell(e.get('adapted_scored_raw'))} "
             f"| {_cell(e.get('adapted_scored'))} "
             f"| {'—' if parse_rate is None else f'{parse_rate:.2f}'} | {auroc} | {beats} |"
         )
+    heads = report.get("task_heads")
+    if heads:
+        th_limit = report.get("task_head_limit")
+        lines += ["", f"Task heads `{heads['version']}` ({'all rows' if not th_limit else f'up to {th_limit} rows'} "
+                  "of each file). Cells: weighted F1 / accuracy; AUROC of P(yes) for yes/no tasks; ECE of the top "
+                  "label (10 bins) before / after the temperature.", "",
+                  "| dataset | rows | majority class | task head | AUROC | ECE before | ECE after | s / row |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for name, e in report["datasets"].items():
+            th = e.get("task_head")
+            if not th:
+                continue
+            auroc = f"{th['auroc']:.3f}" if "auroc" in th else "—"
+            lines.append(f"| {name} | {th['n']} | {_cell(th.get('majority'))} | {_cell(th)} | {auroc} "
+                         f"| {th['ece_before']:.3f} | {th['ece_after']:.3f} | {th['seconds_per_row']:.4f} |")
     return "\n".join(lines) + "\n"
 
 

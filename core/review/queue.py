@@ -103,12 +103,20 @@ def _crisis(text: str) -> bool:
     return bool(detect_crisis(text or "").flagged)
 
 
+# A task head and an LLM that both have a reliable recorded evaluation and disagree on the label: a real signal.
+# (A disagreement with an unreliable LLM is not recorded as one, so it cannot flood the queue.)
+DISAGREEMENT_PRIORITY = 45.0
+
+
 def priority_of(analysis: dict, crisis: bool) -> float:
-    """Crisis language first (+100), then unparsable outputs (+50), then low confidence (up to +40)."""
+    """Crisis language first (+100), then unparsable outputs (+50), then a disagreement between two reliable label
+    sources (+45), then low confidence (up to +50)."""
     score = 100.0 if crisis else 0.0
     out = analysis.get("outputs") or {}
     if analysis["kind"] == "llm" and not out.get("label"):
         score += 50.0
+    if analysis["kind"] == "llm" and out.get("disagreement") is True:
+        score += DISAGREEMENT_PRIORITY
     conf = confidence_of(analysis)
     if conf is not None:
         score += 40.0 * (1.0 - conf)

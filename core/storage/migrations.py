@@ -226,11 +226,19 @@ def _m004_session_revocation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
 
 
+def _m005_label_source(db: sqlite_utils.Database) -> None:
+    # Which model produced an output's label: a task head (its version) or the LLM (its version); the
+    # model_version column keeps naming the model that wrote the text.
+    db.execute("ALTER TABLE analyses ADD COLUMN label_source TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE analyses ADD COLUMN label_model_version TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "prediction log", _m002_prediction_log),
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
+    (5, "analyses record which model produced the label", _m005_label_source),
 ]
 
 

@@ -237,13 +237,18 @@ def _decode_analysis(row: dict) -> dict:
 
 def insert_analysis(store: Store, *, visit_id: int, kind: str, task: str, outputs: dict, model_id: str,
                     model_version: str, prompt_version: str = "", cache_key: str = "",
-                    duration_ms: float = 0.0, created_by: int | None = None) -> int:
+                    duration_ms: float = 0.0, created_by: int | None = None, label_source: str = "",
+                    label_model_version: str = "") -> int:
+    """One model output. `label_source` ("task_head", "llm", "" for none) and `label_model_version` name the
+    model that produced the label, which for a task-head answer is not the LLM that wrote the rationale."""
     with store.tx():
         cur = store.db.execute(
             "INSERT INTO analyses (visit_id, kind, task, outputs, model_id, model_version, prompt_version,"
-            " cache_key, duration_ms, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " cache_key, duration_ms, created_by, created_at, label_source, label_model_version)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [visit_id, kind, task, json.dumps(outputs, ensure_ascii=False), model_id, model_version,
-             prompt_version, cache_key, float(duration_ms), created_by, utcnow()],
+             prompt_version, cache_key, float(duration_ms), created_by, utcnow(), label_source or "",
+             label_model_version or ""],
         )
     return cur.lastrowid
 
