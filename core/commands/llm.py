@@ -169,8 +169,8 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
-    from core.llm.answers import parse_response
     from core.errors import DataError
+    from core.llm.answers import parse_response
     from core.llm.tasks import get_task
 
     get_task(args.task)

@@ -61,7 +61,10 @@ def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_
     task = get_task(task_name)
     if task_heads is None or encoder is None or not task_heads.has(task.name):
         out = backends.analyze(llm, task.name, text, on_token=on_token, max_new_tokens=max_new_tokens)
-        rel = llm_reliability(llm, task.name) if task.kind == "classify" else {"reliable": None, "note": None}
+        rel = {"reliable": None, "note": None}
+        if task.kind == "classify":
+            rel = {"reliable": task.name in (getattr(llm, "reliable_tasks", None) or set()),
+                   "note": (getattr(llm, "weak_tasks", None) or {}).get(task.name)}
         out.update(label_source="llm" if out.get("label") else "none", label_model_id=out.get("model_id", ""),
                    label_model_version=out.get("model_version", ""), reliability=rel)
         return out

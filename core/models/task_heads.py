@@ -36,8 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import (CorruptCheckpoint, EmptyNote, NoTrainedHeads, TaskHeadsBackboneMismatch,
-                         TaskHeadsUnavailable)
+from core.errors import CorruptCheckpoint, EmptyNote, NoTrainedHeads, TaskHeadsBackboneMismatch, TaskHeadsUnavailable
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "task_heads.safetensors"
@@ -53,6 +52,7 @@ TASK_HEAD_DATASETS: dict[str, tuple[str, ...]] = {
     "MultiWD": tuple(f"wellness_{d}" for d in ("spiritual", "physical", "intellectual", "social", "vocational",
                                                 "emotional")),
 }
+HEADED_TASKS = frozenset(t for tasks in TASK_HEAD_DATASETS.values() for t in tasks)
 ECE_BINS = 10
 EVIDENCE_TOP = 3
 

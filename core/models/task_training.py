@@ -29,8 +29,15 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError
-from core.models.task_heads import (TASK_HEAD_DATASETS, TaskHead, encoder_identity, expected_calibration_error,
-                                    fit_temperature, save_version, softmax)
+from core.models.task_heads import (
+    TASK_HEAD_DATASETS,
+    TaskHead,
+    encoder_identity,
+    expected_calibration_error,
+    fit_temperature,
+    save_version,
+    softmax,
+)
 
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 HELDOUT_FRACTION = 0.2

@@ -625,6 +625,11 @@ class ModelServer:
                     from core.llm.labelled_answers import answer
 
                     res = answer(llm, task, text, task_heads=heads, encoder=encoder)
+                    from core.models.task_heads import HEADED_TASKS
+
+                    if heads is None and task in HEADED_TASKS and getattr(self, "task_heads_error", ""):
+                        res["notes"] = [*res.get("notes", []), "No task head gave this label (the language model "
+                                        f"did): {self.task_heads_error}"]
                 else:
                     res = analyze(llm, task, text)
             out = {k: res.get(k) for k in ("task", "label", "probabilities", "rationale", "prompt_version",
@@ -645,22 +650,21 @@ class ModelServer:
 
     def task_heads_for(self, task: str):
         """(task heads, encoder) when a task head labels `task` (loaded on the stable encoder version), else
-        (None, None). A task-heads folder that does not fit the encoder raises its named error."""
-        from core.errors import TaskHeadsBackboneMismatch, TaskHeadsUnavailable
-        from core.models.task_heads import TASK_HEAD_DATASETS, load_task_heads
+        (None, None): then the LLM labels it and ``task_heads_error`` says why no task heads were loaded (a
+        folder trained on another backbone is refused by name, nothing of it is loaded)."""
+        from core.errors import TaskHeadsUnavailable
+        from core.models.task_heads import HEADED_TASKS, load_task_heads
 
-        if self._analyze is not None or task not in {t for ts in TASK_HEAD_DATASETS.values() for t in ts}:
+        if self._analyze is not None or task not in HEADED_TASKS:
             return None, None
         encoder = self.encoder(self.stable_version())
         key = (id(encoder), str(self.settings.task_heads_dir), self.settings.task_heads_version)
         cached = getattr(self, "_task_heads", None)
         if cached is None or cached[0] != key:
             try:
-                heads = load_task_heads(self.settings, encoder)
-            except TaskHeadsBackboneMismatch:
-                raise
-            except TaskHeadsUnavailable:
-                heads = None
+                heads, self.task_heads_error = load_task_heads(self.settings, encoder), ""
+            except TaskHeadsUnavailable as exc:
+                heads, self.task_heads_error = None, f"{type(exc).__name__}: {exc}"
             self._task_heads = cached = (key, heads)
         heads = cached[1]
         return (heads, encoder) if heads is not None and heads.has(task) else (None, None)
