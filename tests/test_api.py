@@ -28,9 +28,9 @@ def write_heads_version(heads_dir: Path, seed: int) -> str:
     """A complete heads version folder on the embedded backbone, heads initialised from ``seed``."""
     import torch
 
-    from core.models import registry as model_registry
-    from core.models.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, load_backbone
     from core.hardware import resolve_encoder_source
+    from core.models import registry as model_registry
+    from core.models.checkpoint import MultiTaskModel, backbone_fingerprint, head_spec_dict, load_backbone
     from core.models.heads import HEADS
     from core.models.training import _write_version
     from core.settings import EMBEDDED_ENCODER
@@ -326,8 +326,8 @@ def test_canary_routes_its_share_and_every_output_names_its_version(env):
 
 
 def test_canary_cli_set_status_promote_and_clear(tmp_path, monkeypatch, capsys):
-    from core.models import registry as model_registry
     from core.cli import main
+    from core.models import registry as model_registry
     from core.serving.server import read_canary
 
     src, stable, candidate = heads_versions()

@@ -14,9 +14,9 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from core.clinical.patients import _check_access, require_consent
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
-from core.clinical.patients import _check_access, require_consent
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
@@ -68,8 +68,8 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
                  on_token: Callable[[str], None] | None = None) -> dict:
     """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
-    from core.llm import answers
     from core import backends as remote
+    from core.llm import answers
 
     visit, _ = _visit_for_run(ctx, visit_id)
     key = answers.cache_key(llm, task, visit["text"])

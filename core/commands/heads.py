@@ -138,8 +138,8 @@ def score_file(args, settings) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from core.models.encoder import load_encoder, score_texts
     from core.errors import DataError
+    from core.models.encoder import load_encoder, score_texts
     from core.models.training import read_table
 
     df = read_table(Path(args.file))

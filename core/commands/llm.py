@@ -138,8 +138,8 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
-    from core.llm.answers import parse_response
     from core.errors import DataError
+    from core.llm.answers import parse_response
     from core.llm.tasks import get_task
 
     get_task(args.task)
@@ -159,8 +159,8 @@ def parse_file(args, settings) -> int:
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
 
-    from core.llm.answers import analyze, score_labels
     from core.errors import DataError
+    from core.llm.answers import analyze, score_labels
     from core.llm.model import load_llm
     from core.llm.tasks import get_task
 
