@@ -20,7 +20,7 @@ def test_panel_shows_a_row_per_head_and_flags_missing_references(tmp_path, monke
     from streamlit.testing.v1 import AppTest
 
     from core.models.heads import HEAD_NAMES
-    from core.serving import server as serving
+    from core import serving
     from core.settings import load_settings
     from core.storage import open_store
 
