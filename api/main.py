@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from api import errors, routes_analyze, routes_openai, routes_ops, routes_predict
 from api.metrics import Metrics, MetricsMiddleware
 from core.safety.deid import install_log_redaction
-from core.serving.server import ModelServer, require_api_token
+from core.serving import ModelServer, require_api_token
 
 
 def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:

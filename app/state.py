@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.security import auth
 from core.context import Context
 from core.errors import AuthError, CoreError, SessionExpired
+from core.security import auth
 from core.settings import load_settings
 from core.storage import Store, open_store
 

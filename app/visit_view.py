@@ -142,7 +142,7 @@ def render_heads(ctx, a: dict, visit: dict) -> None:
         if getattr(enc, "remote", False):
             st.info("Token attributions need the in-process encoder (encoder_url is set).")
         elif enc is not None:
-            from core.models.encoder import explain
+            from core.models.explain import explain
 
             with st.spinner("Computing attributions…"):
                 st.session_state[f"attr_{a['id']}_{head}"] = explain(enc, visit["text"], head)

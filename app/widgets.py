@@ -47,8 +47,8 @@ def heads_trained_on_synthetic(info: dict) -> bool:
 @st.cache_data(show_spinner=False)
 def _version_synthetic(heads_dir: str, version: str, _settings) -> bool:
     # Keyed by folder and version: a version folder never changes once written.
-    from core.models import info as model_info
     from core.errors import CoreError
+    from core.models import info as model_info
 
     try:
         info = model_info.heads_info(_settings.replace(heads_dir=heads_dir, heads_version=version))

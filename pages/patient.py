@@ -7,12 +7,10 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis
-from core.clinical import demo
-from core.models import info as model_info
-from core.clinical import patients
-from core.safety.crisis import CRISIS_RESOURCES
+from core.clinical import analysis, demo, patients
 from core.errors import CoreError
+from core.models import info as model_info
+from core.safety.crisis import CRISIS_RESOURCES
 
 ctx = state.context()
 patient_id = st.session_state.get("patient_id")

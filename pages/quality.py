@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from app import state
-from core.review import queue as review
+from core import review
 from core.errors import CoreError
 
 ctx = state.context()

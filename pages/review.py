@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from core.review import queue as review
+from core import review
 from core.errors import CoreError
 from core.models.heads import HEADS
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.models import registry as reg
 from core.errors import ConfigError, NoTrainedHeads
+from core.models import registry as reg
 
 ROOT = Path(__file__).resolve().parent.parent
 

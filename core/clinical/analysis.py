@@ -14,9 +14,9 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from core.clinical.patients import _check_access, require_consent
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
-from core.clinical.patients import _check_access, require_consent
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"

@@ -50,8 +50,8 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
 def overview(ctx: Context) -> dict:
     """Cohort-level figures for clinical leads: score distributions and patients needing attention."""
     ctx.require("cohort.read")
-    from core.models.heads import HEADS
     from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
+    from core.models.heads import HEADS
 
     heads_rows = records.latest_analyses_by_patient(ctx.store, "heads")
     by_patient: dict[int, list[dict]] = defaultdict(list)
@@ -77,7 +77,7 @@ def overview(ctx: Context) -> dict:
     attention.sort(key=lambda a: (not a["crisis"], -len(a["worsening"]), -a["unsigned_outputs"]))
     flags = []
     if ctx.user.can("quality.read"):
-        from core.review.queue import quality_stats
+        from core.review.quality import quality_stats
 
         rates = quality_stats(ctx, freq="M").flag_rate
         flags = rates.to_dict("records") if len(rates) else []

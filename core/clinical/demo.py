@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.security.auth import User
 from core.errors import ValidationError
+from core.security.auth import User
 from core.storage import Store, records
 from core.storage.audit import append_event
 
@@ -55,8 +55,8 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
 
     Uses the same cache key as a clinician's run, so nothing is scored twice.
     """
-    from core.clinical.analysis import HEADS_KIND
     from core.backends import score_texts
+    from core.clinical.analysis import HEADS_KIND
 
     todo = _unscored(store, encoder, patient_id)
     if not todo:

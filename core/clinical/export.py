@@ -7,12 +7,12 @@ import io
 from datetime import UTC, datetime
 
 from core import __version__
-from core.context import Context
-from core.safety.crisis import detect_crisis
-from core.models.heads import HEADS
 from core.clinical.patients import _check_access
-from core.storage import records
 from core.clinical.trends import trends_from_analyses
+from core.context import Context
+from core.models.heads import HEADS
+from core.safety.crisis import detect_crisis
+from core.storage import records
 
 DISCLAIMER = "Decision support, not a diagnosis. Model outputs need clinical judgement."
 

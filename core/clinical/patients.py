@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.context import Context
-from core.safety.crisis import detect_crisis
 from core.errors import ConsentRequired, PermissionDenied, ValidationError
+from core.safety.crisis import detect_crisis
 from core.storage import records
 
 PSEUDONYM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")

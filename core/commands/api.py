@@ -39,7 +39,7 @@ def serve(args, settings) -> int:
     import uvicorn
 
     from api.main import create_app
-    from core.serving.server import ModelServer, make_cache, require_api_token
+    from core.serving import ModelServer, make_cache, require_api_token
 
     require_api_token(settings)  # before any model loads
     server = ModelServer(settings, cache=make_cache(os.environ.get("REDIS_URL", "")))
@@ -55,7 +55,7 @@ def serve(args, settings) -> int:
 
 
 def drift(args, settings) -> int:
-    from core.serving.server import build_reference, drift_report
+    from core.serving import build_reference, drift_report
 
     if args.build_reference:
         path = build_reference(settings, args.build_reference)
@@ -73,7 +73,7 @@ def drift(args, settings) -> int:
 
 
 def canary_set(args, settings) -> int:
-    from core.serving.server import DEFAULT_CANARY_SHARE, set_canary
+    from core.serving import DEFAULT_CANARY_SHARE, set_canary
 
     c = set_canary(settings.heads_dir, args.version,
                    DEFAULT_CANARY_SHARE if args.share is None else args.share)
@@ -82,7 +82,7 @@ def canary_set(args, settings) -> int:
 
 
 def canary_clear(args, settings) -> int:
-    from core.serving.server import clear_canary
+    from core.serving import clear_canary
 
     c = clear_canary(settings.heads_dir)
     print(f"canary {c.version} stopped" if c else "no canary was set")
@@ -90,7 +90,7 @@ def canary_clear(args, settings) -> int:
 
 
 def canary_promote(args, settings) -> int:
-    from core.serving.server import promote_canary
+    from core.serving import promote_canary
 
     version = promote_canary(settings.heads_dir, force=args.force)
     print(f"{version} is now LATEST; canary stopped")
@@ -99,7 +99,7 @@ def canary_promote(args, settings) -> int:
 
 def canary_status(args, settings) -> int:
     from core.models import registry as model_registry
-    from core.serving.server import read_canary
+    from core.serving import read_canary
 
     print(f"serving (LATEST): {model_registry.latest(settings.heads_dir) or 'none'}")
     c = read_canary(settings.heads_dir)

@@ -77,9 +77,9 @@ def _score_demo(store, settings) -> None:
     """Pre-compute the head scores of the demo cohort when trained heads are installed."""
     from tqdm import tqdm
 
+    from core.backends import load_encoder
     from core.clinical import demo
     from core.errors import ModelUnavailable
-    from core.backends import load_encoder
 
     try:
         encoder = load_encoder(settings)

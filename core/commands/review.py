@@ -38,9 +38,9 @@ def register(sub) -> None:
 
 
 def _context(args, settings):
-    from core.security.auth import User
     from core.context import Context
     from core.errors import ValidationError
+    from core.security.auth import User
     from core.storage import open_store, records
 
     if not args.user:
@@ -54,7 +54,7 @@ def _context(args, settings):
 
 
 def export_cmd(args, settings) -> int:
-    from core.review import queue as review
+    from core import review
 
     ctx = _context(args, settings)
     ctx.audit("cli.invoke", "review", "export", os_user=getpass.getuser(), output=args.output)
@@ -76,7 +76,7 @@ def export_cmd(args, settings) -> int:
 
 
 def agreement_cmd(args, settings) -> int:
-    from core.review import queue as review
+    from core import review
 
     rows = review.agreement_report(_context(args, settings))
     if not rows:

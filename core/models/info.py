@@ -73,8 +73,8 @@ def describe(ctx: Context) -> dict:
 
 def heads_installed(settings: Settings) -> bool:
     """Whether a trained heads checkpoint can be loaded (files only, no model load)."""
-    from core.models import registry as model_registry
     from core.errors import CoreError
+    from core.models import registry as model_registry
 
     try:
         return bool(model_registry.resolve_version(Path(settings.heads_dir), settings.heads_version))

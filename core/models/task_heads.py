@@ -147,7 +147,7 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
 
 def encoder_identity(encoder) -> dict:
     """What the task heads must be loaded on: the backbone as the encoder runs it, its pooling and window length."""
-    from core.models.encoder import backbone_fingerprint
+    from core.models.checkpoint import backbone_fingerprint
 
     return {"backbone_id": encoder.backbone_id, "backbone_fingerprint": backbone_fingerprint(encoder.model.backbone),
             "pooling": encoder.model.pooling, "max_length": encoder.max_length,
@@ -323,7 +323,7 @@ def _token_spans(encoder, text: str) -> tuple[list[int], list[tuple[int, int]]]:
 
 
 def _window_starts(encoder, n_ids: int) -> tuple[list[int], int]:
-    from core.models.encoder import WINDOW_OVERLAP, window_content
+    from core.models.windows import WINDOW_OVERLAP, window_content
 
     content = window_content(encoder.tokenizer, encoder.max_length)
     step = max(1, int(content * (1 - WINDOW_OVERLAP)))
@@ -342,7 +342,8 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
     One batched backbone pass over every (sentence, window it lies in) pair.
     """
     from core.llm.evidence import split_sentences
-    from core.models.encoder import _pooled, wrap
+    from core.models.encoder import _pooled
+    from core.models.windows import wrap
 
     check_note(text)
     head = heads.heads[task]

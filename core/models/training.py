@@ -296,9 +296,10 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
     """Train heads and write a version folder. Returns {"version", "path", "promoted", "metrics"}."""
     import torch
 
-    from core.models import registry as model_registry
-    from core.models.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone, pad_batch
     from core.hardware import resolve_device, resolve_encoder_source
+    from core.models import registry as model_registry
+    from core.models.checkpoint import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone
+    from core.models.windows import pad_batch
 
     if args.epochs < 1 or args.batch_size < 1 or args.learning_rate <= 0 or args.max_length < 16:
         raise ConfigError("epochs and batch size must be >= 1, learning rate > 0, max length >= 16")
@@ -460,7 +461,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
             "seconds": round(time.perf_counter() - t_start, 2), "device": device,
         })
         # The drift monitor's reference: what this version outputs on held-out text of its own training data.
-        from core.serving.server import save_reference
+        from core.serving import save_reference
 
         save_reference(tmp, {n: test_values[:, i].tolist() for i, n in enumerate(names)},
                        f"held-out test split of the training data (n={len(te)}, seed {args.seed})")
@@ -493,7 +494,7 @@ def _write_version(path: Path, model, tokenizer, frozen: bool, config: dict, met
     """Weights (safetensors), tokenizer, metrics; config.json last, so a folder with it is complete."""
     from safetensors.torch import save_file
 
-    from core.models.encoder import BACKBONE_DELTA_FILE, CONFIG_FILE, HEADS_FILE
+    from core.models.checkpoint import BACKBONE_DELTA_FILE, CONFIG_FILE, HEADS_FILE
 
     path.mkdir(parents=True)
     save_file(model.head_state(), str(path / HEADS_FILE))
