@@ -141,21 +141,38 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
 
 def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit: int | None = None,
              with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
-             on_progress=None, base_generation: bool = True, max_post_tokens: int | None = None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
-    """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset."""
+             on_progress=None, base_generation: bool = True, max_post_tokens: int | None = None,
+             models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None,
+             task_heads=None, encoder=None, task_head_limit: int | None = None, progress_factory=None) -> dict:
+    """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset.
+
+    With `task_heads` (and their `encoder`), the "task head" column is computed first on every row of each file
+    (or `task_head_limit` rows), whatever `limit` the LLM columns use; `models=()` skips the LLM columns.
+    """
     from core.llm.model import load_llm
 
     datasets = find_datasets(data_dir, tasks)
     data = {}
+    report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir),
+                    "max_post_tokens": max_post_tokens}
+    all_rows = {}
     for name, path in datasets:
         rows, unreadable = load_rows(name, path, limit, seed)
         data[name] = rows
         log(f"{name}: {len(rows)} rows ({unreadable} gold answers without a readable label skipped)")
+        if task_heads is not None:
+            all_rows[name] = rows if limit == task_head_limit else load_rows(name, path, task_head_limit, seed)[0]
+    if task_heads is not None:
+        from core.models.task_evaluation import evaluate_rows
+
+        report["task_head_limit"] = task_head_limit
+        evaluate_rows(task_heads, encoder, all_rows, report, cache_dir=Path(settings.cache_dir), log=log,
+                      progress_factory=progress_factory)
+        if on_progress is not None:
+            on_progress(report)
     chosen = [("adapted", None)] + ([("base", "")] if with_base and settings.llm_adapter else [])
     chosen = [m for m in chosen if m[0] in models]
     cache = _load_cache(cache_path)
-    report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir),
-                    "max_post_tokens": max_post_tokens}
     for model_name, adapter in chosen:
         generate = with_generation and (base_generation or model_name != "base")
         llm = load_llm(settings, adapter=adapter)
