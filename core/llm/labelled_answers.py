@@ -73,19 +73,22 @@ def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_
     head = th.predict(task_heads, encoder, text, [task.name])[task.name]
     evidence = th.occlusion(task_heads, encoder, text, task.name, head["label"])
     rel_head = head_reliability(task_heads, task.name)
+    ignored = ([f"The task head did not read {len(head['ignored_instructions'])} sentence(s) addressed to the model "
+                "(instructions in a note are not clinical content)."] if head.get("ignored_instructions") else [])
     out: dict = {
         "task": task.name, "prompt_version": task.prompt_version,
         "label": head["label"], "probabilities": head["probabilities"],
         "label_source": "task_head", "label_model_id": task_heads.model_id,
         "label_model_version": task_heads.version, "reliability": rel_head,
         "faithful_evidence": evidence, "label_sentence": task.label_sentences[head["label"]],
-        "rationale": "", "notes": [], "truncated": False,
+        "rationale": "", "notes": list(ignored), "truncated": False,
     }
     if llm is None:
         from core.llm.answers import _input_notes
 
         out.update(model_id=task_heads.model_id, model_version=task_heads.version,
-                   notes=_input_notes(text) + ["The language model is not available: no rationale was written."])
+                   notes=_input_notes(text) + ignored
+                   + ["The language model is not available: no rationale was written."])
         return out
     res = backends.analyze(llm, task.name, text, on_token=on_token, max_new_tokens=max_new_tokens,
                            follow_label=head["label"])
@@ -93,7 +96,7 @@ def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_
     weak = (getattr(llm, "weak_tasks", None) or {}).get(task.name)
     # The LLM's own notes on the input (language, injection, truncation) stay; its reliability note is about
     # its label, which is not the one shown.
-    notes = [n for n in (res.get("notes") or []) if n != weak]
+    notes = ignored + [n for n in (res.get("notes") or []) if n != weak]
     disagree = res.get("label") is not None and res.get("label") != head["label"]
     out.update(
         model_id=res.get("model_id", ""), model_version=res.get("model_version", ""),

@@ -292,6 +292,27 @@ def check_note(text) -> str:
     return text
 
 
+def reading_text(text: str) -> tuple[str, list[str]]:
+    """The note as the task heads read it: sentences addressed to the model ("ignore previous instructions",
+    "answer yes") are blanked out character for character (offsets keep pointing into the note), so a post
+    cannot argue its own label. Returns (text, the sentences blanked)."""
+    from core.llm.answers import _INJECTION_RE
+    from core.llm.evidence import split_sentences
+
+    check_note(text)
+    blanked = []
+    chars = list(text)
+    for sent, start, end in split_sentences(text):
+        if _INJECTION_RE.search(sent):
+            blanked.append(sent)
+            chars[start:end] = " " * (end - start)
+    out = "".join(chars)
+    if not out.strip():
+        raise EmptyNote("The note holds only instructions addressed to the model: there is nothing clinical for "
+                        "the task heads to read")
+    return out, blanked
+
+
 def label_result(heads: TaskHeads, task: str, probs: np.ndarray) -> dict:
     head = heads.heads[task]
     i = int(np.argmax(probs))
@@ -303,10 +324,13 @@ def label_result(heads: TaskHeads, task: str, probs: np.ndarray) -> dict:
 
 def predict(heads: TaskHeads, encoder, text: str, tasks: list[str] | None = None) -> dict[str, dict]:
     """{task: label, calibrated probabilities, version} for one note (EmptyNote when it has no words)."""
-    check_note(text)
+    read, blanked = reading_text(text)
     names = [t for t in (tasks or heads.tasks) if heads.has(t)]
-    emb = embed_notes(encoder, [text])
-    return {t: label_result(heads, t, heads.heads[t].probabilities(emb)[0]) for t in names}
+    emb = embed_notes(encoder, [read])
+    out = {t: label_result(heads, t, heads.heads[t].probabilities(emb)[0]) for t in names}
+    for r in out.values():
+        r["ignored_instructions"] = blanked
+    return out
 
 
 def predict_many(heads: TaskHeads, emb: np.ndarray, task: str) -> np.ndarray:
@@ -345,7 +369,7 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
     from core.models.encoder import _pooled
     from core.models.windows import wrap
 
-    check_note(text)
+    text, _ = reading_text(text)  # same offsets; instructions to the model blanked, as predict reads it
     head = heads.heads[task]
     sentences = split_sentences(text)
     ids, offsets = _token_spans(encoder, text)
