@@ -56,8 +56,9 @@ def test_fit_head_chooses_on_the_heldout_split_and_calibrates():
     head, m = fit_head("stress_cause", ("a", "b", "c"), x, y, seed=0)
     assert head.weight.shape == (3, 8) and head.bias.shape == (3,) and head.temperature > 0
     assert m["n_train"] == 480 and m["n_heldout"] == 120
-    assert {t["C"] for t in m["grid"]} == {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0}
-    assert m["heldout_weighted_f1"] == max(t["heldout_weighted_f1"] for t in m["grid"])
+    assert {t["C"] for t in m["grid"]} == {0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0}
+    chosen = next(t for t in m["grid"] if t["C"] == m["C"] and t["class_weight"] == m["class_weight"])
+    assert chosen["heldout_log_loss"] == min(t["heldout_log_loss"] for t in m["grid"])
     assert 0 <= m["heldout_ece_after"] <= 0.15 and 0 <= m["heldout_ece_before"] <= 1
     # the stored weights act on raw embeddings (the standardisation is folded in)
     acc = (head.probabilities(x).argmax(1) == y).mean()
