@@ -86,18 +86,33 @@ def test_evaluate_imhi_skip_llm_gives_the_task_head_column_and_records_it(cli_en
     q = 'Consider this post: "{}" Question: Does the poster suffer from depression?'
     yes, no = "Yes, the poster suffers from depression. Reasoning: a", "No, the poster does not suffer from " \
                                                                          "depression. Reasoning: b"
-    pd.DataFrame({"query": [q.format(DEPRESSED), q.format(FINE), q.format("I cry every night and feel worthless."),
-                            q.format("Got a promotion at work today, celebrating with friends.")],
-                  "gpt-3.5-turbo": [yes, no, yes, no]}).to_csv(data / "DR.csv", index=False)
+    posts = [DEPRESSED, FINE, "I cry every night and feel worthless.",
+             "Got a promotion at work today, celebrating with friends."]
+    gold = ["yes", "no", "yes", "no"]
+    pd.DataFrame({"query": [q.format(p) for p in posts],
+                  "gpt-3.5-turbo": [yes if g == "yes" else no for g in gold]}).to_csv(data / "DR.csv", index=False)
     out = cli_env / "eval.md"
     assert main(["evaluate-imhi", "--data", str(data), "--skip-llm", "--record", "--output", str(out)]) == 0
     table = out.read_text()
     assert "Language-model columns skipped" in table
-    assert "| DR | 4 | 0.333 / 0.500 | 1.000 / 1.000 | 1.000 |" in table  # majority, head, AUROC
+    # the column agrees with the heads asked directly
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    from core.models import task_heads as th
+    from core.models.encoder import load_encoder
+    from core.settings import load_settings
+
+    settings = load_settings(env={}, task_heads_dir=copy)
+    enc = load_encoder(settings)
+    heads = th.load_task_heads(settings, enc)
+    preds = [th.predict(heads, enc, p, ["depression"])["depression"] for p in posts]
+    wf1 = f1_score(gold, [p["label"] for p in preds], average="weighted")
+    auroc = roc_auc_score([g == "yes" for g in gold], [p["probabilities"]["yes"] for p in preds])
+    assert f"| DR | 4 | 0.333 / 0.500 | {wf1:.3f} / " in table and f"| {auroc:.3f} |" in table
     version = (copy / "LATEST").read_text().strip()
     saved = json.loads((copy / version / "evaluation.json").read_text())
-    assert saved["datasets"]["DR"]["weighted_f1"] == 1.0 and saved["datasets"]["DR"]["tasks"] == ["depression"]
-    assert saved["datasets"]["DR"]["beats_both_baselines"] is True
+    assert saved["datasets"]["DR"]["weighted_f1"] == round(wf1, 4) and saved["datasets"]["DR"]["tasks"] == ["depression"]
+    assert saved["datasets"]["DR"]["majority"] == round(1 / 3, 4)
 
 
 @pytest.mark.slow
