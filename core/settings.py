@@ -55,6 +55,9 @@ class Settings:
     heads_dir: Path = ROOT / "data" / "models" / "heads"
     # Version to load; "latest" follows the pointer.
     heads_version: str = "latest"
+    # Reference band of the psycholinguistic indicators (IQR of not-depressed social-media posts), built by
+    # `python -m core build-indicator-reference`.
+    indicators_reference: Path = ROOT / "data" / "models" / "indicators" / "reference.json"
     # torch, or onnx (onnxruntime, after `python -m core export-onnx`).
     encoder_runtime: Runtime = "torch"
     # Monte-Carlo dropout passes used for per-head uncertainty.

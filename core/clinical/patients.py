@@ -139,10 +139,15 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
     _check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
-    [vid] = records.insert_visits(
-        ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
-        ctx.user.id,
-    )
+    from core.clinical.visit_indicators import compute_many, store_many
+
+    found = compute_many([text])  # word counts, no model: before the write lock is taken
+    with ctx.store.tx():  # the visit and its indicators are stored together or not at all
+        [vid] = records.insert_visits(
+            ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
+            ctx.user.id,
+        )
+        store_many(ctx.store, [vid], found)
     ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
     return vid
 
@@ -169,7 +174,12 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
                            "source": f"import:{filename}"[:200]})
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
-    ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+    from core.clinical.visit_indicators import compute_many, store_many
+
+    found = compute_many([v["text"] for v in visits])  # word counts, no model: before the write lock is taken
+    with ctx.store.tx():  # the visits and their indicators are stored together or not at all
+        ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+        store_many(ctx.store, ids, found)
     ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1])
     return ids
 
