@@ -93,15 +93,23 @@ def render_heads(ctx, a: dict, visit: dict) -> None:
         st.caption("Red words push this head's score up, blue words push it down.")
 
 
-def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool) -> None:
+def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool,
+                 indicators: dict | None = None) -> None:
+    from app import indicators_view
+
     crisis = visit["crisis"]
     spans = [(m.start, m.end, f"crisis language: {m.category}", "crisis") for m in crisis.active]
     for a in analyses:
         if a["kind"] == "llm":
             spans += _evidence_spans(a["outputs"])
-    st.markdown(highlight(visit["text"], spans), unsafe_allow_html=True)
+    shown = indicators_view.choose_shown(visit["id"]) if indicators else []
+    if shown:
+        st.markdown(indicators_view.legend(indicators, shown), unsafe_allow_html=True)
+        spans += indicators_view.note_spans(indicators, shown, [s for s in spans if s[3:] == ("crisis",)])
+    st.markdown(highlight(visit["text"], spans, indicators_view.mark_styles()), unsafe_allow_html=True)
     st.caption(f"Source: {visit['source']} · highlighted: :red[crisis language] (red) and evidence for the "
-               "rationales (yellow)")
+               "rationales (yellow)" + (", indicators as in the legend (struck through: negated)" if shown else ""))
+    indicators_view.render_panel(visit, indicators, analyses)
     if not consent:
         st.info("No consent to ML analysis: models do not run on this patient's notes.", icon=":material/block:")
         return

@@ -137,9 +137,10 @@ _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;borde
                "evidence": "background:#fef08a"}
 
 
-def highlight(text: str, spans: list[tuple]) -> str:
+def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = None) -> str:
     """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
-    the default). Crisis spans win where they overlap evidence. Everything is escaped."""
+    the default), or a kind whose CSS ``styles`` gives. Crisis spans win where they overlap evidence. Everything is
+    escaped."""
     out, pos = [], 0
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
     for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
@@ -147,7 +148,8 @@ def highlight(text: str, spans: list[tuple]) -> str:
             continue
         out.append(html.escape(text[pos:start]))
         out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "
-                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{html.escape(text[start:end])}</mark>")
+                   f"style='{(styles or {}).get(kind) or _MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>"
+                   f"{html.escape(text[start:end])}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"

@@ -10,7 +10,7 @@ from app.widgets import visit_timeline_chart
 from core.clinical import analysis
 from core.clinical import demo
 from core.models import info as model_info
-from core.clinical import patients
+from core.clinical import patients, visit_indicators
 from core.safety.crisis import CRISIS_RESOURCES
 from core.errors import CoreError
 
@@ -25,6 +25,7 @@ try:
     patient = patients.get_patient(ctx, patient_id)
     visits = patients.list_visits(ctx, patient_id)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
+    indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
 except CoreError as exc:
     state.show_error(exc)
     st.stop()
@@ -136,10 +137,10 @@ with tab_visits:
         marker = " 🚨" if v["crisis"].flagged else ""
         done = "" if by_visit.get(v["id"]) else " · not analysed"
         with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
-            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent)
+            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, indicators.get(v["id"]))
 
 with tab_traj:
-    render_trajectories(ctx, patient_id, visits, all_analyses, consent)
+    render_trajectories(ctx, patient_id, visits, all_analyses, consent, indicators)
 
 with tab_export:
     from app.export_view import render_export
