@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from core.clinical import lexicons as lx
 
-LOGIC_VERSION = "ind-1"
+LOGIC_VERSION = "ind-2"  # change whenever the logic below changes what is counted
 
 
 @dataclass(frozen=True)
@@ -171,15 +171,18 @@ def _tokenise(text: str) -> _Tokens:
 
 
 _NEGATORS = frozenset(lx.NEGATORS)
+_ABSOLUTIST = frozenset(lx.ABSOLUTIST)
 
 
-def _negated(t: _Tokens, i: int) -> bool:
-    """A negator among the few words before position ``i`` in the same clause."""
+def _negated(t: _Tokens, i: int, indicator: str = "") -> bool:
+    """A negator among the few words before position ``i`` in the same clause.
+
+    For absolutist words, the absolutist negators ("nothing ever", "never ever") intensify, not negate."""
     for j in range(i - 1, max(-1, i - 1 - lx.NEGATION_WINDOW), -1):
         if t.clause[j] != t.clause[i]:
             return False
         w = t.words[j]
-        if w in _NEGATORS or w.endswith("n't"):
+        if (w in _NEGATORS or w.endswith("n't")) and not (indicator == "absolutist" and w in _ABSOLUTIST):
             return True
     return False
 
@@ -200,16 +203,16 @@ def _matches(t: _Tokens) -> list[tuple[int, int, str, str, bool]]:
                 k = len(cand)
                 if free.get(name, 0) <= i and (k == 2 or tuple(words[i:i + k]) == cand):
                     free[name] = i + k
-                    out.append((i, i + k, name, subtype, name != "first_person" and _negated(t, i)))
+                    out.append((i, i + k, name, subtype, name != "first_person" and _negated(t, i, name)))
         for _cand, name, subtype in single.get(w, ()):
             if free.get(name, 0) <= i:
                 free[name] = i + 1
-                out.append((i, i + 1, name, subtype, name != "first_person" and _negated(t, i)))
+                out.append((i, i + 1, name, subtype, name != "first_person" and _negated(t, i, name)))
         if w.startswith(prefix_tuple):
             for p, name, subtype in prefixes:
                 if w.startswith(p) and free.get(name, 0) <= i:
                     free[name] = i + 1
-                    out.append((i, i + 1, name, subtype, _negated(t, i)))
+                    out.append((i, i + 1, name, subtype, _negated(t, i, name)))
     return out
 
 
