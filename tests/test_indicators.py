@@ -313,3 +313,23 @@ def test_reference_band_is_labelled_as_social_media_posts(settings):
     note = visit_indicators.reference_note(ref)
     assert "social-media posts" in note and "not clinical notes" in note
     assert "not match" not in note, "rebuild the band: python -m core build-indicator-reference"
+
+
+# ---------------------------------------------------------------- export
+def test_patient_export_carries_the_indicators(psy):
+    import csv
+    import io
+
+    from core.clinical import export, patients
+
+    pid = patients.create_patient(psy, "P-1")
+    patients.add_visit(psy, pid, "2026-01-05", "I always feel hopeless and alone.")
+    patients.add_visit(psy, pid, "2026-02-05", "Patient reports she is sleeping better. She denies low mood.")
+    md = export.summary_markdown(psy, pid)
+    assert "## Psycholinguistic indicators" in md and "social-media posts" in md
+    assert "| Hopelessness | 0.00 | -16.67 | steady |" in md  # 1 in 6 words, then none
+    assert "First-person singular not applicable" in md  # the third-person note
+    rows = [r for r in csv.DictReader(io.StringIO(export.scores_csv(psy, pid))) if r["kind"] == "indicators"]
+    assert [r["visit_date"] for r in rows] == ["2026-01-05", "2026-02-05"]
+    assert float(rows[0]["ind_hopelessness"]) == pytest.approx(100 / 6, abs=0.01)
+    assert rows[1]["ind_first_person"] == "" and rows[0]["model_version"] == ind.version()

@@ -133,12 +133,14 @@ EMOTION_WORDS = {
             "great", "wonderful", "good", "better", "cheerful", "laugh", "laughed", "laughing", "smile", "smiling"),
 }
 
-# VADER lexicon words left out of the emotion-word counts: function words and words whose VADER score
-# reflects a sense that is rare in clinical writing ("like" the preposition, "help" the noun, "pretty" the adverb).
+# VADER lexicon words left out of the emotion-word counts: function words, words whose VADER score reflects a
+# sense that is rare in clinical writing ("like" the preposition, "help" the noun, "pretty" the adverb), and
+# clinical vocabulary that carries no emotion ("denies suicidal ideation", "tested positive").
 EMOTION_WORD_EXCLUDE = frozenset((
     "like", "likes", "liked", "well", "pretty", "please", "yes", "no", "ok", "okay", "help", "helps", "care",
     "sure", "kind", "true", "clear", "fine", "mean", "want", "wants", "wanted", "free", "matter", "share",
     "save", "keep", "interest", "interested", "right", "god", "lol", "haha", "party", "lost", "friend", "friends",
+    "deny", "denies", "denied", "denying", "positive", "negative", "supportive", "support", "supports",
 ))
 EMOTION_WORD_MIN_VALENCE = 1.0  # |VADER mean rating| a word needs to count as an emotion word (scale -4..4)
 
