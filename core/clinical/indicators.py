@@ -407,3 +407,16 @@ def _dominant(found: list[tuple[int, str]]) -> str:
 def summary(result: dict) -> dict[str, float | None]:
     """{indicator: value or None} of a ``compute`` result (for tables and CSV columns)."""
     return {name: (result.get("indicators", {}).get(name) or {}).get("value") for name in NAMES}
+
+
+def add_columns(df, texts: list[str]) -> None:
+    """Add ``ind_<name>`` columns (empty where not reported) and speaker, language and version to a DataFrame."""
+    results = [compute(t) for t in texts]
+    for name in NAMES:
+        df[f"ind_{name}"] = [summary(r)[name] for r in results]
+    df["ind_first_person_share"] = [(r["indicators"]["first_person"] or {}).get("share") for r in results]
+    df["ind_speaker"] = [r["speaker"] for r in results]
+    df["ind_language"] = [r["language"] for r in results]
+    df["ind_status"] = ["; ".join(sorted({c["status"] for c in r["indicators"].values()} - {"ok"})) or "ok"
+                        for r in results]
+    df["indicators_version"] = version()
