@@ -333,3 +333,33 @@ def test_patient_export_carries_the_indicators(psy):
     assert [r["visit_date"] for r in rows] == ["2026-01-05", "2026-02-05"]
     assert float(rows[0]["ind_hopelessness"]) == pytest.approx(100 / 6, abs=0.01)
     assert rows[1]["ind_first_person"] == "" and rows[0]["model_version"] == ind.version()
+
+
+# ---------------------------------------------------------------- real posts (../shared)
+@pytest.mark.shared
+def test_shipped_reference_band_is_what_the_command_builds(shared_data, tmp_path, settings):
+    from core.cli import main
+
+    out = tmp_path / "reference.json"
+    assert main(["build-indicator-reference", "--shared", str(shared_data), "--output", str(out)]) == 0
+    shipped = json.loads(settings.indicators_reference.read_text(encoding="utf-8"))
+    assert json.loads(out.read_text(encoding="utf-8")) == shipped
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_reported_effect_directions_hold_on_imhi_dr(shared_data):
+    """The indicators bench/RESULTS.md reports as separating DR posts do so in the reported direction."""
+    import numpy as np
+
+    from core.clinical import indicator_eval
+
+    _, _, texts, y = indicator_eval.load_groups(shared_data)[0]
+    m = indicator_eval.indicator_matrix(texts)
+    col = {name: k for k, name in enumerate(ind.NAMES)}
+    higher = ("absolutist", "first_person", "negative_emotion", "hopelessness", "helplessness", "alone")
+    lower = ("positive_emotion", "valence", "social")
+    for name in higher + lower:
+        d, lo, hi = indicator_eval.d_with_ci(m[y == 1, col[name]], m[y == 0, col[name]], n_boot=300)
+        assert (lo > 0) if name in higher else (hi < 0), (name, d, lo, hi)
+    assert not np.isnan(m).all()
