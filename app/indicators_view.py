@@ -107,27 +107,58 @@ def indicator_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def emotion_bar(result: dict | None, llm_probs: dict | None = None):
-    """Stacked bar(s): the note's text by its sentences' dominant emotion, and the model's probabilities."""
+def emotion_bar(result: dict | None, model_bars: list[tuple[str, dict]] | None = None):
+    """Stacked bars: the note's text by its sentences' dominant emotion, then any language-model readings."""
     import plotly.graph_objects as go
 
     bars = []
     if result and result.get("emotion"):
         bars.append(("Word lists (share of the note)", result["emotion"]["share"]))
-    if llm_probs:
-        bars.append(("Language model (probability)", llm_probs))
+    bars += model_bars or []
     fig = go.Figure()
     for emotion, colour in EMOTION_COLOURS.items():
         fig.add_trace(go.Bar(y=[b for b, _ in bars], x=[p.get(emotion, 0.0) for _, p in bars], name=emotion,
                              orientation="h", marker_color=colour,
                              hovertemplate=f"{emotion}: %{{x:.0%}}<extra></extra>"))
     fig.update_layout(barmode="stack", height=70 + 35 * len(bars), margin=dict(l=10, r=10, t=5, b=5),
-                      xaxis=dict(range=[0, 1], tickformat=".0%"), legend=dict(orientation="h", y=-0.5))
+                      xaxis=dict(range=[0, 1], tickformat=".0%"), legend=dict(orientation="h", y=-0.5),
+                      yaxis=dict(autorange="reversed"))
     return fig
 
 
-def render_panel(visit: dict, result: dict | None, analyses: list[dict]) -> None:
-    """The indicators of one visit: notes, table, emotion bar, provenance."""
+def _model_bars(analyses: list[dict]) -> list[tuple[str, dict]]:
+    bars = []
+    per_sentence = [a for a in analyses if a["kind"] == "emotion"]
+    if per_sentence:
+        bars.append(("Language model, per sentence", per_sentence[-1]["outputs"]["probabilities"]))
+    whole = [a for a in analyses if a["kind"] == "llm" and a["task"] == "emotion"]
+    if whole and whole[-1]["outputs"].get("probabilities"):
+        bars.append(("Language model, whole note", whole[-1]["outputs"]["probabilities"]))
+    return bars
+
+
+def _run_sentence_emotions(ctx, visit_id: int) -> None:
+    from app import resources, state
+    from core.clinical import analysis
+    from core.errors import CoreError
+
+    llm = resources.llm()
+    if llm is None:
+        st.error("The language model is not available, so the emotion of each sentence was not scored and nothing "
+                 "was stored.", icon=":material/error:")
+        return
+    bar = st.progress(0.0, text="Scoring each sentence…")
+    try:
+        analysis.run_sentence_emotions(ctx, visit_id, llm,
+                                       progress=lambda done, total: bar.progress(done / total,
+                                                                                 text=f"Sentence {done} of {total}"))
+        st.rerun()
+    except CoreError as exc:
+        state.show_error(exc)
+
+
+def render_panel(ctx, visit: dict, result: dict | None, analyses: list[dict], consent: bool = False) -> None:
+    """The indicators of one visit: notes, table, emotion bars, provenance."""
     if not result:
         st.caption("No indicators stored for this visit.")
         return
@@ -135,13 +166,24 @@ def render_panel(visit: dict, result: dict | None, analyses: list[dict]) -> None
         for note in result.get("notes", []):
             st.caption(note)
         st.dataframe(indicator_table(result), hide_index=True, width="stretch", key=f"ind_table_{visit['id']}")
-        llm = [a for a in analyses if a["kind"] == "llm" and a["task"] == "emotion"]
-        probs = llm[-1]["outputs"].get("probabilities") if llm else None
-        if result.get("emotion") or probs:
-            st.plotly_chart(emotion_bar(result, probs), key=f"ind_emotion_{visit['id']}", width="stretch")
-            st.caption("Emotion: each sentence's dominant emotion from short written word lists (neutral when none "
-                       "is found)" + ("; the language model's answer to the emotion question for the whole note."
-                                      if probs else ". Ask the language model *Emotion* for its reading."))
+        bars = _model_bars(analyses)
+        if result.get("emotion") or bars:
+            st.plotly_chart(emotion_bar(result, bars), key=f"ind_emotion_{visit['id']}", width="stretch")
+            st.caption("Emotion: the share of the note whose sentences have each dominant emotion, from short written "
+                       "word lists (neutral when none is found)"
+                       + ("; the language model's probabilities for the five answers to \"What emotion does the "
+                          "poster mainly express?\", averaged over the sentences or for the whole note. The "
+                          "embedded model was not tuned on this question." if bars else "."))
+        for a in analyses:
+            if a["kind"] == "emotion":
+                for note in a["outputs"].get("notes", []):
+                    st.caption(f"Note: {note}")
+                st.caption(f"Per-sentence emotion: model `{a['model_id']}` version `{a['model_version']}` · prompt "
+                           f"`{a['prompt_version']}` · Decision support, not a diagnosis.")
+        if consent and ctx.user.can("analyses.run") and not any(a["kind"] == "emotion" for a in analyses) \
+                and result.get("emotion"):
+            if st.button("Emotion of each sentence (language model)", key=f"emotion_sentences_{visit['id']}"):
+                _run_sentence_emotions(ctx, visit["id"])
         st.caption(f"Word counts, no model · indicators {result.get('version', '?')} · {result.get('words', 0)} words"
                    f" · speaker: {result.get('speaker', '?').replace('_', ' ')} · VADER lexicon (MIT) and lists "
                    "written for mhdash. Research links these words to mental state in groups of people; in one "

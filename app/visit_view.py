@@ -109,7 +109,7 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
     st.markdown(highlight(visit["text"], spans, indicators_view.mark_styles()), unsafe_allow_html=True)
     st.caption(f"Source: {visit['source']} · highlighted: :red[crisis language] (red) and evidence for the "
                "rationales (yellow)" + (", indicators as in the legend (struck through: negated)" if shown else ""))
-    indicators_view.render_panel(visit, indicators, analyses)
+    indicators_view.render_panel(ctx, visit, indicators, analyses, consent)
     if not consent:
         st.info("No consent to ML analysis: models do not run on this patient's notes.", icon=":material/block:")
         return

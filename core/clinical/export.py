@@ -88,6 +88,10 @@ def _markdown(ctx: Context, patient_id: int) -> str:
                              + f" ({prov})")
                 if o.get("rationale"):
                     lines.append(f"  - Rationale: {o['rationale'].strip()}")
+            elif a["kind"] == "emotion":
+                probs = a["outputs"].get("probabilities") or {}
+                lines.append(f"- Emotion per sentence (language model): **{a['outputs'].get('label')}** ("
+                             + ", ".join(f"{k} {v:.2f}" for k, v in probs.items()) + f") ({prov})")
             elif a["kind"] == "progression":
                 lines.append(f"- Progression: {a['outputs'].get('trend')} — {a['outputs'].get('rationale', '')}"
                              f" ({prov})")

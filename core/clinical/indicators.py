@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from core.clinical import lexicons as lx
 
-LOGIC_VERSION = "ind-2"  # change whenever the logic below changes what is counted
+LOGIC_VERSION = "ind-3"  # change whenever the logic below changes what is counted
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _QUOTE_RE = re.compile(r"\"[^\"]{0,2000}\"|“[^”]{0,2000}”")
 _CLAUSE_CHARS = frozenset(".,;:!?()[]\n")
 _SENTENCE_CHARS = frozenset(".!?\n")
+_CLOSING = frozenset(".!?…\"'”’)]")
 MAX_SENTENCE_WORDS = 40  # text without sentence punctuation is cut into runs of this many words
 
 
@@ -366,11 +367,13 @@ def compute(text: str) -> dict:
     out["sentences"] = len(bounds)
     compounds, weights, emotions = [], [], []
     for a, b in bounds:
-        piece = text[t.starts[a]:t.ends[b - 1]]
-        compound = sia.polarity_scores(piece)["compound"]
+        end = t.ends[b - 1]
+        while end < len(text) and text[end] in _CLOSING:  # the sentence's own punctuation ("!" counts in VADER)
+            end += 1
+        compound = sia.polarity_scores(text[t.starts[a]:end])["compound"]
         compounds.append(compound)
         weights.append(b - a)
-        emotions.append([t.starts[a], t.ends[b - 1], _dominant(sent_emotions.get(t.sentence[a], []))])
+        emotions.append([t.starts[a], end, _dominant(sent_emotions.get(t.sentence[a], []))])
     mean = sum(c * w for c, w in zip(compounds, weights)) / sum(weights)
     var = sum(w * (c - mean) ** 2 for c, w in zip(compounds, weights)) / sum(weights)
     indicators["valence"] = {"value": round(mean, 4), "count": len(bounds), "negated": 0,
