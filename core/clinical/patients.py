@@ -139,7 +139,7 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
     _check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
-    from core.clinical.visit_indicators import compute_many, store_many
+    from core.clinical.indicator_records import compute_many, store_many
 
     found = compute_many([text])  # word counts, no model: before the write lock is taken
     with ctx.store.tx():  # the visit and its indicators are stored together or not at all
@@ -174,7 +174,7 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
                            "source": f"import:{filename}"[:200]})
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
-    from core.clinical.visit_indicators import compute_many, store_many
+    from core.clinical.indicator_records import compute_many, store_many
 
     found = compute_many([v["text"] for v in visits])  # word counts, no model: before the write lock is taken
     with ctx.store.tx():  # the visits and their indicators are stored together or not at all

@@ -1,7 +1,7 @@
-"""Psycholinguistic indicators of a patient's visits: computed on save, stored, read back, trended.
+"""Psycholinguistic indicators of a patient's visits: read back (with access checks), trended, banded.
 
-``compute_for_visits`` runs when visits are saved (in the same transaction as
-the visit rows). Reading never recomputes a stored result: ``by_visit`` returns
+They are computed when visits are saved (``core.clinical.indicator_records``, in
+the same transaction as the visit rows). Reading never recomputes a stored result: ``by_visit`` returns
 the stored indicators of the current version and only computes those that are
 missing (visits saved before indicators existed, or after the word lists
 changed), storing them at once.
@@ -21,35 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.clinical import indicators
+from core.clinical.indicator_records import backfill, compute_for_visits, compute_many, store_many  # noqa: F401
 from core.clinical.trends import HeadTrend, head_trend
 from core.context import Context
 from core.storage import indicators as store_indicators
 
 # Scale of an indicator whose reference range is narrower (per 100 words): a change must be at least 10% of it.
 MIN_SCALE = 1.0
-
-
-def compute_many(texts: list[str]) -> list[tuple[dict, float]]:
-    """(indicators, milliseconds) of each text: the CPU work, done before a write transaction opens."""
-    results = []
-    for text in texts:
-        start = time.perf_counter()
-        out = indicators.compute(text)
-        results.append((out, (time.perf_counter() - start) * 1000))
-    return results
-
-
-def store_many(store, visit_ids: list[int], results: list[tuple[dict, float]]) -> None:
-    """Store ``compute_many`` results for these visits; joins the caller's transaction."""
-    ver = indicators.version()
-    with store.tx():
-        for vid, (out, ms) in zip(visit_ids, results, strict=True):
-            store_indicators.put(store, vid, ver, out, ms)
-
-
-def compute_for_visits(store, visits: list[tuple[int, str]]) -> None:
-    """Compute and store the indicators of (visit id, text) pairs."""
-    store_many(store, [vid for vid, _ in visits], compute_many([text for _, text in visits]))
 
 
 def by_visit(ctx: Context, patient_id: int, visits: list[dict]) -> dict[int, dict]:
@@ -67,21 +45,6 @@ def by_visit(ctx: Context, patient_id: int, visits: list[dict]) -> dict[int, dic
         found = store_indicators.get_many(ctx.store, ids, ver)
     ctx.audit("indicators.read", "patient", patient_id, visits=len(found), computed=len(todo), version=ver)
     return found
-
-
-def backfill(store, limit: int = 10_000, progress=None) -> int:
-    """Compute the indicators of every stored visit that lacks the current version's (a CLI step)."""
-    ver = indicators.version()
-    done = 0
-    while done < limit:
-        batch = store_indicators.missing(store, ver, limit=min(200, limit - done))
-        if not batch:
-            break
-        compute_for_visits(store, [(v["id"], v["text"]) for v in batch])
-        done += len(batch)
-        if progress:
-            progress(done)
-    return done
 
 
 # ---------------------------------------------------------------- reference band

@@ -77,7 +77,7 @@ def build_reference(args, settings) -> int:
 
 
 def backfill(args, settings) -> int:
-    from core.clinical.visit_indicators import backfill as run
+    from core.clinical.indicator_records import backfill as run
     from core.storage import open_store
 
     bar = _Bar("visits")
