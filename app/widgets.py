@@ -6,10 +6,10 @@ import html
 
 import streamlit as st
 
+from core.clinical.provenance import DISCLAIMER, signer
 from core.models.heads import HEADS
 
 LIGHT_ICONS = {"red": "🔴", "amber": "🟠", "green": "🟢", "grey": "⚪"}
-DISCLAIMER = "Decision support, not a diagnosis."
 
 
 def light(status: str) -> str:
@@ -23,7 +23,7 @@ def provenance(analysis: dict) -> None:
         bits.append(f"prompt `{analysis['prompt_version']}`")
     state = "✅ signed" if analysis["status"] == "signed" else "✎ draft"
     if analysis["status"] == "signed":
-        who = analysis.get("signed_by_name") or f"user {analysis['signed_by']}"
+        who = signer(analysis)
         state += f" by {who} {analysis['signed_at'][:16].replace('T', ' ')} UTC"
     st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
 

@@ -14,13 +14,12 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from core.clinical.patients import _check_access, require_consent
+from core.clinical.access import patient_for, require_consent, visit_for
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
-DISCLAIMER = "Decision support, not a diagnosis."
 
 
 def _key(*parts) -> str:
@@ -29,9 +28,7 @@ def _key(*parts) -> str:
 
 def _visit_for_run(ctx: Context, visit_id: int) -> tuple[dict, dict]:
     ctx.require("analyses.run")
-    visit = records.get_visit(ctx.store, visit_id)
-    patient = records.get_patient(ctx.store, visit["patient_id"])
-    _check_access(ctx, patient, write=True)
+    visit, patient = visit_for(ctx, visit_id, write=True)
     require_consent(patient)
     return visit, patient
 
@@ -185,8 +182,7 @@ def _audit_read(ctx: Context, entity: str, entity_id: int, rows: list[dict], **d
 
 def visit_analyses(ctx: Context, visit_id: int) -> list[dict]:
     """The model outputs of one visit (audited: they are derived from the note)."""
-    visit = records.get_visit(ctx.store, visit_id)
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    visit, _ = visit_for(ctx, visit_id)
     rows = records.list_analyses(ctx.store, [visit_id])
     _audit_read(ctx, "visit", visit_id, rows, patient_id=visit["patient_id"])
     return rows
@@ -194,7 +190,7 @@ def visit_analyses(ctx: Context, visit_id: int) -> list[dict]:
 
 def patient_analyses(ctx: Context, patient_id: int) -> list[dict]:
     """Every model output of the patient's visits (audited: they are derived from the notes)."""
-    _check_access(ctx, records.get_patient(ctx.store, patient_id))
+    patient_for(ctx, patient_id)
     rows = records.list_patient_analyses(ctx.store, patient_id)
     _audit_read(ctx, "patient", patient_id, rows)
     return rows
@@ -204,8 +200,7 @@ def sign(ctx: Context, analysis_id: int) -> dict:
     """A psychiatrist signs an output: it becomes immutable, with who, when and model versions."""
     ctx.require("analyses.sign")
     row = records.get_analysis(ctx.store, analysis_id)
-    visit = records.get_visit(ctx.store, row["visit_id"])
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]), write=True)
+    visit_for(ctx, row["visit_id"], write=True)
     if row["status"] == "signed":
         raise SignedImmutable("This output is already signed and cannot change.")
     with ctx.store.tx(durable=True):
