@@ -37,6 +37,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.errors import ConfigError, InferenceError, ModelUnavailable, NoTrainedHeads, ValidationError
+from core.llm.answers import parse_response
+from core.llm.model import context_length
+from core.llm.model import load_llm as local
+from core.llm.tasks import REASONING, get_task
+from core.models.heads import HEAD_NAMES
 
 __all__ = ["RemoteEncoder", "RemoteLLM", "score_texts", "analyze", "load_encoder", "load_llm", "complete",
            "BATCH_LIMIT"]
@@ -117,7 +122,6 @@ class RemoteEncoder:
 
 def connect_encoder(url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, transport=None) -> RemoteEncoder:
     """Ask the API's /health which heads version it serves; NoTrainedHeads when it has none."""
-    from core.models.heads import HEAD_NAMES
 
     with _client(url, token, timeout, transport) as c:
         health = _call(c, "GET", "/health", "encoder")
@@ -276,8 +280,6 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
         from core.llm.answers import analyze as local
 
         return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens)
-    from core.llm.answers import parse_response
-    from core.llm.tasks import REASONING, get_task
 
     task = get_task(task_name)
     if text is None or not str(text).strip():
@@ -344,7 +346,6 @@ def load_llm(settings):
     """RemoteLLM when ``settings.llm_url`` is set, else the in-process ``core.llm.model.load_llm``."""
     if settings.llm_url:
         return connect_llm(settings.llm_url, settings.api_token, max_new_tokens=settings.max_new_tokens)
-    from core.llm.model import load_llm as local
 
     return local(settings)
 
@@ -384,7 +385,6 @@ def complete(llm, prompt: str, *, max_tokens: int = 16, logprobs: int | None = N
     """
     import torch
 
-    from core.llm.model import context_length
 
     tok = llm.tokenizer
     k = min(int(logprobs or 0), MAX_TOP_LOGPROBS)

@@ -14,9 +14,12 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from core import backends as remote
+from core.backends import score_texts
 from core.clinical.access import patient_for, require_consent, visit_for
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
+from core.llm import answers
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
@@ -44,7 +47,6 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
     found = records.find_analysis(ctx.store, visit_id, HEADS_KIND, HEADS_KIND, key)
     if found:
         return found
-    from core.backends import score_texts  # in-process or the API server, by the encoder's kind
 
     start = time.perf_counter()
     try:
@@ -65,8 +67,6 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
                  on_token: Callable[[str], None] | None = None) -> dict:
     """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
-    from core import backends as remote
-    from core.llm import answers
 
     visit, _ = _visit_for_run(ctx, visit_id)
     key = answers.cache_key(llm, task, visit["text"])

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from core.backends import score_texts
+from core.clinical.analysis import HEADS_KIND, heads_cache_key
 from core.errors import ValidationError
 from core.security.auth import User
 from core.storage import Store, records
 from core.storage.audit import append_event
+from core.storage.demo_reset import mirror_user as _mirror
+from core.storage.demo_reset import wipe_demo
+from core.synthetic.cohort import generate_cohort
 
 
 def is_empty(store: Store) -> bool:
@@ -14,7 +19,6 @@ def is_empty(store: Store) -> bool:
 
 def seed_demo(store: Store, *, seed: int = 7) -> int:
     """Write the seeded synthetic cohort into an empty demo database; returns patients added."""
-    from core.synthetic.cohort import generate_cohort
 
     if not is_empty(store):
         return 0
@@ -31,7 +35,6 @@ def seed_demo(store: Store, *, seed: int = 7) -> int:
 
 
 def _unscored(store: Store, encoder, patient_id: int | None = None) -> list[tuple[dict, str]]:
-    from core.clinical.analysis import HEADS_KIND, heads_cache_key
 
     todo = []
     for pid in records.all_patient_ids(store) if patient_id is None else [patient_id]:
@@ -55,7 +58,6 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
 
     Uses the same cache key as a clinician's run, so nothing is scored twice.
     """
-    from core.backends import score_texts
     from core.clinical.analysis import HEADS_KIND
 
     todo = _unscored(store, encoder, patient_id)
@@ -73,7 +75,6 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
 
 def reset_demo(store: Store, *, seed: int = 7) -> int:
     """Empty the demo database and seed it again (demo data only: refuses non-demo rows)."""
-    from core.storage.demo_reset import wipe_demo
 
     wipe_demo(store)
     return seed_demo(store, seed=seed)
@@ -81,7 +82,6 @@ def reset_demo(store: Store, *, seed: int = 7) -> int:
 
 def mirror_user(store: Store, user: User) -> None:
     """Make the logged-in account known to the demo database (foreign keys of visits, sign-offs)."""
-    from core.storage.demo_reset import mirror_user as _mirror
 
     _mirror(store, user.id, user.username, user.display_name, user.role)
 

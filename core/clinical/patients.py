@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.clinical.access import check_access, owner_filter, visit_for
+from core.clinical.cohort import summarise_patients
+from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
 from core.errors import ValidationError
 from core.safety.crisis import detect_crisis
@@ -74,7 +76,6 @@ def list_patients(ctx: Context, *, search: str = "", sort: str = "last_visit", d
         ctx.store, owner_id=owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
         limit=page_size, offset=(page - 1) * page_size,
     )
-    from core.clinical.cohort import summarise_patients
 
     summarise_patients(ctx, rows)
     ctx.audit("patient.list", "patient", "", count=len(rows), search=bool(search))
@@ -126,7 +127,6 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
 
 def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes) -> int:
     """A note uploaded as .txt/.md/.docx/.pdf becomes one visit."""
-    from core.clinical.uploads import read_upload
 
     text = read_upload(filename, data, ctx.settings)
     return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}")
@@ -134,7 +134,6 @@ def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, d
 
 def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> list[int]:
     """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing."""
-    from core.clinical.uploads import read_visit_batch
 
     patient = records.get_patient(ctx.store, patient_id)
     check_access(ctx, patient, write=True)

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 import os
 
+from core.models import registry as model_registry
+from core.serving import (
+    DEFAULT_CANARY_SHARE,
+    ModelServer,
+    build_reference,
+    clear_canary,
+    drift_report,
+    make_cache,
+    promote_canary,
+    read_canary,
+    require_api_token,
+    set_canary,
+)
+
 
 def register(sub) -> None:
     p = sub.add_parser("serve", help="serve the models over HTTP (FastAPI; bearer token from MHD_API_TOKEN)")
@@ -39,7 +53,6 @@ def serve(args, settings) -> int:
     import uvicorn
 
     from api.main import create_app
-    from core.serving import ModelServer, make_cache, require_api_token
 
     require_api_token(settings)  # before any model loads
     server = ModelServer(settings, cache=make_cache(os.environ.get("REDIS_URL", "")))
@@ -55,7 +68,6 @@ def serve(args, settings) -> int:
 
 
 def drift(args, settings) -> int:
-    from core.serving import build_reference, drift_report
 
     if args.build_reference:
         path = build_reference(settings, args.build_reference)
@@ -73,7 +85,6 @@ def drift(args, settings) -> int:
 
 
 def canary_set(args, settings) -> int:
-    from core.serving import DEFAULT_CANARY_SHARE, set_canary
 
     c = set_canary(settings.heads_dir, args.version,
                    DEFAULT_CANARY_SHARE if args.share is None else args.share)
@@ -82,7 +93,6 @@ def canary_set(args, settings) -> int:
 
 
 def canary_clear(args, settings) -> int:
-    from core.serving import clear_canary
 
     c = clear_canary(settings.heads_dir)
     print(f"canary {c.version} stopped" if c else "no canary was set")
@@ -90,7 +100,6 @@ def canary_clear(args, settings) -> int:
 
 
 def canary_promote(args, settings) -> int:
-    from core.serving import promote_canary
 
     version = promote_canary(settings.heads_dir, force=args.force)
     print(f"{version} is now LATEST; canary stopped")
@@ -98,8 +107,6 @@ def canary_promote(args, settings) -> int:
 
 
 def canary_status(args, settings) -> int:
-    from core.models import registry as model_registry
-    from core.serving import read_canary
 
     print(f"serving (LATEST): {model_registry.latest(settings.heads_dir) or 'none'}")
     c = read_canary(settings.heads_dir)

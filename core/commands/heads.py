@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.errors import DataError
+from core.models import registry as model_registry
+
 
 def _bool(text: str) -> bool:
     value = str(text).strip().lower()
@@ -97,7 +100,6 @@ def train(args, settings) -> int:
 
 
 def models_list(args, settings) -> int:
-    from core.models import registry as model_registry
 
     rows = model_registry.describe(_heads_dir(args, settings))
     if not rows:
@@ -138,7 +140,6 @@ def score_file(args, settings) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from core.errors import DataError
     from core.models.encoder import load_encoder, score_texts
     from core.models.training import read_table
 

@@ -21,6 +21,7 @@ import time
 from datetime import date
 
 from core.errors import InferenceError, ModelOutOfMemory, ValidationError
+from core.llm.model import context_length
 from core.llm.tasks import NEXT_STEPS_DISCLAIMER, REASONING, Task, get_task
 
 # Longest prompt read, in tokens; longer texts are cut with a visible note (CPU latency grows with length).
@@ -190,7 +191,6 @@ def build_prompt_ids(llm, task: Task, text: str, reserve: int) -> tuple[list[int
     """Prompt token ids with the post cut (keeping its beginning) so prompt + `reserve` fit.
 
     Returns (ids, truncated, post tokens kept)."""
-    from core.llm.model import context_length
 
     tok = llm.tokenizer
     before, after = task.build_prompt("{}").split("{}")

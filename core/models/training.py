@@ -30,7 +30,11 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError, DataError
+from core.hardware import resolve_device, resolve_encoder_source
+from core.models import registry as model_registry
 from core.models.heads import HEADS
+from core.models.windows import pad_batch
+from core.settings import EMBEDDED_ENCODER
 
 TEXT_COLUMN = "text"
 TARGET_COLUMNS = [h.target_column for h in HEADS]
@@ -296,10 +300,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
     """Train heads and write a version folder. Returns {"version", "path", "promoted", "metrics"}."""
     import torch
 
-    from core.hardware import resolve_device, resolve_encoder_source
-    from core.models import registry as model_registry
     from core.models.checkpoint import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone
-    from core.models.windows import pad_batch
 
     if args.epochs < 1 or args.batch_size < 1 or args.learning_rate <= 0 or args.max_length < 16:
         raise ConfigError("epochs and batch size must be >= 1, learning rate > 0, max length >= 16")
@@ -478,7 +479,6 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
 
 
 def _backbone_package(backbone_id: str) -> dict:
-    from core.settings import EMBEDDED_ENCODER
 
     if backbone_id != EMBEDDED_ENCODER:
         return {}

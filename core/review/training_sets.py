@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from core.context import Context
 from core.errors import ModelUnavailable, ValidationError
+from core.llm import tasks as task_registry
 from core.models.heads import HEADS
 from core.review.items import DECISIONS, REASONS, _deid, _now, confidence_of
 from core.safety.csvsafe import safe_cell
@@ -150,7 +151,6 @@ def _heads_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> 
 
 
 def _lora_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> list[dict]:
-    from core.llm import tasks as task_registry
 
     rows = []
     for v in verdicts:

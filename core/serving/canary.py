@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import ConfigError, NotFound, ValidationError
+from core.models import registry as model_registry
 
 DEFAULT_CANARY_SHARE = 0.10
 CANARY_FILE = "CANARY.json"
@@ -44,7 +45,6 @@ def read_canary(heads_dir: Path) -> Canary | None:
 
 def set_canary(heads_dir: Path, version: str, share: float = DEFAULT_CANARY_SHARE) -> Canary:
     """Send ``share`` of texts to heads ``version``; it must exist and differ from the one LATEST names."""
-    from core.models import registry as model_registry
 
     if not (0.0 < float(share) <= 1.0) or math.isnan(float(share)):
         raise ValidationError("The canary share must be above 0 and at most 1 (e.g. 0.1 for 10%)")

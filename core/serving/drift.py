@@ -18,7 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.errors import ModelUnavailable, ValidationError
+from core.models import registry as model_registry
+from core.models.heads import HEAD_NAMES
 from core.serving.server import PREDICT_ENDPOINTS
+from core.storage import open_store
+from core.storage import serving as sql
 
 REFERENCE_FILE = "reference.json"
 # PSI bands commonly used in model monitoring: < 0.1 stable, 0.1-0.25 moderate, >= 0.25 major shift.
@@ -113,7 +117,6 @@ def build_reference(settings, version: str | None = None, *, texts: list[str] | 
     Default corpus: ``n`` texts from the project's seeded synthetic session generator
     (a seed the training split does not use), the same texts for every version.
     """
-    from core.models import registry as model_registry
 
     version = model_registry.resolve_version(settings.heads_dir, version or settings.heads_version)
     source = "given texts"
@@ -158,9 +161,6 @@ def drift_report(settings, since: str | datetime = "30d", *, store=None, version
     import numpy as np
     import pandas as pd
 
-    from core.models.heads import HEAD_NAMES
-    from core.storage import open_store
-    from core.storage import serving as sql
 
     start = parse_since(since)
     own = store is None
