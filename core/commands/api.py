@@ -7,11 +7,9 @@ import os
 from core.models import registry as model_registry
 from core.serving import (
     DEFAULT_CANARY_SHARE,
-    ModelServer,
     build_reference,
     clear_canary,
     drift_report,
-    make_cache,
     promote_canary,
     read_canary,
     require_api_token,
@@ -52,18 +50,17 @@ def register(sub) -> None:
 def serve(args, settings) -> int:
     import uvicorn
 
-    from api.main import create_app
-
     require_api_token(settings)  # before any model loads
-    server = ModelServer(settings, cache=make_cache(os.environ.get("REDIS_URL", "")))
-    app = create_app(settings, server=server)
-    if not args.no_preload_llm:
-        server.preload_llm()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {args.host}: the API is reachable from other machines; put TLS in front of it")
     print(f"mhdash API on http://{args.host}:{args.port} (OpenAPI: /docs, /openapi.json; cache: "
-          f"{server.cache.backend})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+          f"{'redis' if os.environ.get('REDIS_URL') else 'memory'})")
+    # The HTTP front end lives in api/; uvicorn imports its factory by name, so core never imports it.
+    os.environ["MHD_SERVE_PRELOAD_LLM"] = "0" if args.no_preload_llm else "1"
+    if getattr(args, "config", None):
+        os.environ["MHD_SERVE_CONFIG"] = str(args.config)
+    uvicorn.run("api.main:app_from_environment", factory=True, host=args.host, port=args.port, log_level="info",
+                access_log=False)
     return 0
 
 

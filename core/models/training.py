@@ -462,7 +462,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
             "seconds": round(time.perf_counter() - t_start, 2), "device": device,
         })
         # The drift monitor's reference: what this version outputs on held-out text of its own training data.
-        from core.serving import save_reference
+        from core.models.reference import save_reference
 
         save_reference(tmp, {n: test_values[:, i].tolist() for i, n in enumerate(names)},
                        f"held-out test split of the training data (n={len(te)}, seed {args.seed})")

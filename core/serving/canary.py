@@ -69,8 +69,6 @@ def clear_canary(heads_dir: Path) -> Canary | None:
 
 def promote_canary(heads_dir: Path, *, force: bool = False) -> str:
     """Make the candidate the serving version (LATEST, through the registry's gate) and end the canary."""
-    from core.models import registry as model_registry
-
     canary = read_canary(heads_dir)
     if canary is None:
         raise NotFound("No canary is set; set one with `python -m core canary set VERSION`")
