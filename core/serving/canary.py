@@ -12,35 +12,12 @@ import contextlib
 import json
 import math
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.errors import ConfigError, NotFound, ValidationError
+from core.errors import NotFound, ValidationError
 from core.models import registry as model_registry
-
-DEFAULT_CANARY_SHARE = 0.10
-CANARY_FILE = "CANARY.json"
-
-
-# ----------------------------------------------------------------------------- canary
-
-@dataclass(frozen=True)
-class Canary:
-    version: str
-    share: float = DEFAULT_CANARY_SHARE
-    set_at: str = ""
-
-
-def read_canary(heads_dir: Path) -> Canary | None:
-    path = Path(heads_dir) / CANARY_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Canary(str(data["version"]), float(data["share"]), str(data.get("set_at", "")))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is unreadable ({exc}); fix it or run `python -m core canary clear`") from exc
+from core.models.registry import CANARY_FILE, DEFAULT_CANARY_SHARE, Canary, read_canary
 
 
 def set_canary(heads_dir: Path, version: str, share: float = DEFAULT_CANARY_SHARE) -> Canary:

@@ -285,6 +285,12 @@ def list_patient_analyses(store: Store, patient_id: int) -> list[dict]:
     return [_decode_analysis(r) for r in rows]
 
 
+def model_versions_in_use(store: Store, kind: str) -> set[str]:
+    """The model versions that stored results of this kind name."""
+    rows = _rows(store, "SELECT DISTINCT model_version FROM analyses WHERE kind = ?", [kind])
+    return {r["model_version"] for r in rows if r["model_version"]}
+
+
 def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:
     """For each patient, every analysis of ``kind`` with its visit date (for cohort views)."""
     rows = _rows(
