@@ -145,6 +145,30 @@ def logout() -> None:
         st.logout()
 
 
+def page(*, require: str | tuple[str, ...] = ()) -> Context:
+    """The caller's Context once past the login gate and the page's permissions; a message and a stop otherwise."""
+    ctx = context()
+    for permission in (require,) if isinstance(require, str) else require:
+        try:
+            ctx.require(permission)
+        except CoreError as exc:
+            show_error(exc)
+            st.stop()
+    return ctx
+
+
+def call(fn, *args, success: str = "", **kwargs):
+    """Call one core function: a library error becomes a message (and None), success an optional toast."""
+    try:
+        result = fn(*args, **kwargs)
+    except CoreError as exc:
+        show_error(exc)
+        return None
+    if success:
+        st.toast(success)
+    return result
+
+
 def show_error(exc: CoreError) -> None:
     """Translate a library error into a message for the person at the screen."""
     st.error(str(exc))

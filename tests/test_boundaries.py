@@ -137,7 +137,7 @@ def test_core_packages_import_only_downward():
 def test_core_imports_nothing_of_the_front_ends_or_outside_core():
     """core/ stands alone: no api, app, pages, tests, bench, data (shipped artifacts are read as files)."""
     offenders = []
-    for m, path in _core_modules().items():
+    for path in _core_modules().values():
         for line, name in _imported_names(path):
             top = name.split(".")[0]
             if top in {"api", "app", "pages", "tests", "bench", "data", "streamlit"}:

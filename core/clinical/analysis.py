@@ -106,14 +106,13 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
     """The LLM's symptom-progression narrative across the patient's dated visits (stored on the latest visit)."""
     from core.llm import answers
 
+    ctx.require("analyses.run")
+    require_consent(patient_for(ctx, patient_id, write=True))  # before any visit is read
     visits = records.list_visits(ctx.store, patient_id)
     if len(visits) < 2:
         raise InferenceError("Symptom progression needs at least two visits.")
-    if getattr(llm, "remote", False):
-        raise InferenceError("The symptom-progression narrative runs on the in-process model only; "
-                             "unset llm_url to use it.")
+    remote.require_in_process(llm, "The symptom-progression narrative", "llm_url")
     latest = visits[-1]
-    _visit_for_run(ctx, latest["id"])
     digest = _key(*[v["text_hash"] + v["visit_date"] for v in visits])
     key = _key("progression", getattr(llm, "version", ""), digest)
     found = records.find_analysis(ctx.store, latest["id"], PROGRESSION_KIND, "progression", key)
