@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from core.backends import score_texts
+from core.clinical.access import patient_for
 from core.clinical.analysis import HEADS_KIND, heads_cache_key
-from core.errors import ValidationError
+from core.context import Context
+from core.errors import PermissionDenied, ValidationError
 from core.security.auth import User
 from core.storage import Store, records
 from core.storage.audit import append_event
@@ -50,6 +52,15 @@ def _unscored(store: Store, encoder, patient_id: int | None = None) -> list[tupl
 def unscored_visits(store: Store, encoder, patient_id: int | None = None) -> int:
     """How many consented demo visits (of one patient, or all) have no result from this heads version yet."""
     return len(_unscored(store, encoder, patient_id))
+
+
+def score_demo_patient(ctx: Context, encoder, patient_id: int) -> int:
+    """Score a demo patient's unscored visits as the patient opens (the synthetic cohort only, for whoever may see
+    it: a clinical lead cannot run analyses, yet the demo shows scores). Returns the visits scored."""
+    if not ctx.demo:
+        raise PermissionDenied("Only the synthetic demo cohort is scored on opening; analyse real notes on purpose.")
+    patient_for(ctx, patient_id)
+    return score_demo(ctx.store, encoder, patient_id=patient_id)
 
 
 def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None = None) -> int:
