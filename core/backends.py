@@ -36,16 +36,41 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.errors import ConfigError, InferenceError, ModelUnavailable, NoTrainedHeads, ValidationError
+from core.errors import (
+    ConfigError,
+    InferenceError,
+    ModelUnavailable,
+    NoTrainedHeads,
+    RemoteUnsupported,
+    ValidationError,
+)
+from core.llm.answers import parse_response
+from core.llm.model import context_length
+from core.llm.model import load_llm as local
+from core.llm.tasks import REASONING, get_task
+from core.models.heads import HEAD_NAMES
 
 __all__ = ["RemoteEncoder", "RemoteLLM", "score_texts", "analyze", "load_encoder", "load_llm", "complete",
-           "BATCH_LIMIT"]
+           "BATCH_LIMIT", "is_remote", "require_in_process"]
 
 BATCH_LIMIT = 32            # texts per /predict_batch request (the API's limit)
 DEFAULT_TIMEOUT = 120.0     # seconds; a long text on a CPU LLM takes a while
 MAX_TOP_LOGPROBS = 5
 # Characters of post sent to a remote LLM; the in-process path cuts by tokens (2048), ~4 characters each.
 REMOTE_MAX_CHARS = 8000
+
+
+# ============================================================================ dispatch
+
+def is_remote(model) -> bool:
+    """True for a model behind a server (RemoteEncoder, RemoteLLM); the one place the two kinds are told apart."""
+    return isinstance(model, (RemoteEncoder, RemoteLLM))
+
+
+def require_in_process(model, feature: str, setting: str) -> None:
+    """RemoteUnsupported, naming the feature and the setting to unset, when ``model`` is behind a server."""
+    if is_remote(model):
+        raise RemoteUnsupported(f"{feature} needs the in-process model; unset {setting} to use it.")
 
 
 # ============================================================================ HTTP
@@ -117,7 +142,6 @@ class RemoteEncoder:
 
 def connect_encoder(url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, transport=None) -> RemoteEncoder:
     """Ask the API's /health which heads version it serves; NoTrainedHeads when it has none."""
-    from core.models.heads import HEAD_NAMES
 
     with _client(url, token, timeout, transport) as c:
         health = _call(c, "GET", "/health", "encoder")
@@ -133,7 +157,7 @@ def connect_encoder(url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, t
 
 def score_texts(encoder, texts: list[str], *, progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """``core.models.encoder.score_texts`` for a RemoteEncoder (and the in-process one, passed through)."""
-    if not getattr(encoder, "remote", False):
+    if not is_remote(encoder):
         from core.models.encoder import score_texts as local
 
         return local(encoder, texts, progress=progress)
@@ -272,12 +296,10 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
 
     ``on_token`` receives the rationale once, whole: the completion is not streamed.
     """
-    if not getattr(llm, "remote", False):
+    if not is_remote(llm):
         from core.llm.answers import analyze as local
 
         return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens)
-    from core.llm.answers import parse_response
-    from core.llm.tasks import REASONING, get_task
 
     task = get_task(task_name)
     if text is None or not str(text).strip():
@@ -344,7 +366,6 @@ def load_llm(settings):
     """RemoteLLM when ``settings.llm_url`` is set, else the in-process ``core.llm.model.load_llm``."""
     if settings.llm_url:
         return connect_llm(settings.llm_url, settings.api_token, max_new_tokens=settings.max_new_tokens)
-    from core.llm.model import load_llm as local
 
     return local(settings)
 
@@ -384,7 +405,6 @@ def complete(llm, prompt: str, *, max_tokens: int = 16, logprobs: int | None = N
     """
     import torch
 
-    from core.llm.model import context_length
 
     tok = llm.tokenizer
     k = min(int(logprobs or 0), MAX_TOP_LOGPROBS)

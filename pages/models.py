@@ -5,8 +5,8 @@ import streamlit as st
 
 from app import resources, state
 from app.widgets import SYNTHETIC_HEADS_NOTE, heads_trained_on_synthetic
-from core.models import info as model_info
 from core.errors import CoreError
+from core.models import info as model_info
 
 ctx = state.context()
 st.title("Models")

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from core.review import queue as review
+from core import review
 from core.context import Context
 from core.errors import PermissionDenied, ValidationError
 from core.models.heads import HEADS
@@ -175,8 +175,8 @@ def test_cli_export_writes_private_files(settings, store, users, reviewed, tmp_p
     import os
     import stat
 
-    from core.security import auth
     from core.cli import main
+    from core.security import auth
 
     monkeypatch.setenv("MHD_DATA_DIR", str(settings.data_dir))
     auth.create_user(store, "lead.demo", "correct horse battery", "clinical_lead", actor=users["admin"])

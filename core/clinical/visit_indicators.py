@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.clinical import indicators
+from core.clinical.access import patient_for
 from core.clinical.indicator_records import backfill, compute_for_visits, compute_many, store_many  # noqa: F401
 from core.clinical.trends import HeadTrend, head_trend
 from core.context import Context
@@ -32,10 +33,7 @@ MIN_SCALE = 1.0
 
 def by_visit(ctx: Context, patient_id: int, visits: list[dict]) -> dict[int, dict]:
     """{visit id: indicators} for the patient's visits, filling in (and storing) any that are missing."""
-    from core.clinical.patients import _check_access
-    from core.storage import records
-
-    _check_access(ctx, records.get_patient(ctx.store, patient_id))
+    patient_for(ctx, patient_id)
     ver = indicators.version()
     ids = [v["id"] for v in visits if v["patient_id"] == patient_id]
     found = store_indicators.get_many(ctx.store, ids, ver)

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 from core.context import Context
+from core.errors import CoreError
+from core.models import registry as model_registry
 from core.settings import EMBEDDED_ENCODER, EMBEDDED_LLM, Settings
 
 
@@ -29,7 +31,6 @@ def _dir_digest(path: Path) -> str:
 
 
 def heads_info(settings: Settings) -> dict:
-    from core.models import registry as model_registry
 
     heads_dir = Path(settings.heads_dir)
     versions = model_registry.list_versions(heads_dir) if heads_dir.exists() else []
@@ -74,7 +75,6 @@ def describe(ctx: Context) -> dict:
 def heads_installed(settings: Settings) -> bool:
     """Whether a trained heads checkpoint can be loaded (files only, no model load)."""
     from core.models import registry as model_registry
-    from core.errors import CoreError
 
     try:
         return bool(model_registry.resolve_version(Path(settings.heads_dir), settings.heads_version))

@@ -30,7 +30,11 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError, DataError
+from core.hardware import resolve_device, resolve_encoder_source
+from core.models import registry as model_registry
 from core.models.heads import HEADS
+from core.models.windows import pad_batch
+from core.settings import EMBEDDED_ENCODER
 
 TEXT_COLUMN = "text"
 TARGET_COLUMNS = [h.target_column for h in HEADS]
@@ -296,9 +300,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
     """Train heads and write a version folder. Returns {"version", "path", "promoted", "metrics"}."""
     import torch
 
-    from core.models import registry as model_registry
-    from core.models.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone, pad_batch
-    from core.hardware import resolve_device, resolve_encoder_source
+    from core.models.checkpoint import MultiTaskModel, backbone_fingerprint, head_spec_dict, last_layers, load_backbone
 
     if args.epochs < 1 or args.batch_size < 1 or args.learning_rate <= 0 or args.max_length < 16:
         raise ConfigError("epochs and batch size must be >= 1, learning rate > 0, max length >= 16")
@@ -460,7 +462,7 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
             "seconds": round(time.perf_counter() - t_start, 2), "device": device,
         })
         # The drift monitor's reference: what this version outputs on held-out text of its own training data.
-        from core.serving.server import save_reference
+        from core.models.reference import save_reference
 
         save_reference(tmp, {n: test_values[:, i].tolist() for i, n in enumerate(names)},
                        f"held-out test split of the training data (n={len(te)}, seed {args.seed})")
@@ -477,7 +479,6 @@ def train(settings, args: TrainArgs, *, data: Path | None = None, column_map: di
 
 
 def _backbone_package(backbone_id: str) -> dict:
-    from core.settings import EMBEDDED_ENCODER
 
     if backbone_id != EMBEDDED_ENCODER:
         return {}
@@ -493,7 +494,7 @@ def _write_version(path: Path, model, tokenizer, frozen: bool, config: dict, met
     """Weights (safetensors), tokenizer, metrics; config.json last, so a folder with it is complete."""
     from safetensors.torch import save_file
 
-    from core.models.encoder import BACKBONE_DELTA_FILE, CONFIG_FILE, HEADS_FILE
+    from core.models.checkpoint import BACKBONE_DELTA_FILE, CONFIG_FILE, HEADS_FILE
 
     path.mkdir(parents=True)
     save_file(model.head_state(), str(path / HEADS_FILE))
