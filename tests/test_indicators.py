@@ -363,3 +363,16 @@ def test_reported_effect_directions_hold_on_imhi_dr(shared_data):
         d, lo, hi = indicator_eval.d_with_ci(m[y == 1, col[name]], m[y == 0, col[name]], n_boot=300)
         assert (lo > 0) if name in higher else (hi < 0), (name, d, lo, hi)
     assert not np.isnan(m).all()
+
+
+def test_demo_reset_clears_stored_indicators(settings):
+    from core.clinical import demo, indicator_records
+    from core.storage import indicators as stored
+    from core.storage import open_store
+
+    store = open_store(settings.demo_database)
+    demo.seed_demo(store)
+    assert indicator_records.backfill(store) > 0
+    demo.reset_demo(store)  # visit rows go, so must their indicators (foreign keys are on)
+    assert stored.count(store) == 0  # the reseeded visits get theirs when opened (or by backfill)
+    store.close()
