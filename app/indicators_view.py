@@ -11,8 +11,11 @@ import html
 import pandas as pd
 import streamlit as st
 
+from app import resources, state
+from app.widgets import _date_axis
+from core.clinical import analysis, visit_indicators
 from core.clinical import indicators as ind
-from core.clinical import visit_indicators
+from core.errors import CoreError
 
 # (colour, underline style) per indicator; Okabe-Ito without its vermillion (too close to crisis red).
 PALETTE = {
@@ -138,10 +141,6 @@ def _model_bars(analyses: list[dict]) -> list[tuple[str, dict]]:
 
 
 def _run_sentence_emotions(ctx, visit_id: int) -> None:
-    from app import resources, state
-    from core.clinical import analysis
-    from core.errors import CoreError
-
     llm = resources.llm()
     if llm is None:
         st.error("The language model is not available, so the emotion of each sentence was not scored and nothing "
@@ -193,8 +192,6 @@ def render_panel(ctx, visit: dict, result: dict | None, analyses: list[dict], co
 # ---------------------------------------------------------------- trajectories
 def trajectory_figure(spec, dates: list[str], values: list, band: dict | None):
     import plotly.graph_objects as go
-
-    from app.widgets import _date_axis
 
     fig = go.Figure()
     if band:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import resources, state
+from app.indicators_view import render_trajectories as render_indicators
 from app.widgets import DISCLAIMER, provenance, trajectory_chart
 from core.clinical import analysis
 from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
@@ -19,8 +20,6 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
     if not scored:
         st.info("No scored visits yet. Run the analysis on the Visits tab to see trajectories.")
         if indicators is not None:
-            from app.indicators_view import render_trajectories as render_indicators
-
             render_indicators(ctx, visits, indicators)
         return
     window = ctx.settings.trend_window
@@ -73,8 +72,6 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
                             key=f"traj_{spec.name}", width="stretch")
     st.caption(f"Shaded bands are severity ranges; error bars are the model's uncertainty. {DISCLAIMER}")
     if indicators is not None:
-        from app.indicators_view import render_trajectories as render_indicators
-
         render_indicators(ctx, visits, indicators)
 
     st.subheader("Symptom progression (language model)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import resources, state
+from app import indicators_view, resources, state
 from app.widgets import (
     DISCLAIMER,
     head_scores_chart,
@@ -94,8 +94,6 @@ def render_heads(ctx, a: dict, visit: dict) -> None:
 
 def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool,
                  indicators: dict | None = None) -> None:
-    from app import indicators_view
-
     crisis = visit["crisis"]
     spans = [(m.start, m.end, f"crisis language: {m.category}", "crisis") for m in crisis.active]
     for a in analyses:

@@ -339,8 +339,7 @@ def compute(text: str) -> dict:
         counts[name][1] += int(neg)
         spans.append([t.starts[i], t.ends[i], name, f"VADER {v:+.1f}", int(neg)])
 
-    # Pronouns for the first-person share.
-    other = sum(1 for w, q in zip(t.words, t.quoted) if w in _OTHER)
+    other = sum(1 for w in t.words if w in _OTHER)  # the other personal pronouns, for the first-person share
     indicators = {}
     for name in RATE_NAMES:
         c, neg = counts[name]

@@ -15,7 +15,6 @@ direction and so never raise an alert.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
