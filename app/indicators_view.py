@@ -209,21 +209,20 @@ def trajectory_figure(spec, dates: list[str], values: list, band: dict | None):
     return fig
 
 
-def emotion_by_visit(rows: list[tuple[dict, dict]]):
-    """One stacked bar per visit: the share of the note by dominant sentence emotion."""
+def emotion_by_visit(rows: list[tuple[str, dict]], title: str = "Emotion by visit (word lists)"):
+    """One stacked bar per visit: (visit date, {emotion: share}) in visit order."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    rows = [(v, r) for v, r in rows if r.get("emotion")]
     for emotion, colour in EMOTION_COLOURS.items():
-        fig.add_trace(go.Bar(x=[v["visit_date"] for v, _ in rows], y=[r["emotion"]["share"][emotion] for _, r in rows],
+        fig.add_trace(go.Bar(x=[d for d, _ in rows], y=[share.get(emotion, 0.0) for _, share in rows],
                              name=emotion, marker_color=colour, hovertemplate=f"{emotion}: %{{y:.0%}}<extra></extra>"))
-    fig.update_layout(barmode="stack", height=240, margin=dict(l=10, r=10, t=30, b=10), title="Emotion by visit",
+    fig.update_layout(barmode="stack", height=240, margin=dict(l=10, r=10, t=30, b=10), title=title,
                       yaxis=dict(range=[0, 1], tickformat=".0%"), legend=dict(orientation="h", y=-0.3))
     return fig
 
 
-def render_trajectories(ctx, visits: list[dict], stored: dict[int, dict] | None) -> None:
+def render_trajectories(ctx, visits: list[dict], stored: dict[int, dict] | None, analyses: list[dict] = ()) -> None:
     st.subheader("Psycholinguistic indicators")
     rows = visit_indicators.series(stored or {}, visits)
     if not rows:
@@ -256,4 +255,13 @@ def render_trajectories(ctx, visits: list[dict], stored: dict[int, dict] | None)
     st.caption(visit_indicators.reference_note(ref) + " Gaps: the indicator has no value for that visit (not "
                "English, no words, or a third-person note for the pronoun indicator). Mention counts (sleep, "
                "appetite, energy, social) have no worse direction and never raise an alert.")
-    st.plotly_chart(emotion_by_visit(rows), key="ind_emotion_visits", width="stretch")
+    st.plotly_chart(emotion_by_visit([(v["visit_date"], r["emotion"]["share"]) for v, r in rows if r.get("emotion")]),
+                    key="ind_emotion_visits", width="stretch")
+    newest = {a["visit_id"]: a for a in analyses if a["kind"] == "emotion"}  # rows come oldest first
+    dated = sorted((v["visit_date"], v["id"]) for v in visits if v["id"] in newest)
+    if dated:
+        st.plotly_chart(emotion_by_visit([(d, newest[vid]["outputs"]["probabilities"]) for d, vid in dated],
+                                         "Emotion by visit (language model, mean over sentences)"),
+                        key="ind_emotion_visits_llm", width="stretch")
+        st.caption("Word lists: share of each note by its sentences' dominant emotion. Language model: the mean "
+                   "probability of each answer over the sentences, for the visits where it was run.")

@@ -20,7 +20,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
     if not scored:
         st.info("No scored visits yet. Run the analysis on the Visits tab to see trajectories.")
         if indicators is not None:
-            render_indicators(ctx, visits, indicators)
+            render_indicators(ctx, visits, indicators, analyses)
         return
     window = ctx.settings.trend_window
     trends = trends_from_analyses(analyses, window)
@@ -72,7 +72,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
                             key=f"traj_{spec.name}", width="stretch")
     st.caption(f"Shaded bands are severity ranges; error bars are the model's uncertainty. {DISCLAIMER}")
     if indicators is not None:
-        render_indicators(ctx, visits, indicators)
+        render_indicators(ctx, visits, indicators, analyses)
 
     st.subheader("Symptom progression (language model)")
     stored = [a for a in analyses if a["kind"] == "progression"]

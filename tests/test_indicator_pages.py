@@ -97,4 +97,25 @@ def test_trajectories_draw_indicator_lines_with_the_reference_band_and_alert(app
     assert len(trace["y"]) == 4 and trace["y"][0] < trace["y"][-1]
     band = [s for s in lines[0]["layout"].get("shapes", []) if s.get("type") == "rect"]
     assert len(band) == 1
-    assert any((c["layout"].get("title") or {}).get("text") == "Emotion by visit" for c in charts)
+    assert any((c["layout"].get("title") or {}).get("text") == "Emotion by visit (word lists)" for c in charts)
+
+
+def test_trajectories_stack_the_models_sentence_emotions_per_visit(app_env):
+    from core.clinical.analysis import EMOTION_KIND
+    from core.storage import records
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-1", consent_ml=True)
+    vids = [patients.add_visit(ctx, pid, f"2026-0{m}-05", "I cried. I laughed.") for m in (1, 2)]
+    probs = {"sadness": 0.5, "fear": 0.1, "anger": 0.1, "joy": 0.2, "neutral": 0.1}
+    records.insert_analysis(app_env.store, visit_id=vids[1], kind=EMOTION_KIND, task="emotion",
+                            outputs={"label": "sadness", "probabilities": probs, "sentences": [], "notes": []},
+                            model_id="m", model_version="v", prompt_version="emotion-1")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    [llm] = [c for c in charts if "language model" in (c["layout"].get("title") or {}).get("text", "")]
+    assert [t["name"] for t in llm["data"]] == ["sadness", "fear", "anger", "joy", "neutral"]
+    assert llm["data"][0]["x"] == ["2026-02-05"] and llm["data"][0]["y"] == [0.5]
+    [words] = [c for c in charts if (c["layout"].get("title") or {}).get("text") == "Emotion by visit (word lists)"]
+    assert words["data"][0]["x"] == ["2026-01-05", "2026-02-05"]
