@@ -71,3 +71,17 @@ def test_score_cli_adds_indicator_columns(tmp_path, monkeypatch, capsys):
     # without the flag: no indicator columns
     assert main(["score", str(tmp_path / "in.csv"), "--output", str(tmp_path / "plain.csv")]) == 0
     assert not [c for c in pd.read_csv(tmp_path / "plain.csv").columns if c.startswith("ind_")]
+
+
+def test_backfill_command_fills_the_main_and_demo_databases(tmp_path, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("MHD_DATA_DIR", str(tmp_path / "var"))
+    assert main(["init-db"]) == 0 and main(["seed-demo"]) == 0
+    capsys.readouterr()
+    assert main(["backfill-indicators"]) == 0
+    first = capsys.readouterr().out
+    assert "mhdash.db: indicators computed for 0 visits" in first
+    assert "demo.db: indicators computed for 0 visits" not in first and "demo.db: indicators computed for" in first
+    assert main(["backfill-indicators"]) == 0
+    assert "demo.db: indicators computed for 0 visits" in capsys.readouterr().out

@@ -80,8 +80,15 @@ def backfill(args, settings) -> int:
     from core.clinical.indicator_records import backfill as run
     from core.storage import open_store
 
-    bar = _Bar("visits")
-    done = run(open_store(settings.database), progress=lambda n: bar(n - bar.bar.n))
-    bar.close()
-    print(f"indicators computed for {done} visits")
+    for path in (settings.database, settings.demo_database):
+        if path != settings.database and not Path(path).exists():
+            continue
+        bar = _Bar(f"visits in {Path(path).name}")
+        store = open_store(path)
+        try:
+            done = run(store, progress=lambda n, bar=bar: bar(n - bar.bar.n))
+        finally:
+            store.close()
+            bar.close()
+        print(f"{Path(path).name}: indicators computed for {done} visits")
     return 0
