@@ -87,8 +87,8 @@ def _heads_dir(args, settings) -> Path:
 
 def train(args, settings) -> int:
     from core.models.training import TrainArgs
-    from core.models.training_data import parse_column_map
     from core.models.training import train as run
+    from core.models.training_data import parse_column_map
 
     targs = TrainArgs(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                       weight_decay=args.weight_decay, max_length=args.max_length, seed=args.seed,
