@@ -19,6 +19,7 @@ from core.storage import Store, open_store
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_KEY = "auth_token"
 DEMO_KEY = "demo_mode"
+AFTER_LOGIN_KEY = "after_login_page"  # the page a deep link asked for, opened once the person has logged in
 
 
 @st.cache_resource(show_spinner=False)
