@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 
 from core import backends as remote
-from core.backends import score_texts
 from core.clinical import indicators
 from core.clinical.access import patient_for, require_consent, visit_for
 from core.clinical.visit_indicators import by_visit
@@ -54,7 +53,7 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 
     start = time.perf_counter()
     try:
-        [scores] = score_texts(encoder, [visit["text"]])
+        [scores] = remote.score_texts(encoder, [visit["text"]])
     except (RuntimeError, ValueError) as exc:
         raise InferenceError(f"The encoder failed on this note: {exc}") from exc
     duration = (time.perf_counter() - start) * 1000
