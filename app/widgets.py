@@ -140,10 +140,12 @@ _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;borde
 
 def highlight(text: str, spans: list[tuple]) -> str:
     """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "contradicts" (purple) or
-    "evidence" (yellow, the default). Crisis spans win where they overlap evidence. Everything is escaped."""
+    "evidence" (yellow, the default). Crisis spans win where they overlap evidence,
+    then contradicting sentences. Everything is escaped."""
     out, pos = [], 0
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
-    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
+    rank = {"crisis": 0, "contradicts": 1}
+    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], rank.get(m[3], 2))):
         if start < pos:
             continue
         out.append(html.escape(text[pos:start]))

@@ -6,8 +6,8 @@ similarity with every sentence of the source. The best matches come back with
 character offsets into the source so the UI can highlight them. Each claim gets a
 status:
 
-* ``contradicted`` — a matched source sentence (the best match, or any above the
-  threshold) says the opposite (``core.llm.polarity``: "denies X" against "shows X",
+* ``contradicted`` — one of the few most similar source sentences (``CONTRADICTION_CANDIDATES``,
+  whatever their similarity) says the opposite (``core.llm.polarity``: "denies X" against "shows X",
   engagement against withdrawal); never counted as support, whatever the similarity;
 * ``supported`` — the best match reaches the threshold and none contradicts;
 * ``unsupported`` — the best match is below the threshold.
@@ -26,6 +26,9 @@ from core.llm.polarity import contradiction
 # Cosine similarity from which a source sentence counts as support (MiniLM scale; related paraphrases score ~0.35-0.8, unrelated < 0.2).
 SUPPORT_THRESHOLD = 0.35
 TOP_K = 2
+# Source sentences, most similar first, checked for a contradiction of each claim (whatever their similarity:
+# a note sentence that denies what a claim asserts may share few words with it, e.g. engagement vs withdrawal).
+CONTRADICTION_CANDIDATES = 3
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 
@@ -120,7 +123,10 @@ def link_evidence(rationale: str, source_text: str, *, settings=None, embedder: 
         ]
         best = evidence[0]["score"] if evidence else 0.0
         matched = [e for e in evidence if e["score"] >= threshold] or evidence[:1]
-        against = next(({**e, "reason": why} for e in matched if (why := contradiction(claim, e["sentence"]))), None)
+        order = row.argsort(descending=True)[:CONTRADICTION_CANDIDATES].tolist()
+        against = next(({"sentence": source[j][0], "start": source[j][1], "end": source[j][2],
+                         "score": round(float(row[j]), 4), "reason": why}
+                        for j in order if (why := contradiction(claim, source[j][0]))), None)
         status = "contradicted" if against else ("supported" if best >= threshold else "unsupported")
         out.append({"claim": claim, "status": status, "supported": status == "supported", "score": best,
                     "evidence": matched, "contradicted_by": against})

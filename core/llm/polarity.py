@@ -108,6 +108,19 @@ _VERBISH = {"is", "are", "was", "were", "has", "have", "had", "reports", "says",
             "he", "they", "i", "we", "but", "sleeps", "eats", "goes", "works", "enjoys"}
 
 
+_BREAKS = {"and", "or", "but", "nor", "so", "then"} | _NEGATORS | _DEFICITS
+
+
+def _near(flat: list[tuple[str, int]], content: list[bool], k: int, step: int) -> list[int]:
+    """Content words within four words of a deficit cue, one way, in its comma piece, up to a conjunction or cue."""
+    out, j = [], k + step
+    while 0 <= j < len(flat) and abs(j - k) <= 4 and flat[j][1] == flat[k][1] and flat[j][0] not in _BREAKS:
+        if content[j]:
+            out.append(j)
+        j += step
+    return out[:3]
+
+
 def polarity(clause: str) -> dict[str, set[int]]:
     """stem -> polarities (+1 affirmed, -1 negated) of the content words of one clause."""
     segs = _segments(clause)
@@ -130,13 +143,9 @@ def polarity(clause: str) -> dict[str, set[int]]:
                     break
                 flips[j] += 1
         elif w in _DEFICITS:
-            ahead = [j for j in range(k + 1, len(flat)) if flat[j][1] == seg and content[j]][:3]
-            if ahead and ahead[0] - k <= 3:
-                for j in ahead:
-                    flips[j] += 1
-            else:
-                for j in [j for j in range(k - 1, -1, -1) if flat[j][1] == seg and content[j]][:3]:
-                    flips[j] += 1
+            ahead = _near(flat, content, k, +1)
+            for j in ahead or _near(flat, content, k, -1):
+                flips[j] += 1
     out: dict[str, set[int]] = {}
     for (w, _), f, c in zip(flat, flips, content, strict=True):
         if c and len(w) > 1:
