@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--data", default="../shared/data/imhi/examples",
                    help="folder of answers CSVs with goldens and generated_text (e.g. DR_generated.csv)")
     p.add_argument("--reader", help="reasoning reader folder (default: settings.reasoning_reader)")
+    p.add_argument("--gold-answers", help="also score the reader alone on the reasoning of gold IMHI answers in this "
+                                          "folder (e.g. ../shared/data/imhi/test; never used in training)")
     p.add_argument("--output", help="also write the markdown table here")
     p.set_defaults(func=evaluate_parser)
 
@@ -43,6 +45,11 @@ def evaluate_parser(args, settings) -> int:
 
     reader = load_reader(Path(args.reader) if args.reader else Path(settings.reasoning_reader))
     table = write_markdown(run(Path(args.data), reader))
+    if args.gold_answers:
+        from core.llm.parser_eval import answers_markdown, evaluate_reader_on_answers
+
+        table += ("\nThe reader alone on the reasoning of gold answers (label sentence removed):\n\n"
+                  + answers_markdown(evaluate_reader_on_answers(Path(args.gold_answers), reader)))
     print(table)
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -117,3 +117,43 @@ def meets_target(report: dict, coverage: float = 0.95, accuracy: float = 0.85) -
     c = report["all"]["stated + inferred"]
     n = report["all"]["n"]
     return bool(n) and c["labelled"] / n >= coverage and c["correct"] / max(c["labelled"], 1) >= accuracy
+
+
+def evaluate_reader_on_answers(data_dir: Path, reader) -> dict:
+    """The reader alone on gold IMHI answers (``query`` + ``gpt-3.5-turbo`` CSVs named by dataset): the label
+    sentence is removed and restatements masked, as in training; per task rows, accuracy and majority share."""
+    import pandas as pd
+
+    from core.llm.answers import parse_response
+    from core.llm.imhi import find_datasets
+
+    out: dict[str, dict] = {}
+    for dataset, path in find_datasets(Path(data_dir)):
+        df = pd.read_csv(path)
+        if "query" not in df.columns or "gpt-3.5-turbo" not in df.columns:
+            raise DataError(f"{path}: needs columns query and gpt-3.5-turbo")
+        for query, answer in zip(df["query"].astype(str), df["gpt-3.5-turbo"], strict=True):
+            try:
+                task = task_for_query(query, dataset).name
+            except ValidationError:
+                continue
+            gold = parse_response(task, answer)
+            if gold["label"] is None or not reader.supports(task):
+                continue
+            pred = reader.infer(task, gold["rationale"])["label"]
+            c = out.setdefault(task, {"dataset": dataset, "n": 0, "correct": 0, "labelled": 0, "gold": {}})
+            c["n"] += 1
+            c["labelled"] += pred is not None
+            c["correct"] += pred == gold["label"]
+            c["gold"][gold["label"]] = c["gold"].get(gold["label"], 0) + 1
+    if not out:
+        raise DataError(f"No gold answers for the reader's tasks under {data_dir}")
+    return out
+
+
+def answers_markdown(result: dict) -> str:
+    lines = ["| task | dataset | n | reader accuracy | majority class |", "|---|---|---|---|---|"]
+    for task, c in result.items():
+        lines.append(f"| {task} | {c['dataset']} | {c['n']} | {c['correct'] / c['n']:.3f} | "
+                     f"{max(c['gold'].values()) / c['n']:.3f} |")
+    return "\n".join(lines) + "\n"
