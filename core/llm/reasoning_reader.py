@@ -86,7 +86,7 @@ class ReasoningReader:
     """Per-task classifiers over masked reasoning text."""
 
     vocabulary: dict[str, int]
-    idf: "object"  # numpy array (n_terms,)
+    idf: object  # numpy array (n_terms,)
     tasks: dict[str, dict]  # task -> {labels, coef (k, n_terms), intercept (k,), metrics}
     meta: dict = field(default_factory=dict)
 
