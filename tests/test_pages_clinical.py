@@ -201,20 +201,21 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
 
 
 def test_a_claim_the_note_contradicts_is_shown_as_contradicted_not_supported(app_env):
-    contradicted = "She still goes to work every day."
-    pid, *_ = scored_patient(app_env, rationale=f"{SUPPORTED} {contradicted} {UNSUPPORTED}")
+    contradicted = "She denies feeling hopeless."
+    pid, *_ = scored_patient(app_env, rationale=f"{contradicted} {UNSUPPORTED}")
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
     shown = texts(at)
-    assert ("1 of 3 rationale claims have support in the note. Unsupported: 1 · contradicted by the note: 1."
+    assert ("0 of 2 rationale claims have support in the note. Unsupported: 1 · contradicted by the note: 1."
             in shown)
     [box] = [e.value for e in at.error if "Contradicted by the note" in e.value]
-    assert contradicted in box and "“Has stopped going to work and lies in bed until noon.”" in box
+    assert contradicted in box and "“Says she has felt hopeless for most of the last month.”" in box
     assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     # the contradicting sentence is marked in the note as such (purple), never as support
-    assert f"<mark class='mhd-contradicts' title='contradicts: {contradicted}'" in note
-    assert note.count("class='mhd-evidence'") == 1
+    assert (f"<mark class='mhd-contradicts' title='contradicts: {contradicted}' "
+            "style='background:#e9d5ff;border-bottom:2px solid #7e22ce'>Says she has felt hopeless") in note
+    assert "class='mhd-evidence'" not in note
 
 
 def test_sign_off_shows_who_signed_and_removes_the_button(app_env):
