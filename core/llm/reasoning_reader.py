@@ -141,6 +141,23 @@ class ReasoningReader:
         label = max(probabilities, key=probabilities.get)
         return {"label": label, "probability": probabilities[label], "probabilities": probabilities, "note": None}
 
+    def read_into(self, parsed: dict, task_name: str) -> None:
+        """Complete a ``parse_response`` result: the inferred label where none is stated, and in every case
+        what the reasoning argues for (``inferred_label``), so a disagreement with a stated label shows."""
+        if not self.supports(task_name):
+            if parsed["label"] is None:
+                parsed["note"] = (f"no label sentence, and the reasoning reader {self.version} has no classifier "
+                                  f"for task {task_name}")
+            return
+        inferred = self.infer(task_name, parsed["rationale"])
+        parsed["inferred_label"], parsed["inferred_probability"] = inferred["label"], inferred["probability"]
+        if parsed["label"] is None:
+            if inferred["label"] is None:
+                parsed["note"] = f"no label sentence; {inferred['note']}"
+            else:
+                parsed.update(label=inferred["label"], label_source="inferred",
+                              label_probability=inferred["probability"])
+
 
 # ================================================================ saving and loading
 def _digest(path: Path) -> str:
