@@ -70,6 +70,9 @@ class Settings:
     # LoRA adapter directory or hub id; "" for none.
     # Production: "klyang/MentaLLaMA-33B-lora".
     llm_adapter: str = str(ROOT / "data" / "models" / "lora-smollm2-imhi")
+    # Reasoning reader: infers the label of an answer that states none from its reasoning
+    # (`python -m core train-parser`); used by `parse`.
+    reasoning_reader: Path = ROOT / "data" / "models" / "reasoning-reader"
     # Fold the adapter into the base weights after loading (faster decode).
     llm_merge_adapter: bool = False
     # none | 8bit | 4bit (bitsandbytes; needs CUDA).

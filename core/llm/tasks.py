@@ -216,6 +216,20 @@ def get_task(name: str) -> Task:
         raise ValidationError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
 
 
+def resolve_tasks(name: str) -> list[str]:
+    """Task names for a task name or an IMHI dataset name (DR, dreaddit, SAD, Irf, MultiWD, CAMS, ...).
+
+    A dataset asks one question (DR -> depression) or several (Irf, MultiWD: one task per question)."""
+    if name in TASKS:
+        return [name]
+    key = str(name or "").strip().lower()
+    if key in DATASET_TASKS:
+        return list(DATASET_TASKS[key])
+    datasets = sorted({t.dataset for t in _tasks if t.dataset} | {"t-sid"}, key=str.lower)
+    raise ValidationError(f"Unknown task or dataset {name!r}; tasks: {', '.join(TASKS)}; "
+                          f"datasets: {', '.join(datasets)}")
+
+
 def task_for_query(query: str, dataset: str | None = None) -> Task:
     """Which task an IMHI query asks (by its question), optionally among a dataset's tasks."""
     names = DATASET_TASKS.get(dataset.lower(), list(TASKS)) if dataset else list(TASKS)
