@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors, routes_analyze, routes_openai, routes_ops, routes_predict
+from api import errors, routes_analyze, routes_indicators, routes_openai, routes_ops, routes_predict
 from api.metrics import Metrics, MetricsMiddleware
 from core.safety.deid import install_log_redaction
 from core.serving import ModelServer, require_api_token
@@ -23,6 +23,22 @@ def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
     app.state.metrics = Metrics(app.state.server)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     errors.install(app)
-    for module in (routes_predict, routes_analyze, routes_openai, routes_ops):
+    for module in (routes_predict, routes_analyze, routes_indicators, routes_openai, routes_ops):
         app.include_router(module.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app `python -m core serve` runs. uvicorn imports this factory by name, so the library never imports its
+    front ends; the command passes its --config and --no-preload-llm through the environment."""
+    import os
+
+    from core.serving import make_cache
+    from core.settings import load_settings
+
+    settings = load_settings(config_file=os.environ.get("MHD_SERVE_CONFIG") or None)
+    server = ModelServer(settings, cache=make_cache(os.environ.get("REDIS_URL", "")))
+    app = create_app(settings, server=server)
+    if os.environ.get("MHD_SERVE_PRELOAD_LLM", "1") != "0":
+        server.preload_llm()
     return app

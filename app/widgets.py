@@ -6,10 +6,10 @@ import html
 
 import streamlit as st
 
+from core.clinical.provenance import DISCLAIMER, signer
 from core.models.heads import HEADS
 
 LIGHT_ICONS = {"red": "🔴", "amber": "🟠", "green": "🟢", "grey": "⚪"}
-DISCLAIMER = "Decision support, not a diagnosis."
 
 
 def light(status: str) -> str:
@@ -23,7 +23,7 @@ def provenance(analysis: dict) -> None:
         bits.append(f"prompt `{analysis['prompt_version']}`")
     state = "✅ signed" if analysis["status"] == "signed" else "✎ draft"
     if analysis["status"] == "signed":
-        who = analysis.get("signed_by_name") or f"user {analysis['signed_by']}"
+        who = signer(analysis)
         state += f" by {who} {analysis['signed_at'][:16].replace('T', ' ')} UTC"
     st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
 
@@ -135,23 +135,26 @@ def _date_axis(dates: list[str]) -> dict:
 # Crisis language must stand out from evidence at a glance, not only on hover.
 _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;border-bottom:2px solid #b91c1c",
                "evidence": "background:#fef08a",
+               "contradicts": "background:#e9d5ff;border-bottom:2px solid #7e22ce",
                # sentences a task head's label rests on (occlusion): the primary explanation
                "basis": "background:#bbf7d0;border-bottom:2px solid #15803d"}
-_MARK_RANK = {"crisis": 0, "basis": 1, "evidence": 2}
 
 
-def highlight(text: str, spans: list[tuple]) -> str:
-    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "basis" (green: what a
-    task head's label rests on) or "evidence" (yellow, the default). Where spans overlap, crisis wins, then basis.
+def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = None) -> str:
+    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "contradicts" (purple),
+    "basis" (green: what a task head's label rests on), "evidence" (yellow, the default), or a kind whose CSS
+    ``styles`` gives. Crisis spans win where they overlap anything, then contradicting sentences, then basis.
     Everything is escaped."""
     out, pos = [], 0
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
-    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], _MARK_RANK.get(m[3], 2))):
+    rank = {"crisis": 0, "contradicts": 1, "basis": 2}
+    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], rank.get(m[3], 3))):
         if start < pos:
             continue
         out.append(html.escape(text[pos:start]))
         out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "
-                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{html.escape(text[start:end])}</mark>")
+                   f"style='{(styles or {}).get(kind) or _MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>"
+                   f"{html.escape(text[start:end])}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"

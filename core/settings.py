@@ -55,6 +55,11 @@ class Settings:
     heads_dir: Path = ROOT / "data" / "models" / "heads"
     # Version to load; "latest" follows the pointer.
     heads_version: str = "latest"
+    # Reference band of the psycholinguistic indicators (IQR of not-depressed social-media posts), built by
+    # `python -m core build-indicator-reference`.
+    indicators_reference: Path = ROOT / "data" / "models" / "indicators" / "reference.json"
+
+
     # Folder of versioned IMHI task heads (one classifier per IMHI question on the same backbone's
     # pooled embeddings; `python -m core train-task-heads`). Tasks they cover take their label from them.
     task_heads_dir: Path = ROOT / "data" / "models" / "task-heads"
@@ -72,6 +77,9 @@ class Settings:
     # LoRA adapter directory or hub id; "" for none.
     # Production: "klyang/MentaLLaMA-33B-lora".
     llm_adapter: str = str(ROOT / "data" / "models" / "lora-smollm2-imhi")
+    # Reasoning reader: infers the label of an answer that states none from its reasoning
+    # (`python -m core train-parser`); used by `parse`.
+    reasoning_reader: Path = ROOT / "data" / "models" / "reasoning-reader"
     # Fold the adapter into the base weights after loading (faster decode).
     llm_merge_adapter: bool = False
     # none | 8bit | 4bit (bitsandbytes; needs CUDA).

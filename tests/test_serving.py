@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from core.errors import ConfigError, NotFound, ValidationError
 from core import serving
+from core.errors import ConfigError, NotFound, ValidationError
 
 # ----------------------------------------------------------------------------- token and hash
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from core.clinical.trends import arrow, trends_from_analyses
 from core.context import Context
+from core.models.heads import HEADS
 from core.safety.crisis import detect_crisis
 from core.storage import records
 
@@ -23,7 +25,6 @@ def _latest_visit_texts(ctx: Context, patient_ids: list[int]) -> dict[int, dict]
 
 def summarise_patients(ctx: Context, rows: list[dict]) -> None:
     """Add status light, crisis flag and per-head trend arrows to patient rows (in place)."""
-    from core.clinical.trends import arrow, trends_from_analyses
 
     ids = [r["id"] for r in rows]
     latest = _latest_visit_texts(ctx, ids)
@@ -51,7 +52,6 @@ def overview(ctx: Context) -> dict:
     """Cohort-level figures for clinical leads: score distributions and patients needing attention."""
     ctx.require("cohort.read")
     from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
-    from core.models.heads import HEADS
 
     heads_rows = records.latest_analyses_by_patient(ctx.store, "heads")
     by_patient: dict[int, list[dict]] = defaultdict(list)

@@ -12,8 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from core.clinical.access import check_access, owner_filter, visit_for
+from core.clinical.cohort import summarise_patients
+from core.clinical.indicator_records import compute_many, store_many
+from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
-from core.errors import ConsentRequired, PermissionDenied, ValidationError
+from core.errors import ValidationError
 from core.safety.crisis import detect_crisis
 from core.storage import records
 
@@ -30,22 +34,6 @@ class PatientPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-def _owner_filter(ctx: Context) -> int | None:
-    if ctx.demo or ctx.user.can("patients.read_all"):
-        return None
-    return ctx.user.id
-
-
-def _check_access(ctx: Context, patient: dict, *, write: bool = False) -> None:
-    ctx.require("patients.write" if write else "patients.read")
-    if ctx.demo:
-        return
-    if not ctx.user.can("patients.read_all") and patient["owner_id"] != ctx.user.id:
-        raise PermissionDenied("This patient is under another psychiatrist's care.")
-    if write and patient["owner_id"] != ctx.user.id:
-        raise PermissionDenied("Only the patient's own psychiatrist can change their record.")
 
 
 def validate_text(text: str, ctx: Context) -> str:
@@ -86,10 +74,9 @@ def list_patients(ctx: Context, *, search: str = "", sort: str = "last_visit", d
     ctx.require("patients.read")
     page = max(1, int(page))
     rows, total = records.list_patients(
-        ctx.store, owner_id=_owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
+        ctx.store, owner_id=owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
         limit=page_size, offset=(page - 1) * page_size,
     )
-    from core.clinical.cohort import summarise_patients
 
     summarise_patients(ctx, rows)
     ctx.audit("patient.list", "patient", "", count=len(rows), search=bool(search))
@@ -110,7 +97,7 @@ def create_patient(ctx: Context, pseudonym: str, display_name: str = "", consent
 def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = None,
                    consent_ml: bool | None = None) -> None:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
     ctx.audit("patient.update", "patient", patient_id,
               before={"consent_ml": bool(patient["consent_ml"])},
@@ -120,36 +107,30 @@ def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = 
 
 def get_patient(ctx: Context, patient_id: int) -> dict:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient)
+    check_access(ctx, patient)
     ctx.audit("patient.read", "patient", patient_id)
     return patient
-
-
-def require_consent(patient: dict) -> None:
-    if not patient["consent_ml"]:
-        raise ConsentRequired(
-            "This patient has not consented to ML analysis, so no model runs on their notes. "
-            "Record their consent on the patient's details first."
-        )
 
 
 # ---------------------------------------------------------------- visits
 def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste") -> int:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
-    [vid] = records.insert_visits(
-        ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
-        ctx.user.id,
-    )
+    found = compute_many([text])  # word counts, no model: before the write lock is taken
+    with ctx.store.tx():  # the visit and its indicators are stored together or not at all
+        [vid] = records.insert_visits(
+            ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
+            ctx.user.id,
+        )
+        store_many(ctx.store, [vid], found)
     ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
     return vid
 
 
 def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes) -> int:
     """A note uploaded as .txt/.md/.docx/.pdf becomes one visit."""
-    from core.clinical.uploads import read_upload
 
     text = read_upload(filename, data, ctx.settings)
     return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}")
@@ -157,10 +138,9 @@ def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, d
 
 def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> list[int]:
     """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing."""
-    from core.clinical.uploads import read_visit_batch
 
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     batch = read_visit_batch(filename, data, ctx.settings)
     visits = []
     for i, v in enumerate(batch, 1):
@@ -169,14 +149,17 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
                            "source": f"import:{filename}"[:200]})
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
-    ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+    found = compute_many([v["text"] for v in visits])  # word counts, no model: before the write lock is taken
+    with ctx.store.tx():  # the visits and their indicators are stored together or not at all
+        ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+        store_many(ctx.store, ids, found)
     ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1])
     return ids
 
 
 def list_visits(ctx: Context, patient_id: int) -> list[dict]:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient)
+    check_access(ctx, patient)
     visits = records.list_visits(ctx.store, patient_id)
     for v in visits:
         v["crisis"] = detect_crisis(v["text"])
@@ -187,8 +170,7 @@ def list_visits(ctx: Context, patient_id: int) -> list[dict]:
 def acknowledge_crisis(ctx: Context, visit_id: int) -> None:
     """Record that the clinician saw the crisis banner for this visit."""
     ctx.require("crisis.ack")
-    visit = records.get_visit(ctx.store, visit_id)
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    visit, _ = visit_for(ctx, visit_id)
     records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id)
     ctx.audit("crisis.acknowledge", "visit", visit_id, categories=detect_crisis(visit["text"]).categories)
 

@@ -1,9 +1,17 @@
-"""LLM commands: train-lora, evaluate-imhi, parse, analyze, llm-info."""
+"""LLM commands: train-lora, evaluate-imhi, parse, analyze, llm-info (train-parser, evaluate-parser: parser.py)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from core.errors import DataError
+from core.llm.answers import parse_response
+from core.llm.imhi import evaluate, write_markdown
+from core.llm.lora import LoraArgs
+from core.llm.lora import train_lora as run
+from core.llm.model import load_llm
+from core.llm.tasks import get_task
 
 
 def register(sub) -> None:
@@ -53,11 +61,17 @@ def register(sub) -> None:
                    help="predictions are kept here so a stopped or repeated run does not redo them ('' = off)")
     p.set_defaults(func=evaluate_imhi)
 
-    p = sub.add_parser("parse", help="read MentaLLaMA-style answers into label, rationale, parse_ok columns")
+    p = sub.add_parser("parse", help="read MentaLLaMA-style answers into label, label_source, label_probability, "
+                                      "rationale, parse_ok columns")
     p.add_argument("file", help="CSV or JSONL")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True,
+                   help="task name or IMHI dataset name (DR, dreaddit, SAD, Irf, MultiWD, CAMS, loneliness, t-sid, "
+                        "swmh); a dataset asking several questions needs a query column")
     p.add_argument("--column", default="generated_text")
+    p.add_argument("--query-column", default="query", help="IMHI query column (picks the task per row)")
     p.add_argument("--output", required=True)
+    p.add_argument("--reader", help="reasoning reader folder (default: settings.reasoning_reader)")
+    p.add_argument("--no-infer", action="store_true", help="stated labels only: do not infer from the reasoning")
     p.set_defaults(func=parse_file)
 
     p = sub.add_parser("analyze", help="label, probability and rationale for every text of a CSV/JSONL (column text)")
@@ -74,8 +88,6 @@ def register(sub) -> None:
 
 
 def train_lora(args, settings) -> int:
-    from core.llm.lora import LoraArgs
-    from core.llm.lora import train_lora as run
 
     largs = LoraArgs(
         rank=args.rank, alpha=args.alpha, dropout=args.dropout,
@@ -93,7 +105,6 @@ def train_lora(args, settings) -> int:
 
 
 def evaluate_imhi(args, settings) -> int:
-    from core.llm.imhi import evaluate, write_markdown
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +158,6 @@ def evaluate_imhi(args, settings) -> int:
 def _read_table(path: Path):
     import pandas as pd
 
-    from core.errors import DataError
 
     if not path.exists():
         raise DataError(f"File not found: {path}")
@@ -169,21 +179,40 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
-    from core.errors import DataError
-    from core.llm.answers import parse_response
-    from core.llm.tasks import get_task
+    from core.errors import ReaderUnavailable
+    from core.llm.reasoning_reader import load_reader
+    from core.llm.tasks import resolve_tasks, task_for_query
 
-    get_task(args.task)
+    names = resolve_tasks(args.task)
     df = _read_table(Path(args.file))
     if args.column not in df.columns:
         raise DataError(f"{args.file}: no column {args.column!r} (columns: {', '.join(map(str, df.columns))})")
-    parsed = [parse_response(args.task, t) for t in df[args.column]]
-    df["label"] = [p["label"] for p in parsed]
-    df["rationale"] = [p["rationale"] for p in parsed]
-    df["parse_ok"] = [p["parse_ok"] for p in parsed]
+    if len(names) > 1 and args.query_column not in df.columns:
+        raise DataError(f"{args.task} asks {len(names)} questions ({', '.join(names)}): give one of them as --task, "
+                        f"or a file with a {args.query_column!r} column holding each row's IMHI query")
+    reader = None
+    if not args.no_infer:
+        try:
+            reader = load_reader(Path(args.reader) if args.reader else Path(settings.reasoning_reader))
+        except ReaderUnavailable as exc:
+            print(f"warning: {exc}; labels are read only where the answer states them", file=sys.stderr)
+    if len(names) > 1:
+        tasks = [task_for_query(str(q), args.task).name for q in df[args.query_column]]
+    else:
+        tasks = names * len(df)
+    parsed = [parse_response(t, text, reader=reader) for t, text in zip(tasks, df[args.column], strict=True)]
+    if len(names) > 1:
+        df["task"] = tasks
+    for col in ("label", "label_source", "label_probability", "rationale", "parse_ok", "inferred_label",
+                "inferred_probability", "note"):
+        df[col] = [p[col] for p in parsed]
+    if reader is not None:
+        df["reader_version"] = reader.version
     _write_table(df, Path(args.output))
     ok = sum(p["parse_ok"] for p in parsed)
-    print(f"{ok}/{len(parsed)} answers parsed; written to {args.output}")
+    inferred = sum(p["label_source"] == "inferred" for p in parsed)
+    print(f"{ok}/{len(parsed)} answers parsed ({ok - inferred} stated, {inferred} inferred from the reasoning); "
+          f"written to {args.output}")
     return 0
 
 
@@ -212,9 +241,7 @@ def _task_heads_for(settings, task: str):
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
 
-    from core.errors import DataError
     from core.llm.labelled_answers import answer
-    from core.llm.tasks import get_task
 
     get_task(args.task)
     df = _read_table(Path(args.file))
@@ -261,7 +288,6 @@ def llm_info(args, settings) -> int:
     import json
     import time
 
-    from core.llm.model import load_llm
 
     t = time.time()
     llm = load_llm(settings)

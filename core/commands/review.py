@@ -7,6 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+from core.context import Context
+from core.errors import ValidationError
+from core.security.auth import User
+from core.storage import open_store, records
+
 
 def register(sub) -> None:
     p = sub.add_parser("review", help="QA review: export flags and correction sets, reviewer agreement")
@@ -38,10 +43,6 @@ def register(sub) -> None:
 
 
 def _context(args, settings):
-    from core.context import Context
-    from core.errors import ValidationError
-    from core.security.auth import User
-    from core.storage import open_store, records
 
     if not args.user:
         raise ValidationError("Name the account to act as with --user (or set MHD_USER).")

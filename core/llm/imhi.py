@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 from core.errors import DataError, ValidationError
+from core.llm import answers
+from core.llm.answers import parse_response
+from core.llm.model import EVALUATION_FILE, load_llm
 from core.llm.tasks import DATASET_TASKS, REASONING, TASKS, get_task, split_query, task_for_query
 
 NO_LABEL = "(no label)"
@@ -51,7 +54,6 @@ def load_rows(dataset: str, path: Path, limit: int | None, seed: int = 0) -> tup
     """Rows {task, post, gold} (a seeded random sample of `limit`), and how many gold answers had no label."""
     import pandas as pd
 
-    from core.llm.answers import parse_response
 
     df = pd.read_csv(path)
     answer_col = next((c for c in ("gpt-3.5-turbo", "answer", "goldens") if c in df.columns), None)
@@ -84,7 +86,6 @@ def cut_post(llm, post: str, max_tokens: int | None) -> str:
 
 def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
     """Scored label, and (optionally) the paper-style generated label, from one prompt pass."""
-    from core.llm import answers
 
     task = get_task(task_name)
     t0 = time.perf_counter()
@@ -149,7 +150,6 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
     With `task_heads` (and their `encoder`), the "task head" column is computed first on every row of each file
     (or `task_head_limit` rows), whatever `limit` the LLM columns use; `models=()` skips the LLM columns.
     """
-    from core.llm.model import load_llm
 
     datasets = find_datasets(data_dir, tasks)
     data = {}
@@ -248,7 +248,6 @@ def beats_both_baselines(entry: dict) -> bool | None:
 def record(report: dict, adapter_dir: Path) -> Path:
     """Write the evaluation beside the adapter (``evaluation.json``), so every answer of a task it did not
     learn well says so. Not part of the adapter's hash: recording never changes the model version."""
-    from core.llm.model import EVALUATION_FILE
 
     datasets = {}
     for name, e in report["datasets"].items():

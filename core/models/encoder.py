@@ -31,6 +31,8 @@ from pathlib import Path
 import torch
 
 from core.errors import ModelUnavailable
+from core.hardware import resolve_device, resolve_encoder_source
+from core.models import registry as model_registry
 from core.models.checkpoint import MultiTaskModel, load_checkpoint, read_checkpoint_config
 from core.models.windows import INFER_BATCH, pad_batch, windows_for
 
@@ -87,8 +89,6 @@ class Encoder:
 
 def load_encoder(settings) -> Encoder:
     """Backbone + the heads version named by settings (``latest`` follows the pointer)."""
-    from core.hardware import resolve_device, resolve_encoder_source
-    from core.models import registry as model_registry
 
     heads_dir = Path(settings.heads_dir)
     version = model_registry.resolve_version(heads_dir, settings.heads_version)

@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 
 from core.errors import ModelUnavailable
+from core.hardware import resolve_encoder_source
+from core.models import registry as model_registry
 from core.models.onnx_runtime import _heads_digest, _session, config_backbone, onnx_dir
 
 TOLERANCE = 1e-4
@@ -31,8 +33,6 @@ def export(settings, version: str = "latest") -> dict:
     import numpy as np
     import torch
 
-    from core.hardware import resolve_encoder_source
-    from core.models import registry as model_registry
     from core.models.checkpoint import load_checkpoint
     from core.models.encoder import score_texts
 

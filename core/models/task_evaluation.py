@@ -23,8 +23,7 @@ MIN_AUROC = 0.65
 def evaluate_rows(heads, encoder, data: dict[str, list[dict]], report: dict, *, cache_dir: Path | None = None,
                   log=print, progress_factory=None) -> None:
     """Fill report["datasets"][name]["task_head"] for every dataset with rows of tasks the heads cover."""
-    from core.llm.imhi import metrics
-    from core.models.task_training import cached_note_embeddings
+    from core.models.task_heads import cached_note_embeddings
 
     report.setdefault("task_heads", {"version": heads.version, "model_id": heads.model_id})
     for name, rows in data.items():
@@ -87,6 +86,15 @@ def evaluate_rows(heads, encoder, data: dict[str, list[dict]], report: dict, *, 
         log(f"task head {name}: wF1 {m['weighted_f1']:.3f} acc {m['accuracy']:.3f}"
             + (f" AUROC {m['auroc']:.3f}" if "auroc" in m else "")
             + f" ECE {m['ece_before']:.3f} -> {m['ece_after']:.3f} ({len(covered)} rows)")
+
+
+def metrics(gold: list[str], pred: list[str]) -> dict:
+    """Weighted F1 over the gold label set and accuracy (the metric of the LLM columns)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {"weighted_f1": float(f1_score(gold, pred, labels=sorted(set(gold)), average="weighted",
+                                          zero_division=0)),
+            "accuracy": float(accuracy_score(gold, pred))}
 
 
 def _ece_top(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:

@@ -338,6 +338,34 @@ def predict_many(heads: TaskHeads, emb: np.ndarray, task: str) -> np.ndarray:
     return heads.heads[task].probabilities(emb)
 
 
+def cached_note_embeddings(encoder, texts: list[str], cache_dir: Path | None, *, progress=None) -> np.ndarray:
+    """Note embeddings of many texts, cached on disk (safetensors) by backbone identity and texts."""
+    ident = encoder_identity(encoder)
+    h = hashlib.sha256(json.dumps(ident, sort_keys=True).encode())
+    for t in texts:
+        h.update(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest())
+    path = Path(cache_dir) / "task-embeddings" / f"{h.hexdigest()[:32]}.safetensors" if cache_dir else None
+    if path is not None and path.exists():
+        from safetensors.numpy import load_file
+
+        try:
+            emb = load_file(str(path))["embeddings"]
+            if emb.shape[0] == len(texts):
+                return emb
+        except Exception:  # noqa: BLE001 - a damaged cache file is recomputed, never trusted
+            pass
+    # one call: windows of all texts sorted by length into batches (little padding), progress per window
+    emb = embed_notes(encoder, texts, progress=progress, use_cache=False).astype(np.float32)
+    if path is not None:
+        from safetensors.numpy import save_file
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_file({"embeddings": emb}, str(tmp))
+        tmp.replace(path)
+    return emb
+
+
 # ----------------------------------------------------------------------------- faithful evidence
 
 def _token_spans(encoder, text: str) -> tuple[list[int], list[tuple[int, int]]]:

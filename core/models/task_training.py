@@ -20,8 +20,6 @@ does not run the backbone again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 import time
 from pathlib import Path
@@ -32,6 +30,7 @@ from core.errors import DataError
 from core.models.task_heads import (
     TASK_HEAD_DATASETS,
     TaskHead,
+    cached_note_embeddings,
     encoder_identity,
     expected_calibration_error,
     fit_temperature,
@@ -67,36 +66,6 @@ def find_training_sets(data_dir: Path) -> list[tuple[str, Path]]:
         raise DataError(f"No IMHI training folders ({', '.join(TASK_HEAD_DATASETS)}) with train.csv or val.csv "
                         f"under {data_dir}")
     return out
-
-
-def cached_note_embeddings(encoder, texts: list[str], cache_dir: Path | None, *, progress=None) -> np.ndarray:
-    """Note embeddings of many texts, cached on disk (safetensors) by backbone identity and texts."""
-    from core.models.task_heads import embed_notes
-
-    ident = encoder_identity(encoder)
-    h = hashlib.sha256(json.dumps(ident, sort_keys=True).encode())
-    for t in texts:
-        h.update(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest())
-    path = Path(cache_dir) / "task-embeddings" / f"{h.hexdigest()[:32]}.safetensors" if cache_dir else None
-    if path is not None and path.exists():
-        from safetensors.numpy import load_file
-
-        try:
-            emb = load_file(str(path))["embeddings"]
-            if emb.shape[0] == len(texts):
-                return emb
-        except Exception:  # noqa: BLE001 - a damaged cache file is recomputed, never trusted
-            pass
-    # one call: windows of all texts sorted by length into batches (little padding), progress per window
-    emb = embed_notes(encoder, texts, progress=progress, use_cache=False).astype(np.float32)
-    if path is not None:
-        from safetensors.numpy import save_file
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        save_file({"embeddings": emb}, str(tmp))
-        tmp.replace(path)
-    return emb
 
 
 def _split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

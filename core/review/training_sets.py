@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 from core.context import Context
 from core.errors import ModelUnavailable, ValidationError
+from core.llm import tasks as task_registry
 from core.models.heads import HEADS
 from core.review.items import DECISIONS, REASONS, _deid, _now, confidence_of
+from core.safety.csvsafe import safe_cell
 from core.storage import review as store_review
 
 # ---------------------------------------------------------------- export
@@ -70,8 +72,6 @@ def _flag_records(ctx: Context, decisions: tuple[str, ...]) -> list[dict]:
 
 
 def _flags_csv(rows: list[dict]) -> str:
-    from core.clinical.export import safe_cell
-
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(FLAG_COLUMNS)
@@ -151,7 +151,6 @@ def _heads_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> 
 
 
 def _lora_rows(verdicts: list[dict], include_approved: bool, skipped: dict) -> list[dict]:
-    from core.llm import tasks as task_registry
 
     rows = []
     for v in verdicts:

@@ -2,10 +2,11 @@
 
 ``from core import serving`` gives the public surface; each idea lives in its own module:
 ``cache`` (keyed text hash, in-process and Redis caches), ``canary`` (routing a share of texts to a candidate
-heads version), ``drift`` (PSI and KS against a version's reference), ``server`` (token policy, prediction log,
+heads version), ``drift`` (PSI and KS against a version's reference, kept in ``core.models.reference``), ``server`` (token policy, prediction log,
 ``ModelServer``).
 """
 
+from core.models.reference import REFERENCE_FILE, REFERENCE_SAMPLE, build_reference, load_reference, save_reference
 from core.serving.cache import (
     CACHE_MAX_ENTRIES,
     CACHE_TTL_SECONDS,
@@ -25,17 +26,7 @@ from core.serving.canary import (
     route,
     set_canary,
 )
-from core.serving.drift import (
-    REFERENCE_FILE,
-    REFERENCE_SAMPLE,
-    build_reference,
-    drift_report,
-    ks,
-    load_reference,
-    parse_since,
-    psi,
-    save_reference,
-)
+from core.serving.drift import drift_report, ks, parse_since, psi
 from core.serving.server import PREDICT_ENDPOINTS, ModelServer, log_predictions, prediction_rows, require_api_token
 
 __all__ = [

@@ -12,39 +12,16 @@ import contextlib
 import json
 import math
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.errors import ConfigError, NotFound, ValidationError
-
-DEFAULT_CANARY_SHARE = 0.10
-CANARY_FILE = "CANARY.json"
-
-
-# ----------------------------------------------------------------------------- canary
-
-@dataclass(frozen=True)
-class Canary:
-    version: str
-    share: float = DEFAULT_CANARY_SHARE
-    set_at: str = ""
-
-
-def read_canary(heads_dir: Path) -> Canary | None:
-    path = Path(heads_dir) / CANARY_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Canary(str(data["version"]), float(data["share"]), str(data.get("set_at", "")))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is unreadable ({exc}); fix it or run `python -m core canary clear`") from exc
+from core.errors import NotFound, ValidationError
+from core.models import registry as model_registry
+from core.models.registry import CANARY_FILE, DEFAULT_CANARY_SHARE, Canary, read_canary
 
 
 def set_canary(heads_dir: Path, version: str, share: float = DEFAULT_CANARY_SHARE) -> Canary:
     """Send ``share`` of texts to heads ``version``; it must exist and differ from the one LATEST names."""
-    from core.models import registry as model_registry
 
     if not (0.0 < float(share) <= 1.0) or math.isnan(float(share)):
         raise ValidationError("The canary share must be above 0 and at most 1 (e.g. 0.1 for 10%)")
@@ -69,8 +46,6 @@ def clear_canary(heads_dir: Path) -> Canary | None:
 
 def promote_canary(heads_dir: Path, *, force: bool = False) -> str:
     """Make the candidate the serving version (LATEST, through the registry's gate) and end the canary."""
-    from core.models import registry as model_registry
-
     canary = read_canary(heads_dir)
     if canary is None:
         raise NotFound("No canary is set; set one with `python -m core canary set VERSION`")

@@ -5,27 +5,26 @@ of its values on a reference corpus. ``drift_report`` compares the values
 logged since a date with it: PSI on the reference's deciles and the
 two-sample Kolmogorov-Smirnov test.
 
-No torch here; ``build_reference`` imports the encoder only when it runs.
+No torch here.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from core.errors import ModelUnavailable, ValidationError
+from core.errors import ValidationError
+from core.models.heads import HEAD_NAMES
+from core.models.reference import load_reference
 from core.serving.server import PREDICT_ENDPOINTS
+from core.storage import open_store
+from core.storage import serving as sql
 
-REFERENCE_FILE = "reference.json"
 # PSI bands commonly used in model monitoring: < 0.1 stable, 0.1-0.25 moderate, >= 0.25 major shift.
 PSI_MODERATE, PSI_MAJOR = 0.10, 0.25
 KS_ALPHA = 0.01
 MIN_RECENT = 100          # below this, PSI on 10 bins is mostly sampling noise (expected ~9/n)
-REFERENCE_SAMPLE = 2000   # values kept per head in reference.json
 
 
 # ----------------------------------------------------------------------------- drift
@@ -74,68 +73,6 @@ def ks(reference, recent) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
-def save_reference(version_dir: Path, values: dict[str, list[float]], source: str) -> Path:
-    """Write ``reference.json`` into a heads version folder: per head, a sorted sample of its values."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    heads = {}
-    for name, vals in values.items():
-        arr = np.asarray(vals, dtype=float)
-        arr = arr[np.isfinite(arr)]
-        if arr.size > REFERENCE_SAMPLE:
-            arr = rng.choice(arr, REFERENCE_SAMPLE, replace=False)
-        heads[name] = sorted(round(float(v), 6) for v in arr)
-    if not heads or not any(heads.values()):
-        raise ValidationError("A reference distribution needs values for at least one head")
-    path = Path(version_dir) / REFERENCE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"created_at": datetime.now(UTC).isoformat(timespec="seconds"), "source": source,
-                               "n": max(len(v) for v in heads.values()), "heads": heads}), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def load_reference(heads_dir: Path, version: str) -> dict | None:
-    path = Path(heads_dir) / version / REFERENCE_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailable(f"{path} is unreadable: {exc}") from exc
-
-
-def build_reference(settings, version: str | None = None, *, texts: list[str] | None = None, n: int = 400,
-                    seed: int = 12345, encoder=None) -> Path:
-    """Score a reference corpus with a heads version and save it as that version's reference.
-
-    Default corpus: ``n`` texts from the project's seeded synthetic session generator
-    (a seed the training split does not use), the same texts for every version.
-    """
-    from core.models import registry as model_registry
-
-    version = model_registry.resolve_version(settings.heads_dir, version or settings.heads_version)
-    source = "given texts"
-    if texts is None:
-        from core.synthetic.sessions import generate
-
-        texts = generate(n=n, seed=seed)["text"].tolist()
-        source = f"synthetic sessions (data/sessions.py), n={n}, seed={seed}"
-    if encoder is None or encoder.version != version:
-        from core.models.encoder import load_encoder
-
-        encoder = load_encoder(settings.replace(heads_version=version))
-    from core.models.encoder import score_texts
-
-    results = score_texts(encoder, texts)
-    values: dict[str, list[float]] = {}
-    for r in results:
-        for name, h in r["heads"].items():
-            values.setdefault(name, []).append(h["value"])
-    return save_reference(Path(settings.heads_dir) / version, values, source)
-
-
 def _status(p: float, pvalue: float, n_recent: int) -> str:
     if n_recent < MIN_RECENT:
         return "too few predictions"
@@ -158,9 +95,6 @@ def drift_report(settings, since: str | datetime = "30d", *, store=None, version
     import numpy as np
     import pandas as pd
 
-    from core.models.heads import HEAD_NAMES
-    from core.storage import open_store
-    from core.storage import serving as sql
 
     start = parse_since(since)
     own = store is None

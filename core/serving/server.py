@@ -12,9 +12,13 @@ import contextlib
 import threading
 import time
 
-from core.errors import ConfigError
+from core.errors import ConfigError, NoTrainedHeads
+from core.llm.tasks import get_task
+from core.models import registry as model_registry
 from core.serving.cache import TTLCache, text_hash
 from core.serving.canary import Canary, read_canary, route
+from core.storage import open_store
+from core.storage import serving as sql
 
 PREDICT_ENDPOINTS = ("predict", "predict_batch")
 
@@ -56,7 +60,6 @@ def prediction_rows(settings, endpoint: str, texts: list[str], results: list[dic
 
 
 def log_predictions(store, rows: list[dict]) -> int:
-    from core.storage import serving as sql
 
     return sql.insert_predictions(store, rows)
 
@@ -76,7 +79,6 @@ class ModelServer:
 
     def __init__(self, settings, *, cache=None, store=None, load_encoder=None, score_texts=None, load_llm=None,
                  analyze=None, complete=None):
-        from core.storage import open_store
 
         self.settings = settings
         self.cache = cache if cache is not None else TTLCache()
@@ -99,7 +101,6 @@ class ModelServer:
 
     # -- encoder
     def stable_version(self) -> str:
-        from core.models import registry as model_registry
 
         return model_registry.resolve_version(self.settings.heads_dir, self.settings.heads_version)
 
@@ -195,7 +196,6 @@ class ModelServer:
 
     def analyze(self, text: str, task: str, *, caller: str = "") -> dict:
         """LLM label, probabilities and rationale for one text; cached by model, prompt version, task and text."""
-        from core.llm.tasks import get_task
 
         get_task(task)  # unknown task -> KeyError before any model work
         llm = self.llm()
@@ -261,7 +261,7 @@ class ModelServer:
     def complete(self, prompts: list[str], **kwargs) -> list[dict]:
         complete = self._complete
         if complete is None:
-            from core.backends import complete
+            from core.serving.completions import complete
         llm = self.llm()
         out = []
         with self.llm_lock:
@@ -271,7 +271,6 @@ class ModelServer:
 
     def health(self) -> dict:
         """Status and loaded model versions; nothing about any text or patient."""
-        from core.errors import NoTrainedHeads
 
         enc: dict = {"loaded_versions": sorted(self._encoders)}
         try:

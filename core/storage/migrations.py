@@ -226,11 +226,26 @@ def _m004_session_revocation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
 
 
-def _m005_label_source(db: sqlite_utils.Database) -> None:
+def _m006_label_source(db: sqlite_utils.Database) -> None:
     # Which model produced an output's label: a task head (its version) or the LLM (its version); the
     # model_version column keeps naming the model that wrote the text.
     db.execute("ALTER TABLE analyses ADD COLUMN label_source TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE analyses ADD COLUMN label_model_version TEXT NOT NULL DEFAULT ''")
+
+
+def _m005_visit_indicators(db: sqlite_utils.Database) -> None:
+    # Psycholinguistic indicators (word counts, no model) computed when a visit is saved, one row per version of
+    # the word lists; visits saved before this migration get theirs when their patient is next opened.
+    db.execute(
+        """CREATE TABLE visit_indicators (
+            visit_id INTEGER NOT NULL REFERENCES visits(id),
+            version TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            duration_ms REAL NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (visit_id, version)
+        )"""
+    )
 
 
 MIGRATIONS = [
@@ -238,7 +253,8 @@ MIGRATIONS = [
     (2, "prediction log", _m002_prediction_log),
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
-    (5, "analyses record which model produced the label", _m005_label_source),
+    (5, "psycholinguistic indicators per visit", _m005_visit_indicators),
+    (6, "analyses record which model produced the label", _m006_label_source),
 ]
 
 
