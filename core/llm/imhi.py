@@ -312,15 +312,15 @@ def write_markdown(report: dict) -> str:
         lines += ["", f"Task heads `{heads['version']}` ({'all rows' if not th_limit else f'up to {th_limit} rows'} "
                   "of each file). Cells: weighted F1 / accuracy; AUROC of P(yes) for yes/no tasks; ECE of the top "
                   "label (10 bins) before / after the temperature.", "",
-                  "| dataset | rows | majority class | task head | AUROC | ECE before | ECE after | s / row |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "| dataset | rows | majority class | task head | AUROC | ECE before | ECE after |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for name, e in report["datasets"].items():
             th = e.get("task_head")
             if not th:
                 continue
             auroc = f"{th['auroc']:.3f}" if "auroc" in th else "—"
             lines.append(f"| {name} | {th['n']} | {_cell(th.get('majority'))} | {_cell(th)} | {auroc} "
-                         f"| {th['ece_before']:.3f} | {th['ece_after']:.3f} | {th['seconds_per_row']:.4f} |")
+                         f"| {th['ece_before']:.3f} | {th['ece_after']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
