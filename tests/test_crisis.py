@@ -1,6 +1,6 @@
 import pytest
 
-from core.safety.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
+from core.safety.crisis import IDEATION, OTHER_SUICIDE, PLAN, PREPARATORY, SELF_HARM, detect_crisis
 
 
 @pytest.mark.parametrize("text,category", [
@@ -11,7 +11,7 @@ from core.safety.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
     ("He says everyone would be better off dead without him.", IDEATION),
     ("Admits to cutting her wrists last weekend.", SELF_HARM),
     ("Ongoing self-harm by burning.", SELF_HARM),
-    ("Has been stockpiling pills and wrote a goodbye note.", PLAN),
+    ("Has been stockpiling pills and wrote a goodbye note.", PREPARATORY),
     ("Took an overdose in March.", PLAN),
     # misspellings
     ("been having sucidal thoughts", IDEATION),
@@ -22,8 +22,6 @@ from core.safety.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
     ("She wants to die.", IDEATION),
     ("He wishes he were dead.", IDEATION),
     ("Says she would rather be dead than go back.", IDEATION),
-    ("Her brother killed himself in 2019; she thinks about it daily.", IDEATION),
-    ("Her mother took her own life when she was twelve.", IDEATION),
     ("Keeps saying he wants to just die.", IDEATION),
     # a negation cue earlier in the sentence that does not reach the phrase
     ("No appetite, says she wants to kill herself.", IDEATION),
