@@ -139,11 +139,29 @@ _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;borde
 
 def highlight(text: str, spans: list[tuple]) -> str:
     """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
-    the default). Crisis spans win where they overlap evidence. Everything is escaped."""
+    the default). Crisis spans always stay visible: evidence overlapping one is cut around it, whichever starts
+    first. Everything is escaped."""
+    marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans if s[1] > s[0]]
+    crisis = sorted((m for m in marks if m[3] == "crisis"), key=lambda m: m[0])
+    pieces = []
+    for start, end, title, kind in crisis:  # crisis among itself: first wins, later ones keep what is left
+        if pieces and start < pieces[-1][1]:
+            start = pieces[-1][1]
+        if start < end:
+            pieces.append((start, end, title, kind))
+    for start, end, title, kind in marks:
+        if kind == "crisis":
+            continue
+        parts = [(start, end)]
+        for cs, ce, _, _ in crisis:  # evidence keeps only what no crisis span covers
+            parts = [(a, b) for s0, e0 in parts
+                     for a, b in ((s0, min(e0, cs)), (max(s0, ce), e0)) if b > a]
+        pieces += [(a, b, title, kind) for a, b in parts]
     out, pos = [], 0
-    marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
-    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
+    for start, end, title, kind in sorted(pieces, key=lambda m: (m[0], m[3] != "crisis")):
         if start < pos:
+            start = pos  # evidence overlapping evidence: the earlier one wins
+        if start >= end:
             continue
         out.append(html.escape(text[pos:start]))
         out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "

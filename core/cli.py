@@ -13,7 +13,7 @@ import sys
 
 from core.errors import CoreError
 
-COMMAND_MODULES = ["base", "heads", "llm", "security", "review", "api"]
+COMMAND_MODULES = ["base", "heads", "llm", "security", "review", "api", "crisis"]
 
 
 def build_parser() -> argparse.ArgumentParser:

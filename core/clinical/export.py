@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from core import __version__
 from core.context import Context
-from core.safety.crisis import detect_crisis
 from core.models.heads import HEADS
 from core.clinical.patients import _check_access
 from core.storage import records
@@ -63,8 +62,11 @@ def _markdown(ctx: Context, patient_id: int) -> str:
     by_visit: dict[int, list] = {}
     for a in analyses:
         by_visit.setdefault(a["visit_id"], []).append(a)
+    from core.clinical.crisis_state import results_for
+
+    crisis_of = results_for(ctx.store, visits, consent=bool(patient["consent_ml"]))
     for v in visits:
-        crisis = detect_crisis(v["text"])
+        crisis = crisis_of[v["id"]]
         lines.append(f"### {v['visit_date']}" + (" — CRISIS LANGUAGE: " + ", ".join(crisis.categories)
                                                    if crisis.flagged else ""))
         for a in by_visit.get(v["id"], []):

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.context import Context
-from core.safety.crisis import detect_crisis
 from core.errors import ConsentRequired, PermissionDenied, ValidationError
 from core.storage import records
 
@@ -134,7 +133,10 @@ def require_consent(patient: dict) -> None:
 
 
 # ---------------------------------------------------------------- visits
-def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste") -> int:
+def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste", *, encoder=None) -> int:
+    """Store one visit and run the crisis check on it (rules, plus the semantic layer when ``encoder`` is given)."""
+    from core.clinical.crisis_state import check_and_store
+
     patient = records.get_patient(ctx.store, patient_id)
     _check_access(ctx, patient, write=True)
     ctx.require("visits.write")
@@ -143,19 +145,21 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
         ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
         ctx.user.id,
     )
-    ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
+    crisis = check_and_store(ctx.store, vid, text, encoder, consent=bool(patient["consent_ml"]))
+    ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text),
+              crisis=crisis.categories, crisis_semantic=crisis.semantic)
     return vid
 
 
-def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes) -> int:
+def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes, *, encoder=None) -> int:
     """A note uploaded as .txt/.md/.docx/.pdf becomes one visit."""
     from core.clinical.uploads import read_upload
 
     text = read_upload(filename, data, ctx.settings)
-    return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}")
+    return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}", encoder=encoder)
 
 
-def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> list[int]:
+def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes, *, encoder=None) -> list[int]:
     """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing."""
     from core.clinical.uploads import read_visit_batch
 
@@ -170,28 +174,50 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
     ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
-    ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1])
+    from core.clinical.crisis_state import check_and_store
+
+    flagged = sum(check_and_store(ctx.store, vid, v["text"], encoder, consent=bool(patient["consent_ml"])).flagged
+                  for vid, v in zip(ids, visits))
+    ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1],
+              crisis_visits=flagged)
     return ids
 
 
-def list_visits(ctx: Context, patient_id: int) -> list[dict]:
+def list_visits(ctx: Context, patient_id: int, *, encoder=None) -> list[dict]:
+    """The patient's visits, each with its stored crisis result (``visit["crisis"]``, a CrisisAssessment)."""
+    from core.clinical.crisis_state import results_for
+
     patient = records.get_patient(ctx.store, patient_id)
     _check_access(ctx, patient)
     visits = records.list_visits(ctx.store, patient_id)
+    crisis = results_for(ctx.store, visits, encoder, consent=bool(patient["consent_ml"]))
     for v in visits:
-        v["crisis"] = detect_crisis(v["text"])
+        v["crisis"] = crisis[v["id"]]
     ctx.audit("visit.list", "patient", patient_id, count=len(visits))
     return visits
 
 
-def acknowledge_crisis(ctx: Context, visit_id: int) -> None:
-    """Record that the clinician saw the crisis banner for this visit."""
+ACK_NOTE_MAX = 1000
+
+
+def acknowledge_crisis(ctx: Context, visit_id: int, note: str = "") -> None:
+    """Record that a clinician saw the crisis banner of this visit and will act; the whole care team sees it."""
+    from core.clinical.crisis_state import results_for
+
     ctx.require("crisis.ack")
     visit = records.get_visit(ctx.store, visit_id)
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
-    records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id)
-    ctx.audit("crisis.acknowledge", "visit", visit_id, categories=detect_crisis(visit["text"]).categories)
+    patient = records.get_patient(ctx.store, visit["patient_id"])
+    _check_access(ctx, patient)
+    note = (note or "").strip()
+    if len(note) > ACK_NOTE_MAX:
+        raise ValidationError(f"The note is {len(note):,} characters; keep it under {ACK_NOTE_MAX:,}.")
+    crisis = results_for(ctx.store, [visit], consent=bool(patient["consent_ml"]))[visit_id]
+    records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id, note)
+    ctx.audit("crisis.acknowledge", "visit", visit_id, categories=crisis.categories, with_note=bool(note))
 
 
 def crisis_acknowledged(ctx: Context, visit_id: int) -> list[dict]:
+    """Every acknowledgement of this visit's crisis banner: who (username, role), when, and their note."""
+    visit = records.get_visit(ctx.store, visit_id)
+    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
     return records.crisis_acks(ctx.store, visit_id)

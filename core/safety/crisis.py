@@ -127,9 +127,15 @@ _POSS = r"(?:my|his|her|their|your|ur)"
 _KILL = r"(?:k[i1]l+|kll|kil)(?:s|ing|in)?"
 _PILLS = r"(?:pills|tablets|meds|medications?|medicine|sleeping pills|painkillers|paracetamol|tylenol|insulin|" \
          r"opioids|oxy\w*|lithium|antidepressants)"
-_METHOD = (r"(?:die|kill\b(?!\s+(?:time|it\b))|end\s+(?:it|my|his|her|their|things|everything|this)|overdose|od\b|"
+# "killing myself laughing", "killing myself trying to finish this": idioms, not intent.
+_NOT_IDIOM = (r"(?!\s+(?:laughing|with\s+laughter|trying\s+to|at\s+work|at\s+the\s+gym|to\s+(?:finish|get|make|"
+              r"meet|keep|pay|please|impress)))")
+_METHOD = (r"(?:die\b|kill\s+(?:my|him|her|them|one|your)\w*|end\s+(?:it(?:\s+all)?\b(?!\s+with)|"
+           r"(?:my|his|her|their)\s+(?:own\s+)?(?:life|lives|existence|suffering)|things\b(?!\s+with)|everything)|"
+           r"overdose\b(?!\s+on\s+(?!(?:my|his|her|their|the)\s+(?:pills|meds|medication|tablets|insulin)))|od\b|"
            r"take\s+(?:all|every|a\s+bunch|a\s+lot|the\s+whole|enough)\s+(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?"
-           rf"(?:{_PILLS}|bottle)|jump\b|hang\b|shoot\s+(?:my|him|her|them)|drown|slit|"
+           rf"(?:{_PILLS}|bottle)|jump\s+(?:off|from|in\s+front)|hang\s+(?:my|him|her|them)|shoot\s+(?:my|him|her|them)|"
+           r"drown\s+(?:my|him|her|them)|slit|"
            r"crash\s+(?:my|his|her|the)\s+car|step\s+in\s+front|walk\s+into\s+traffic|not\s+be\s+(?:here|around)|"
            r"use\s+(?:the|a|his|her|my)\s+(?:gun|rope|knife|belt)|swallow)")
 
@@ -137,10 +143,11 @@ _METHOD = (r"(?:die|kill\b(?!\s+(?:time|it\b))|end\s+(?:it|my|his|her|their|thin
 _PATTERNS: list[tuple[str, str]] = [
     # --- ideation: wish to be dead, passive and active
     (IDEATION, r"\bsuicid(?:e|al|ality|ally|es)\b(?!\s+(?:note|letter))"),
-    (IDEATION, rf"\b(?:{_KILL}|kil+ed|end|ends|ending|take|takes|taking)\s+(?:{_POSS})\s*(?:own\s+)?(?:self|life)\b"),
+    (IDEATION, rf"\b(?:{_KILL}|kil+ed|end|ends|ending|take|takes|taking)\s+(?:{_POSS})\s*(?:own\s+)?(?:self|life)\b"
+               + _NOT_IDIOM),
     (IDEATION, rf"\b(?:{_KILL}|unaliv\w*|off|offing|offed|end|ending|delete|deleting|do|doing|top|topping|"
                rf"neck|necking|yeet|yeeting|hurl|throw|throwing|drown|drowning|shoot|shooting|poison|poisoning|"
-               rf"gas|gassing|suffocate|starve|starving|rope|roping)\s+(?:{_REFL})\b(?:\s+in\b)?"),
+               rf"gas|gassing|suffocate|starve|starving|rope|roping)\s+(?:{_REFL})\b(?:\s+in\b)?" + _NOT_IDIOM),
     (IDEATION, rf"\b(?:almost|nearly|could\s+have|could've|would\s+have|practically)\s+kil+ed\s+(?:{_REFL})\b"),
     (IDEATION, r"(?<!\d)(?<!\d\s)\bkms\b|\b(?:kys|ctb|sewerslide|sewer\s+slide|self\s*unalive|unalive|unaliving|toaster\s+bath|"
                r"an\s+hero|catch(?:ing)?\s+the\s+bus)\b"),
@@ -167,7 +174,14 @@ _PATTERNS: list[tuple[str, str]] = [
     (IDEATION, r"\b(?:don'?t|do not|didn'?t|dont|doesn'?t|does not|no\s+longer)\s+want\s+to\s+(?:live|be\s+alive|"
                r"be\s+here\s+any\s*more|exist|wake\s+up|be\s+on\s+this\s+earth|go\s+on|keep\s+living|"
                r"be\s+here)\b"),
-    (IDEATION, r"\bno\s+(?:reason|point|purpose)\s+(?:to|in|of)\s+(?:live|living|going\s+on|being\s+alive|life)\b"),
+    (IDEATION, r"\bno\s+(?:reason|point|purpose)\s+(?:for\s+me\s+|for\s+(?:him|her)\s+)?(?:to|in|of)\s+"
+               r"(?:keep\s+|go\s+on\s+)?(?:live|living|going\s+on|being\s+alive|life|staying\s+alive)\b"),
+    (IDEATION, r"\b(?:done|finished)\s+with\s+(?:living|life|being\s+alive|existing)\b"),
+    (IDEATION, r"\b(?:better|happier|easier|relieved|fine)\s+(?:off\s+)?(?:if|when|once)\s+(?:i|he|she|they)\s*"
+               r"(?:was|were|am|'m|wasn'?t|weren'?t|am\s+not|'m\s+not|died|die|disappeared)\s*"
+               r"(?:gone|dead|not\s+here|not\s+around|here|around|alive|\b)"),
+    (IDEATION, r"\b(?:wanna|want\s+to)\s+dye\b(?=\s*(?:[.,!?;]|$|(?:honestly|tbh|rn|now|tonight|so\s+bad|already)\b))"),
+    (IDEATION, r"\bplan\w*\s+my\s+(?:exit|departure|way\s+out)\b(?!\s+(?:from|strategy|interview))"),
     (IDEATION, r"\b(?:life|living)\s+(?:is|isn'?t|is\s+not|feels)\s+(?:not\s+)?(?:worth\s+living|not\s+worth\s+it)\b|"
                r"\bnot\s+worth\s+living\b"),
     (IDEATION, r"\b(?:tired|sick|exhausted)\s+of\s+(?:living|being\s+alive|life|existing)\b"),
@@ -182,14 +196,14 @@ _PATTERNS: list[tuple[str, str]] = [
                rf"enough\s+{_PILLS}|{_PILLS})\b[^.!?\n]{{0,40}}\b(?:use|would|i'd|do\s+it|end|take)"),
     # --- intent or plan, method
     (PLAN, r"\b(?:have|has|had|made|making|make|got|with|has\s+got|formed|forming)\s+(?:a\s+)?(?:clear\s+|"
-           r"specific\s+|detailed\s+|concrete\s+)?plan\b(?=\s*(?:[.;,!?)\n]|$|and\s+(?:intent|means|a\s+date)|"
-           r"for\s+(?:how|when|where)\b))"),
+           r"specific\s+|detailed\s+|concrete\s+)?plan\b(?=\s*(?:[.;,!?)\n]|$|and\s+(?:intent|means|a\s+date)))"),
+    (PLAN, r"\buse\s+(?:it|the\s+gun|the\s+rope|the\s+pills|them)\s+on\s+(?:my|him|her|them)sel(?:f|ves)\b"),
     (PLAN, r"\b(?:intent|plan)\s+(?:and|or|/|&)\s*(?:intent|plan|means)\b|\bwith\s+(?:intent|plan)\b"),
     (PLAN, rf"\b(?:(?:have|has|had|made|with|got|make|making)\s+(?:a\s+|the\s+)?)?plan\w*\s+(?:is\s+|was\s+)?"
            rf"(?:to|on)\b[^.!?\n]{{0,60}}?\b{_METHOD}"),
     (PLAN, rf"\b(?:going|gonna|intend\w*|decided|ready|about)\s+to\s+(?:finally\s+|just\s+)?{_METHOD}"),
     (PLAN, r"\boverdos(?:e|ed|es|ing)\b|\bo\.?d'?d\b|\bod(?:ing|ed)\b"),
-    (PLAN, rf"\b(?:take|took|taking|swallow\w*)\s+(?:all|every|a\s+bunch|the\s+whole|a\s+handful|loads)\s+(?:of\s+)?"
+    (PLAN, rf"\b(?:take|took|taking|swallow\w*)\s+(?:all|every|a\s+bunch|the\s+whole|a\s+whole|a\s+handful|loads)\s+(?:of\s+)?"
            rf"(?:my\s+|the\s+|his\s+|her\s+|their\s+)?(?:{_PILLS}|bottle|packet|box)"),
     (PLAN, rf"\bhang(?:ing|ed)?\s+(?:{_REFL})\b|\bnoose\b"),
     (PLAN, r"\bjump(?:ing|ed|s)?\s+(?:off|from|in\s+front\s+of)\s+(?:a|the|this|that|my|his|her)?\s*"
@@ -204,21 +218,22 @@ _PATTERNS: list[tuple[str, str]] = [
     (PLAN, r"\b(?:crash|drive|driving|swerve)\w*\s+(?:my|his|her|the)\s+car\s+(?:into|off)\b[^.!?\n]{0,40}"
            r"(?:on\s+purpose|deliberately|so\s+(?:i|he|she)|and\s+end)|\bdrive\s+off\s+(?:a|the)\s+(?:cliff|bridge)\b"),
     # --- preparatory acts
-    (PREPARATORY, r"\b(?:suicide|goodbye|farewell|good-bye|last)\s+(?:note|letter|message|video)s?\b"),
-    (PREPARATORY, r"\bwr[io]te?\w*\s+(?:a\s+|my\s+|his\s+|her\s+)?(?:goodbye|farewell|last)\b"),
+    (PREPARATORY, r"\b(?:suicide|goodbye|farewell|good-bye)\s+(?:note|letter|message|video|post)s?\b"),
     (PREPARATORY, rf"\b(?:stockpil\w*|hoard\w*|sav(?:e|ed|es|ing)\s+up|collect\w*|stash\w*|sav(?:ed|ing))\s+"
                   rf"(?:up\s+)?(?:my\s+|his\s+|her\s+|their\s+|some\s+|all\s+(?:my|his|her)\s+)?{_PILLS}"),
     (PREPARATORY, r"\b(?:bought|buy|buying|ordered|ordering|got|getting|purchas\w*|acquir\w*)\s+(?:a\s+|some\s+|"
                   r"the\s+)?(?:rope|gun|firearm|pistol|handgun|shotgun|pills|razor\s+blades?|charcoal|helium|"
-                  r"nitrogen|exit\s+bag|noose)\b(?!\s+(?:for|to)\s+(?:the|my|his|her)\s+(?:garden|boat|tent|"
-                  r"camping|hunting|farm|work))"),
+                  r"nitrogen|exit\s+bag|noose)\b(?!\s+(?:for|to)\s+(?:the\s+|my\s+|a\s+|his\s+|her\s+|our\s+)?"
+                  r"(?:\w+\s+)?(?:garden|boat|tent|camping|climbing|hunting|farm|work|gym|course|class|trip|swing|"
+                  r"project|dog|horse|barbecue|bbq|grill|range|club|lessons?))"),
     (PREPARATORY, r"\bgiv(?:e|es|ing|en)\s+away\s+(?:all\s+)?(?:of\s+)?(?:my|his|her|their)\s+(?:\w+\s+)?"
                   r"(?:things|stuff|belongings|possessions|clothes|games|books|pets?|cats?|dogs?|guitar|records|"
                   r"jewel\w*|collection|savings|money|plants)\b"),
     (PREPARATORY, r"\b(?:look\w*|search\w*|googl\w*|research\w*|read\w*)\s+(?:up\s+)?(?:about\s+|on\s+|online\s+)?"
                   r"(?:ways|how|methods|the\s+best\s+way|the\s+easiest\s+way|painless\s+ways?|how\s+many|"
-                  r"lethal|which|what\s+dose|how\s+much)\b[^.!?\n]{0,50}?\b(?:die|dying|kill|suicide|lethal|fatal|"
-                  r"overdose|hang|end\s+(?:it|my|his|her)|pills\s+(?:would|it\s+would|to))"),
+                  r"lethal|which|what\s+dose|how\s+much)\b[^.!?\n]{0,50}?\b(?:die\b|dying|kill(?:ing)?\s+(?:my|him|her|"
+                  r"them|one|your)\w*|suicide|lethal|fatal|overdose|hang(?:ing)?\s+(?:my|him|her|them)\w*|"
+                  r"end\s+(?:it\b|my\s+life|his\s+life|her\s+life)|pills\s+(?:would|it\s+would|to))"),
     (PREPARATORY, rf"\b(?:lethal|fatal|deadly)\s+(?:dose|amount|quantity)\b|\bhow\s+many\s+{_PILLS}\s+"
                   r"(?:would|does\s+it|it\s+takes|to)\b|\bpainless\s+(?:ways?|methods?)\b"),
     (PREPARATORY, r"\b(?:said|saying|say)\s+(?:my|his|her|their)?\s*goodbyes?\s+to\s+(?:everyone|everybody|"
@@ -271,7 +286,7 @@ _PATTERNS: list[tuple[str, str]] = [
     (ATTEMPT, r"\btentative\s+de\s+suicide\b|\bessaye\s+de\s+me\s+(?:tuer|suicider)\b"),
     # --- German
     (IDEATION, r"\b(?:ich\s+)?(?:will|mochte|moechte|wurde\s+gerne)\s+(?:einfach\s+)?sterben\b|"
-               r"\bnicht\s+mehr\s+leben\b|\bmich\s+(?:umbringen|toten|selbst\s+toten)\b|\bselbstmord\w*\b|"
+               r"\bnicht\s+mehr\s+leben\b|\bmich\s+(?:umbringen|umzubringen|toten|zu\s+toten|selbst\s+toten)\b|\bselbstmord\w*\b|"
                r"\bsuizid\w*\b|\b(?:mir|sich)\s+das\s+leben\s+(?:zu\s+)?nehmen\b|\blebensmude\b|"
                r"\bnicht\s+mehr\s+aufwachen\b|\b(?:allem|meinem\s+leben)\s+ein\s+ende\s+(?:zu\s+)?setzen\b|"
                r"\bmit\s+allem\s+schluss\s+machen\b|\bwill\s+nicht\s+mehr\s+da\s+sein\b"),
@@ -279,7 +294,7 @@ _PATTERNS: list[tuple[str, str]] = [
     (PLAN, r"\bmich\s+(?:aufhangen|erhangen|vor\s+den\s+zug\s+werfen)\b|\babschiedsbrief\w*\b|"
            r"\b(?:von\s+der|von\s+einer)\s+brucke\s+springen\b"),
     # --- Portuguese
-    (IDEATION, r"\bquero\s+morrer\b|\b(?:me\s+matar|matar-me|me\s+suicidar|suicidar-me)\b|"
+    (IDEATION, r"\b(?:vai|vou|quer|quero|pensa\s+em|penso\s+em)\s+(?:se|me)\s+matar\b|\bquero\s+morrer\b|\b(?:me\s+matar|matar-me|me\s+suicidar|suicidar-me)\b|"
                r"\btirar\s+(?:a\s+)?minha\s+(?:propria\s+)?vida\b|\bacabar\s+com\s+(?:a\s+)?minha\s+vida\b|"
                r"\bnao\s+quero\s+mais\s+viver\b|\bpensamentos\s+suicidas\b|\bvontade\s+de\s+morrer\b|"
                r"\bsuicidio\b|\bdormir\s+e\s+nao\s+acordar\b|\bsumir\s+para\s+sempre\b"),
@@ -328,13 +343,16 @@ _SELF_NEGATING = re.compile(
 
 _NEGATION_CUES = re.compile(
     r"\b(?:denie[sd]|deny|denying|no|not|never|without|negative\s+for|nor|free\s+of|absence\s+of|"
-    r"doesn'?t|does\s+not|didn'?t|did\s+not|isn'?t|is\s+not|wasn'?t|n't|non|nao|nunca|jamais|nie|"
+    r"doesn'?t|does\s+not|didn'?t|did\s+not|isn'?t|is\s+not|wasn'?t|n't|don'?t|dont|do\s+not|non|nao|nunca|"
+    r"jamais|nie|pas|aucune?|sans|nessun\w*|niente|nada|"
     r"kein\w*|ningun\w*|nega|niega|nie\s+gehabt|no\s+current|no\s+evidence\s+of|rules?\s+out|ruled\s+out)\b"
 )
 # A charting form after the phrase: "SI: denied", "suicidal ideation - none", "SI/HI neg".
 _POSTFIX_NEGATION = re.compile(
-    r"^\s*(?:/\s*h\.?i\.?\s*)?(?:[:\-=]|was|were|is)?\s*(?:none|denied|negative|neg|nil|absent|not\s+present|"
-    r"ruled\s+out|no)\b")
+    r"^\s*(?:ideation|thoughts?|behaviou?rs?|intent|urges?)?\s*(?:/\s*h\.?i\.?\s*)?(?:[:\-=–]|was|were|is|are)?\s*"
+    r"[\"'“]?\s*(?:none|denied|negative|neg|nil|absent|not\s+present|ruled\s+out|no)\b|"
+    r"^\s*(?:ideation|thoughts?|of\s+death|of\s+dying)?[^.;!?\n]{0,12}?\b(?:and\s+)?(?:said|says|answered|replied|"
+    r"responded)\s*:?\s*[\"'“]?\s*(?:no|none|never|not\s+at\s+all)\b")
 _CLAUSE_BREAK = re.compile(r"[.;!?\n]|\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bexcept\b|\bpero\b|\bmais\b|"
                            r"\baber\b|\bmas\b|\bma\b")
 # Reported speech and a change of time start a new statement that an earlier cue does not reach.
@@ -465,6 +483,23 @@ def _clinical_si(text: str, norm: str, s: int, e: int, ns: int, ne: int) -> bool
     return bool(re.match(r"\s*/\s*hi\b|\s*[:\-]", norm[ne:ne + 6]) or _SI_CONTEXT.search(norm[max(0, ns - 20):ns]))
 
 
+# Media or fiction named before the phrase in the same sentence, with no reported speech between them:
+# "the song about a kid who wants to die", "the novel's character takes her own life".
+_MEDIA_BEFORE = re.compile(r"\b(?:novel|film|movie|show|series|song|poem|book|character|documentary|headline|article|"
+                           r"episode|game|play|story|lyrics|podcast|anime|manga|comic|news)\b")
+_SPEECH = re.compile(r"\b(?:says?|said|tells?|told|reports?|reported|admits?|admitted|feels?|felt|thinks?|thought|"
+                     r"i|me|my|i'm|i've)\b")
+_IDIOM_AFTER = re.compile(r"^\s+on\s+(?:chocolate|sugar|caffeine|coffee|candy|sweets|cake|netflix|tv|pizza|cookies|carbs|"
+                          r"junk\s+food|cuteness|sunshine|memes|anime|love|vitamin\s+\w+)\b")
+
+
+def _media_context(norm: str, start: int, end: int) -> bool:
+    ls, _ = _sentence_bounds(norm, start, end)
+    before = norm[ls:start]
+    media = list(_MEDIA_BEFORE.finditer(before))
+    return bool(media) and not _SPEECH.search(before, media[-1].end())
+
+
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
     rights = [i for i in (text.find(c, end) for c in ".!?\n") if i != -1]
@@ -507,6 +542,8 @@ def detect_crisis(text: str) -> CrisisResult:
             ls, le = _sentence_bounds(norm, start, end)
             if _CONTRAST_CONTEXT.search(norm, ls, le):
                 negated, reason = True, "contrast"
+        if not negated and (_media_context(norm, start, end) or _IDIOM_AFTER.match(norm[end:end + 30])):
+            negated, reason = True, "contrast"
         s, e = orig(start, end)
         found[(s, e)] = CrisisMatch(category, text[s:e], s, e, negated, reason)
     return CrisisResult(sorted(found.values(), key=lambda c: c.start))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.errors import ValidationError
 from core.storage.db import Store, utcnow
 
-_TABLES = ["flags", "review_items", "crisis_acks", "analyses", "visits", "patients", "model_cache",
+_TABLES = ["flags", "review_items", "crisis_acks", "visit_crisis", "analyses", "visits", "patients", "model_cache",
            "prediction_log"]
 
 
