@@ -105,8 +105,11 @@ def normalise(text: str) -> tuple[str, list[int]]:
     def leet(m):  # "su1c1de" -> "suicide"; pure numbers ("24/7", "5mg") never reach here
         return "".join(_LEET.get(c, c) for c in m.group(0)), where[m.start():m.end()]
 
-    def spaced(m):  # "k i l l" -> "kill"
+    def spaced(m):  # "k i l l" -> "kill"; "I k i l l" -> "i kill" (a leading "I" or "a" is a word of its own)
         keep = [j for j in range(m.start(), m.end()) if norm[j].isalpha()]
+        if norm[keep[0]] in "ia" and len(keep) >= 4:
+            return (norm[keep[0]] + " " + "".join(norm[j] for j in keep[1:]),
+                    [where[keep[0]], where[keep[0] + 1]] + [where[j] for j in keep[1:]])
         return "".join(norm[j] for j in keep), [where[j] for j in keep]
 
     def repeats(m):  # "dieeee" -> "die", "killlll" -> "kil" (the patterns accept "kil")
@@ -125,7 +128,7 @@ _REFL = r"(?:my|him|her|them|your|ur|one|it)\s?(?:self|slef|slf|sef|sel|selv|sel
 _REFL_SELF = r"(?:my|him|her|them|ur|your)\s?(?:self|slef|slf|sef|sel|selv|selves|sefl)|themself"
 _POSS = r"(?:my|his|her|their|your|ur)"
 _KILL = r"(?:k[i1]l+|kll|kil)(?:s|ing|in)?"
-_PILLS = r"(?:pills|tablets|meds|medications?|medicine|sleeping pills|painkillers|paracetamol|tylenol|insulin|" \
+_PILLS = r"(?:pills?|tablets?|meds|medications?|medicine|sleeping pills|painkillers|paracetamol|tylenol|insulin|" \
          r"opioids|oxy\w*|lithium|antidepressants)"
 # "killing myself laughing", "killing myself trying to finish this": idioms, not intent.
 _NOT_IDIOM = (r"(?!\s+(?:laughing|with\s+laughter|trying\s+to|at\s+work|at\s+the\s+gym|to\s+(?:finish|get|make|"
@@ -318,6 +321,9 @@ _OTHER_SUICIDE = re.compile(
     r"\blost\s+(?:my|his|her|their|a|an|two|both)\s+(?:\w+\s+){0,2}to\s+suicide\b|"
     r"\bsuicide\s+of\s+(?:my|his|her|their|a|an|the)\s+\w+|"
     r"\b(?:his|her|my|their|a|the)\s+(?:\w+\s+)?\w+'s\s+suicide\b|"
+    r"\b(?:father|mother|dad|mum|mom|brother|sister|uncle|aunt|cousin|friend|son|daughter|husband|wife|partner|"
+    r"grand(?:father|mother|pa|ma)|boyfriend|girlfriend|classmate|colleague|co-?worker|neighbou?r|parent|sibling|"
+    r"child|fiance\w*|stepfather|stepmother|stepbrother|stepsister|nephew|niece)'s\s+suicide\b|"
     r"\b(?:family|familial|maternal|paternal|fh)\s+(?:history|hx)\s+of\s+(?:completed\s+)?suicide\b|"
     r"\bfh\s*:?\s*suicide\b|\bse\s+suicido\b|\bs'est\s+suicide\b|\bhat\s+sich\s+(?:umgebracht|das\s+leben\s+genommen)\b|"
     r"\bse\s+(?:matou|suicidou)\b|\bsi\s+e\s+(?:ucciso|uccisa|suicidat[oa]|tolto\s+la\s+vita)\b"
