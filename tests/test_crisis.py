@@ -165,3 +165,8 @@ def test_other_persons_suicide_is_a_risk_factor_but_attempts_stay_crisis():
     assert [m.category for m in uncle.risk_factors] == [OTHER_SUICIDE] and not uncle.flagged
     assert detect_crisis("Her brother almost killed himself last month.").flagged
     assert detect_crisis("He tried to kill himself in May.").flagged
+
+
+def test_od_abbreviation_is_not_the_word_odd():
+    assert detect_crisis("She OD'd on her pills last year.").flagged
+    assert not detect_crisis("My mom found it odd. Odd number of children.").flagged

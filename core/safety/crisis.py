@@ -146,7 +146,8 @@ _METHOD = (r"(?:die\b|kill\s+(?:my|him|her|them|one|your)\w*|end\s+(?:it(?:\s+al
 _PATTERNS: list[tuple[str, str]] = [
     # --- ideation: wish to be dead, passive and active
     (IDEATION, r"\bsuicid(?:e|al|ality|ally|es)\b(?!\s+(?:note|letter))"),
-    (IDEATION, rf"\b(?:{_KILL}|kil+ed|end|ends|ending|take|takes|taking)\s+(?:{_POSS})\s*(?:own\s+)?(?:self|life)\b"
+    (IDEATION, rf"\b(?:{_KILL}|kil+ed|end|ends|ending|take|takes|taking)\s+(?:{_POSS})\s*(?:own\s+)?"
+               r"(?:self|life|lfe|lyfe|lief|liife)\b"
                + _NOT_IDIOM),
     (IDEATION, rf"\b(?:{_KILL}|unaliv\w*|off|offing|offed|end|ending|delete|deleting|do|doing|top|topping|"
                rf"neck|necking|yeet|yeeting|hurl|throw|throwing|drown|drowning|shoot|shooting|poison|poisoning|"
@@ -199,13 +200,18 @@ _PATTERNS: list[tuple[str, str]] = [
                rf"enough\s+{_PILLS}|{_PILLS})\b[^.!?\n]{{0,40}}\b(?:use|would|i'd|do\s+it|end|take)"),
     # --- intent or plan, method
     (PLAN, r"\b(?:have|has|had|made|making|make|got|with|has\s+got|formed|forming)\s+(?:a\s+)?(?:clear\s+|"
-           r"specific\s+|detailed\s+|concrete\s+)?plan\b(?=\s*(?:[.;,!?)\n]|$|and\s+(?:intent|means|a\s+date)))"),
+           r"specific\s+|detailed\s+|concrete\s+)?plan\b(?=\s*(?:[.;,!?)\n]|$|and\s+(?:intent|means|a\s+date)|"
+           r"and\s+(?:i|he|she|they)\s+knows?\s+(?:when|how|where)))"),
+    (PLAN, r"\b(?:take|took|taking|swallow\w*|down|downing)\s+(?:everything|all|every\s+pill|all\s+the\s+pills)\s+"
+           r"in\s+(?:the|my|his|her)\s+(?:medicine\s+|bathroom\s+)?(?:cabinet|drawer|cupboard)\b"),
+    (PLAN, r"\b(?:held|holding|hold|put|putting|pressed|pressing)\s+(?:a|the|his|her|my)\s+(?:knife|blade|razor|gun|"
+           r"pistol|rifle)\s+(?:to|against)\s+(?:my|his|her|their)\s+(?:wrists?|throat|head|neck|chest|temple)\b"),
     (PLAN, r"\buse\s+(?:it|the\s+gun|the\s+rope|the\s+pills|them)\s+on\s+(?:my|him|her|them)sel(?:f|ves)\b"),
     (PLAN, r"\b(?:intent|plan)\s+(?:and|or|/|&)\s*(?:intent|plan|means)\b|\bwith\s+(?:intent|plan)\b"),
     (PLAN, rf"\b(?:(?:have|has|had|made|with|got|make|making)\s+(?:a\s+|the\s+)?)?plan\w*\s+(?:is\s+|was\s+)?"
            rf"(?:to|on)\b[^.!?\n]{{0,60}}?\b{_METHOD}"),
     (PLAN, rf"\b(?:going|gonna|intend\w*|decided|ready|about)\s+to\s+(?:finally\s+|just\s+)?{_METHOD}"),
-    (PLAN, r"\boverdos(?:e|ed|es|ing)\b|\bo\.?d'?d\b|\bod(?:ing|ed)\b"),
+    (PLAN, r"\boverdos(?:e|ed|es|ing)\b|\bo\.?d'd\b|\bo\.d\.'?d\b|\bod(?:ing|ed)\b"),
     (PLAN, rf"\b(?:take|took|taking|swallow\w*)\s+(?:all|every|a\s+bunch|the\s+whole|a\s+whole|a\s+handful|loads)\s+(?:of\s+)?"
            rf"(?:my\s+|the\s+|his\s+|her\s+|their\s+)?(?:{_PILLS}|bottle|packet|box)"),
     (PLAN, rf"\bhang(?:ing|ed)?\s+(?:{_REFL})\b|\bnoose\b"),
@@ -252,6 +258,8 @@ _PATTERNS: list[tuple[str, str]] = [
     (ATTEMPT, r"\b(?:survived|after)\s+(?:an?\s+|his\s+|her\s+|my\s+)?(?:suicide\s+)?attempt\b"),
     # --- non-suicidal self-injury
     (SELF_HARM, r"\bself[-\s]?(?:harm|injur|mutilat)\w*\b|\bnssi\b"),
+    (SELF_HARM, r"\bused\s+to\s+(?:cut|self[-\s]?harm|burn\s+(?:my|him|her)sel\w*)\b(?!\s+(?:hair|the|grass|wood|"
+                r"paper|fabric|my\s+hair|his\s+hair|her\s+hair|class|classes|school|corners|ties))"),
     (SELF_HARM, rf"\b(?:cut|cuts|cutting|burn|burns|burning|burned|burnt|hurt|hurting|harm|harming|hit|hitting|"
                 rf"punch\w*|scratch\w*|carv\w*|bit|bite|biting|starve|starving|punish\w*|stab\w*|bruis\w*)\s+"
                 rf"(?:{_REFL_SELF})\b"),
