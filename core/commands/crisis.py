@@ -78,7 +78,8 @@ def evaluate_crisis(args, settings) -> int:
     from core.safety.crisis_check import assess_crisis
 
     encoder, state = _encoder(settings, args.rules_only)
-    print(f"crisis check: phrase rules + semantic layer {state}; threshold {sem.THRESHOLD:.2f}, margin "
+    print(f"crisis check: phrase rules + semantic layer {state}; threshold {sem.THRESHOLD:.2f} "
+          f"({sem.CUE_THRESHOLD:.2f} with a risk-lexicon word), margin "
           f"{sem.MARGIN:.2f}, bank {sum(len(v) for v in sem.load_bank()['crisis'].values())} crisis / "
           f"{sum(len(v) for v in sem.load_bank()['contrast'].values())} contrast exemplars")
 
@@ -136,13 +137,15 @@ def _sweep(args, encoder) -> None:
                 for t in texts:
                     real[name].append(ce.unit_profile(t, encoder))
                     bar.update()
-    print("\nthreshold margin | dev recall  direct  FPR | " + " | ".join(real))
-    for margin in (0.0, 0.03, 0.05):
-        for t in [x / 100 for x in range(50, 76, 2)]:
-            crisis = [ce.flagged_at(p, t, margin) for r, p in prof if r["expect"] == "crisis"]
-            direct = [ce.flagged_at(p, t, margin) for r, p in prof
-                      if r["expect"] == "crisis" and r.get("directness") == "direct"]
-            neg = [ce.flagged_at(p, t, margin) for r, p in prof if r["expect"] == "none"]
-            rates = [sum(ce.flagged_at(p, t, margin) for p in ps) / len(ps) for ps in real.values()]
-            print(f"{t:9.2f} {margin:6.2f} | {sum(crisis) / len(crisis):10.3f} {sum(direct) / len(direct):7.3f} "
-                  f"{sum(neg) / len(neg):5.3f} | " + " | ".join(f"{x:.3f}" for x in rates))
+    print("\nthreshold cue-threshold margin | dev recall  direct  FPR | " + " | ".join(real))
+    for margin in (0.0, 0.03):
+        for t in [x / 100 for x in range(56, 72, 2)]:
+            for cue_t in [x / 100 for x in range(46, int(t * 100) + 1, 2)]:
+                crisis = [ce.flagged_at(p, t, margin, cue_t) for r, p in prof if r["expect"] == "crisis"]
+                direct = [ce.flagged_at(p, t, margin, cue_t) for r, p in prof
+                          if r["expect"] == "crisis" and r.get("directness") == "direct"]
+                neg = [ce.flagged_at(p, t, margin, cue_t) for r, p in prof if r["expect"] == "none"]
+                rates = [sum(ce.flagged_at(p, t, margin, cue_t) for p in ps) / len(ps) for ps in real.values()]
+                print(f"{t:9.2f} {cue_t:13.2f} {margin:6.2f} | {sum(crisis) / len(crisis):10.3f} "
+                      f"{sum(direct) / len(direct):7.3f} {sum(neg) / len(neg):5.3f} | "
+                      + " | ".join(f"{x:.3f}" for x in rates))

@@ -96,7 +96,7 @@ def _unit_of(units, start: int):
     return None
 
 
-def assess_crisis(text: str, encoder=None, *, threshold: float | None = None) -> CrisisAssessment:
+def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
     """Both layers on ``text``; ``encoder`` None (or remote) runs the rules only and says so."""
     from core.safety import crisis_semantic as sem
 
@@ -132,9 +132,8 @@ def assess_crisis(text: str, encoder=None, *, threshold: float | None = None) ->
         result.semantic, result.semantic_note = "off", f"the semantic layer failed: {exc.__class__.__name__}"
         return result
     result.semantic = "on"
-    limit = sem.THRESHOLD if threshold is None else threshold
     for s in scores:
-        if s.crisis < limit:
+        if s.crisis < s.limit():
             continue
         u = s.unit
         category = sem.BANNER_CATEGORY.get(s.category, s.category)

@@ -168,9 +168,11 @@ def unit_profile(text: str, encoder) -> tuple[bool, list[tuple[float, float, str
                 if u.start <= f.start < u.end and states.get(u.start) != "active":
                     states[u.start] = state
     scores = sem.score_units(encoder, units)
-    return base.flagged, [(s.crisis, s.contrast, states.get(s.unit.start, "")) for s in scores]
+    return base.flagged, [(s.crisis, s.contrast, states.get(s.unit.start, ""), s.cue) for s in scores]
 
 
-def flagged_at(profile, threshold: float, margin: float) -> bool:
+def flagged_at(profile, threshold: float, margin: float, cue_threshold: float | None = None) -> bool:
     rule, units = profile
-    return rule or any(c >= threshold and c > k + margin and state == "" for c, k, state in units)
+    cue_t = threshold if cue_threshold is None else min(threshold, cue_threshold)
+    return rule or any(c >= (cue_t if cue else threshold) and c > k + margin and state == ""
+                       for c, k, state, cue in units)

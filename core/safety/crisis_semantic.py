@@ -13,8 +13,10 @@ the exemplar bank in ``crisis_exemplars.json``:
   disclosure (idioms, media, prevention work, clinician negations, someone
   else's death, low mood without crisis, everyday plans).
 
-A sentence flags when its best crisis similarity reaches ``THRESHOLD`` and is
-higher than its best contrast similarity by more than ``MARGIN``. The
+A sentence flags when its best crisis similarity reaches ``THRESHOLD`` (or
+the lower ``CUE_THRESHOLD`` when the sentence contains a word of the risk
+lexicon: die, pills, rope, goodbye, alive, ...) and is higher than its best
+contrast similarity by more than ``MARGIN``. The
 threshold was chosen on the development part of tests/data/crisis_eval.csv
 and on IMHI DR *train* posts (see bench/RESULTS.md); the held-out part of the
 evaluation set and the IMHI DR test posts were not used to choose it.
@@ -36,6 +38,7 @@ from core.errors import ModelUnavailable
 
 BANK_FILE = Path(__file__).with_name("crisis_exemplars.json")
 THRESHOLD = 0.60   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
+CUE_THRESHOLD = 0.52  # lower bar for sentences that contain a word of the risk lexicon below
 MARGIN = 0.0       # the crisis similarity must beat the nearest contrast exemplar by more than this
 UNIT_WORDS = 48    # longer sentences are checked as windows of this many words
 UNIT_OVERLAP = 16  # words shared by consecutive windows
@@ -48,6 +51,15 @@ BANNER_CATEGORY = {
     "non-suicidal self-injury": "self-harm", "third-person report": "third-person report",
 }
 
+# Words that put a sentence in the neighbourhood of self-harm: a sentence with one of them needs less similarity
+# to flag ("I counted the tablets left in the bottle"), one without needs more ("I sorted my things out").
+RISK_LEXICON = re.compile(
+    r"\b(?:di(?:e|es|ed|ing)|dead|death|alive|live|living|life|exist\w*|gone|goodbyes?|farewell|burden|"
+    r"disappear\w*|wake|forever|end(?:ing|ed)?|over|kill\w*|hurt\w*|harm\w*|cut\w*|blade|razor|scars?|bleed\w*|"
+    r"burn\w*|pills?|tablets?|meds|medication|overdos\w*|bottle|rope|noose|gun|rifle|knife|bridge|ledge|roof|"
+    r"jump\w*|train|tracks|drown\w*|hang\w*|suicid\w*|letters?|note|will|belongings|things|anymore|"
+    r"attempt\w*|tried|survive\w*|hospital|icu|ambulance|peace|escape|point|reason|future|tonight|"
+    r"permanent\w*|stop|matter|miss|without\s+me|here)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _CLAUSE = re.compile(r";\s*|,?\s+(?=(?:but|however|though|although|except|yet)\b)", re.IGNORECASE)
 
@@ -193,8 +205,15 @@ class UnitScore:
     contrast_kind: str
     contrast_exemplar: str
 
-    def flags(self, threshold: float = THRESHOLD, margin: float = MARGIN) -> bool:
-        return self.crisis >= threshold and self.crisis > self.contrast + margin
+    @property
+    def cue(self) -> bool:
+        return bool(RISK_LEXICON.search(self.unit.text))
+
+    def limit(self, threshold: float = THRESHOLD, cue_threshold: float = CUE_THRESHOLD) -> float:
+        return min(threshold, cue_threshold) if self.cue else threshold
+
+    def flags(self, threshold: float = THRESHOLD, margin: float = MARGIN, cue_threshold: float = CUE_THRESHOLD) -> bool:
+        return self.crisis >= self.limit(threshold, cue_threshold) and self.crisis > self.contrast + margin
 
 
 def score_units(encoder, units: list[Unit]) -> list[UnitScore]:
