@@ -104,3 +104,7 @@ class ItemLocked(CoreError):
 
 class AuditTampered(CoreError):
     """The audit hash chain does not verify."""
+
+
+class RemoteUnsupported(InferenceError):
+    """The feature needs the in-process model, and settings point at a remote model server."""

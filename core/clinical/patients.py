@@ -12,8 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from core.clinical.access import check_access, owner_filter, visit_for
+from core.clinical.cohort import summarise_patients
+from core.clinical.crisis_state import check_and_store, results_for
+from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
-from core.errors import ConsentRequired, PermissionDenied, ValidationError
+from core.errors import ValidationError
 from core.storage import records
 
 PSEUDONYM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")
@@ -29,22 +33,6 @@ class PatientPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-def _owner_filter(ctx: Context) -> int | None:
-    if ctx.demo or ctx.user.can("patients.read_all"):
-        return None
-    return ctx.user.id
-
-
-def _check_access(ctx: Context, patient: dict, *, write: bool = False) -> None:
-    ctx.require("patients.write" if write else "patients.read")
-    if ctx.demo:
-        return
-    if not ctx.user.can("patients.read_all") and patient["owner_id"] != ctx.user.id:
-        raise PermissionDenied("This patient is under another psychiatrist's care.")
-    if write and patient["owner_id"] != ctx.user.id:
-        raise PermissionDenied("Only the patient's own psychiatrist can change their record.")
 
 
 def validate_text(text: str, ctx: Context) -> str:
@@ -85,10 +73,9 @@ def list_patients(ctx: Context, *, search: str = "", sort: str = "last_visit", d
     ctx.require("patients.read")
     page = max(1, int(page))
     rows, total = records.list_patients(
-        ctx.store, owner_id=_owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
+        ctx.store, owner_id=owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
         limit=page_size, offset=(page - 1) * page_size,
     )
-    from core.clinical.cohort import summarise_patients
 
     summarise_patients(ctx, rows)
     ctx.audit("patient.list", "patient", "", count=len(rows), search=bool(search))
@@ -109,7 +96,7 @@ def create_patient(ctx: Context, pseudonym: str, display_name: str = "", consent
 def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = None,
                    consent_ml: bool | None = None) -> None:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
     ctx.audit("patient.update", "patient", patient_id,
               before={"consent_ml": bool(patient["consent_ml"])},
@@ -119,26 +106,16 @@ def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = 
 
 def get_patient(ctx: Context, patient_id: int) -> dict:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient)
+    check_access(ctx, patient)
     ctx.audit("patient.read", "patient", patient_id)
     return patient
-
-
-def require_consent(patient: dict) -> None:
-    if not patient["consent_ml"]:
-        raise ConsentRequired(
-            "This patient has not consented to ML analysis, so no model runs on their notes. "
-            "Record their consent on the patient's details first."
-        )
 
 
 # ---------------------------------------------------------------- visits
 def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste", *, encoder=None) -> int:
     """Store one visit and run the crisis check on it (rules, plus the semantic layer when ``encoder`` is given)."""
-    from core.clinical.crisis_state import check_and_store
-
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
     [vid] = records.insert_visits(
@@ -153,18 +130,16 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
 
 def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes, *, encoder=None) -> int:
     """A note uploaded as .txt/.md/.docx/.pdf becomes one visit."""
-    from core.clinical.uploads import read_upload
 
     text = read_upload(filename, data, ctx.settings)
     return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}", encoder=encoder)
 
 
 def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes, *, encoder=None) -> list[int]:
-    """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing."""
-    from core.clinical.uploads import read_visit_batch
+    """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing; each gets the crisis check."""
 
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     batch = read_visit_batch(filename, data, ctx.settings)
     visits = []
     for i, v in enumerate(batch, 1):
@@ -174,8 +149,6 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes, *, 
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
     ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
-    from core.clinical.crisis_state import check_and_store
-
     flagged = sum(check_and_store(ctx.store, vid, v["text"], encoder, consent=bool(patient["consent_ml"])).flagged
                   for vid, v in zip(ids, visits))
     ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1],
@@ -185,10 +158,8 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes, *, 
 
 def list_visits(ctx: Context, patient_id: int, *, encoder=None) -> list[dict]:
     """The patient's visits, each with its stored crisis result (``visit["crisis"]``, a CrisisAssessment)."""
-    from core.clinical.crisis_state import results_for
-
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient)
+    check_access(ctx, patient)
     visits = records.list_visits(ctx.store, patient_id)
     crisis = results_for(ctx.store, visits, encoder, consent=bool(patient["consent_ml"]))
     for v in visits:
@@ -202,12 +173,8 @@ ACK_NOTE_MAX = 1000
 
 def acknowledge_crisis(ctx: Context, visit_id: int, note: str = "") -> None:
     """Record that a clinician saw the crisis banner of this visit and will act; the whole care team sees it."""
-    from core.clinical.crisis_state import results_for
-
     ctx.require("crisis.ack")
-    visit = records.get_visit(ctx.store, visit_id)
-    patient = records.get_patient(ctx.store, visit["patient_id"])
-    _check_access(ctx, patient)
+    visit, patient = visit_for(ctx, visit_id)
     note = (note or "").strip()
     if len(note) > ACK_NOTE_MAX:
         raise ValidationError(f"The note is {len(note):,} characters; keep it under {ACK_NOTE_MAX:,}.")
@@ -218,6 +185,5 @@ def acknowledge_crisis(ctx: Context, visit_id: int, note: str = "") -> None:
 
 def crisis_acknowledged(ctx: Context, visit_id: int) -> list[dict]:
     """Every acknowledgement of this visit's crisis banner: who (username, role), when, and their note."""
-    visit = records.get_visit(ctx.store, visit_id)
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    visit_for(ctx, visit_id)
     return records.crisis_acks(ctx.store, visit_id)
