@@ -108,7 +108,7 @@ def test_crisis_result_is_stored_at_save_and_read_back_without_recomputing(app_e
         raise AssertionError("recomputed")
 
     monkeypatch.setattr(crisis_check, "assess_crisis", boom)
-    monkeypatch.setattr("core.clinical.crisis_state.assess_crisis", boom)
+    monkeypatch.setattr("core.safety.crisis_state.assess_crisis", boom)
     [visit] = patients.list_visits(ctx, pid)
     assert visit["crisis"].flagged and visit["crisis"].flags[0].layer == "rule"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from core.clinical.crisis_state import patient_states
 from core.clinical.trends import arrow, trends_from_analyses
 from core.context import Context
 from core.models.heads import HEADS
+from core.safety.crisis_state import patient_states
 from core.storage import records
 
 RISK_TASK = "risk"

@@ -50,7 +50,7 @@ def _markdown(ctx: Context, patient_id: int) -> str:
     by_visit: dict[int, list] = {}
     for a in analyses:
         by_visit.setdefault(a["visit_id"], []).append(a)
-    from core.clinical.crisis_state import results_for
+    from core.safety.crisis_state import results_for
 
     crisis_of = results_for(ctx.store, visits, consent=bool(patient["consent_ml"]))
     for v in visits:

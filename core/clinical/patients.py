@@ -14,7 +14,7 @@ from datetime import date
 
 from core.clinical.access import check_access, owner_filter, visit_for
 from core.clinical.cohort import summarise_patients
-from core.clinical.crisis_state import check_and_store, results_for
+from core.safety.crisis_state import check_and_store, results_for
 from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
 from core.errors import ValidationError

@@ -86,7 +86,7 @@ def confidence_of(analysis: dict) -> float | None:
 
 def _crisis(ctx: Context, visit_id: int, text: str) -> bool:
     """The visit's stored crisis result (both layers when it was saved), computed now if it has none."""
-    from core.clinical.crisis_state import results_for
+    from core.safety.crisis_state import results_for
 
     return results_for(ctx.store, [{"id": visit_id, "text": text or ""}])[visit_id].flagged
 

@@ -136,47 +136,14 @@ def semantic_available(encoder) -> str:
         return "the encoder is not loaded"
     if getattr(encoder, "remote", False):
         return "the encoder runs on a remote server, which scores heads only"
-    if getattr(encoder, "model", None) is None or getattr(encoder, "tokenizer", None) is None:
+    if not callable(getattr(encoder, "sentence_embeddings", None)):
         return "the encoder has no backbone in this process"
     return ""
 
 
 def embed(encoder, texts: list[str]):
-    """L2-normalised mean-pooled backbone embeddings of short texts, one batched pass (the heads' backbone)."""
-    import torch
-
-    from core.models.encoder import windows_for
-
-    if not texts:
-        return torch.zeros((0, encoder.model.backbone.config.hidden_size))
-    tok = encoder.tokenizer
-    ids = tok(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-    seqs, owner = [], []
-    for i, t_ids in enumerate(ids):
-        for w in windows_for(tok, t_ids, encoder.max_length):  # units are short; this only guards odd input
-            seqs.append(w)
-            owner.append(i)
-    with encoder._lock:
-        pooled = _mean_pooled(encoder, seqs)
-    out = torch.zeros((len(texts), pooled.shape[1]))
-    out.index_add_(0, torch.tensor(owner), pooled)
-    return torch.nn.functional.normalize(out, dim=-1)
-
-
-def _mean_pooled(encoder, seqs: list[list[int]]):
-    """Mean pooling whatever pooling the heads were trained with: similarity needs the sentence-level mean."""
-    from core.models.encoder import embed_sequences
-
-    model = encoder.model
-    pad = encoder.tokenizer.pad_token_id or 0
-    if getattr(model, "pooling", "mean") == "mean":
-        return embed_sequences(model, seqs, pad, device=encoder.device)
-    saved = model.pooling
-    try:
-        model.pooling = "mean"
-        return embed_sequences(model, seqs, pad, device=encoder.device)
-    finally:
-        model.pooling = saved
+    """Normalised sentence embeddings from the loaded encoder's backbone (``Encoder.sentence_embeddings``)."""
+    return encoder.sentence_embeddings(texts)
 
 
 def _bank_for(encoder) -> _Bank:
