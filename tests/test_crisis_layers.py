@@ -55,12 +55,12 @@ def test_without_the_encoder_the_rules_run_and_the_result_says_so():
 
 @pytest.mark.slow
 def test_semantic_layer_flags_what_no_rule_names(encoder):
-    text = "Appointment ran late. I found a new home for my cat so she'll be looked after when I'm not around."
+    text = "Appointment ran late. I gave my dog to my neighbour since I won't be around to look after him."
     assert not assess_crisis(text, None).flagged  # no phrase rule for this
     result = assess_crisis(text, encoder)
     assert result.semantic == "on" and result.flagged
     [flag] = result.flags
-    assert flag.layer == "semantic" and flag.score is not None and flag.sentence.startswith("I found a new home")
+    assert flag.layer == "semantic" and flag.score is not None and flag.sentence.startswith("I gave my dog")
     assert text[flag.start:flag.end] == flag.sentence
 
 

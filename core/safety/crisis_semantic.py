@@ -37,8 +37,8 @@ from pathlib import Path
 from core.errors import ModelUnavailable
 
 BANK_FILE = Path(__file__).with_name("crisis_exemplars.json")
-THRESHOLD = 0.60   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
-CUE_THRESHOLD = 0.52  # lower bar for sentences that contain a word of the risk lexicon below
+THRESHOLD = 0.62   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
+CUE_THRESHOLD = 0.60  # lower bar for sentences that contain a word of the risk lexicon below
 MARGIN = 0.0       # the crisis similarity must beat the nearest contrast exemplar by more than this
 UNIT_WORDS = 48    # longer sentences are checked as windows of this many words
 UNIT_OVERLAP = 16  # words shared by consecutive windows
