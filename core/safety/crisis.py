@@ -140,7 +140,7 @@ _METHOD = (r"(?:die\b|kill\s+(?:my|him|her|them|one|your)\w*|end\s+(?:it(?:\s+al
            rf"(?:{_PILLS}|bottle)|jump\s+(?:off|from|in\s+front)|hang\s+(?:my|him|her|them)|shoot\s+(?:my|him|her|them)|"
            r"drown\s+(?:my|him|her|them)|slit|"
            r"crash\s+(?:my|his|her|the)\s+car|step\s+in\s+front|walk\s+into\s+traffic|not\s+be\s+(?:here|around)|"
-           r"use\s+(?:the|a|his|her|my)\s+(?:gun|rope|knife|belt)|swallow)")
+           r"use\s+(?:the|a|his|her|my)\s+(?:gun|rope|knife|belt)|swallow|(?:not|never)\s+come\s+back)")
 
 # (category, pattern) on normalised text.
 _PATTERNS: list[tuple[str, str]] = [
@@ -175,7 +175,7 @@ _PATTERNS: list[tuple[str, str]] = [
                r"wak(?:e|ing)(?:\s+up)?\b"),
     (IDEATION, r"\b(?:wish|hope|want|pray)\w*\s+(?:that\s+)?(?:i|he|she|they|to)?\s*(?:would\s+not|wouldn'?t|won'?t|"
                r"don'?t|do\s+not|never|not|didn'?t)\s+(?:to\s+)?wake\s+up\b"),
-    (IDEATION, r"\b(?:don'?t|do not|didn'?t|dont|doesn'?t|does not|no\s+longer)\s+want\s+to\s+(?:live|be\s+alive|"
+    (IDEATION, r"\b(?:don'?t|do not|didn'?t|dont|doesn'?t|does not|no\s+longer)\s+(?:want\s+to|wanna)\s+(?:live|be\s+alive|"
                r"be\s+here\s+any\s*more|exist|wake\s+up|be\s+on\s+this\s+earth|go\s+on|keep\s+living|"
                r"be\s+here)\b"),
     (IDEATION, r"\bno\s+(?:reason|point|purpose)\s+(?:for\s+me\s+|for\s+(?:him|her)\s+)?(?:to|in|of)\s+"
@@ -230,6 +230,7 @@ _PATTERNS: list[tuple[str, str]] = [
     (PREPARATORY, r"\b(?:suicide|goodbye|farewell|good-bye)\s+(?:note|letter|message|video|post)s?\b"),
     (PREPARATORY, rf"\b(?:stockpil\w*|hoard\w*|sav(?:e|ed|es|ing)\s+up|collect\w*|stash\w*|sav(?:ed|ing))\s+"
                   rf"(?:up\s+)?(?:my\s+|his\s+|her\s+|their\s+|some\s+|all\s+(?:my|his|her)\s+)?{_PILLS}"),
+    (PREPARATORY, r"\b(?:stockpil\w*|hoard\w*)\s+(?:up\s+)?(?:on\s+)?(?:his|her|my|their)\s+\w+"),
     (PREPARATORY, r"\b(?:bought|buy|buying|ordered|ordering|got|getting|purchas\w*|acquir\w*)\s+(?:a\s+|some\s+|"
                   r"the\s+)?(?:rope|gun|firearm|pistol|handgun|shotgun|pills|razor\s+blades?|charcoal|helium|"
                   r"nitrogen|exit\s+bag|noose)\b(?!\s+(?:for|to)\s+(?:the\s+|my\s+|a\s+|his\s+|her\s+|our\s+)?"
@@ -277,7 +278,8 @@ _PATTERNS: list[tuple[str, str]] = [
                r"\bganas\s+de\s+(?:morir|morirme|matarme|no\s+vivir)\b|\bdeseo\s+(?:morir|estar\s+muert[oa])\b"),
     (IDEATION, r"\b(?:voy\s+a|pienso\s+en|pensando\s+en|pensar\s+en)\s+(?:matarme|suicidarme|quitarme\s+la\s+vida|"
                r"acabar\s+con\s+(?:mi\s+vida|todo))\b|\bquitarme\s+la\s+vida\b|\bacabar\s+con\s+mi\s+vida\b|"
-               r"\bsuicid(?:io|arme|arse|arte|a)\b|\bideas?\s+suicidas?\b|\bno\s+quiero\s+(?:seguir\s+)?vivir\b|"
+               r"\bsuicid(?:io|arme|arse|arte|a)\b|\bideas?\s+suicidas?\b|\bno\s+quiero\s+(?:seguir\s+)?(?:vivir|viviendo)\b|"
+               r"\bno\s+quiero\s+estar\s+viv[oa]\b|"
                r"\bno\s+vale\s+la\s+pena\s+vivir\b|\bmejor\s+muert[oa]\b|\bdormir\s+y\s+no\s+despertar\b"),
     (SELF_HARM, r"\b(?:cortarme|me\s+corto|me\s+corte|autolesion\w*|lastimarme|hacerme\s+dano)\b"),
     (PLAN, r"\bahorcarme\b|\btirarme\s+(?:del?|de\s+un|de\s+la|al?)\s+\w+|\bcarta\s+de\s+despedida\b|"
@@ -350,7 +352,8 @@ _CONTRAST_CONTEXT = re.compile(
 
 # Phrases whose meaning already includes the negation: never cancelled by a cue.
 _SELF_NEGATING = re.compile(
-    r"(?:don'?t|do not|didn'?t|dont|doesn'?t|does not|no\s+longer)\s+want\s+to\s+|no\s+(?:reason|point|purpose)\s+|"
+    r"(?:don'?t|do not|didn'?t|dont|doesn'?t|does not|no\s+longer)\s+(?:want\s+to|wanna)\s+|"
+    r"no\s+(?:reason|point|purpose)\s+|"
     r"(?:life|living)\s+(?:is|isn'?t|is\s+not|feels)|not\s+worth|no\s+quiero|nao\s+quero|non\s+voglio|"
     r"ne\s+veux|nicht\s+mehr|plus\s+envie|(?:won'?t|will\s+not|not\s+going\s+to)\s+be"
 )
