@@ -167,6 +167,11 @@ def test_other_persons_suicide_is_a_risk_factor_but_attempts_stay_crisis():
     assert detect_crisis("He tried to kill himself in May.").flagged
 
 
+@pytest.mark.parametrize("text", ["I want to overcome my fear of heights.", "The project is overdone and overdue."])
+def test_words_near_overdose_are_not_misspellings_of_it(text):
+    assert not detect_crisis(text).flagged
+
+
 def test_od_abbreviation_is_not_the_word_odd():
     assert detect_crisis("She OD'd on her pills last year.").flagged
     assert not detect_crisis("My mom found it odd. Odd number of children.").flagged

@@ -62,6 +62,11 @@ def _print_report(rep, title: str, *, groups=GROUPS, show_missed: int = 1000) ->
         items = sorted((k[1], v) for k, v in rep.by_group.items() if k[0] == col)
         if len(items) > 1 or (items and col == "category"):
             print(f"recall by {col}: " + " · ".join(f"{name} {c}/{t} ({c / t:.2f})" for name, (c, t) in items))
+    for col in ("split", "category"):
+        items = sorted((k[1], v) for k, v in rep.fp_group.items() if k[0] == col)
+        if len(items) > 1:
+            print(f"false-positive rate by {col}: "
+                  + " · ".join(f"{name} {c}/{t} ({c / t:.2f})" for name, (c, t) in items))
     if rep.missed:
         print(f"missed crisis texts ({len(rep.missed)}):")
         for r in rep.missed[:show_missed]:

@@ -58,6 +58,7 @@ class Report:
     missed: list[dict] = field(default_factory=list)
     false_alarms: list[dict] = field(default_factory=list)
     by_group: dict = field(default_factory=dict)   # (column, value) -> [caught, total] for crisis rows
+    fp_group: dict = field(default_factory=dict)   # (column, value) -> [flagged, total] for 'none' rows
     by_layer: dict = field(default_factory=dict)   # layer -> crisis rows it flagged
 
     @property
@@ -74,6 +75,7 @@ def evaluate(rows: list[dict], detect: Callable[[str], object], *, group_by: tup
     """Run ``detect`` (text -> assessment) on every row and count."""
     rep = Report()
     groups: dict = defaultdict(lambda: [0, 0])
+    fp_groups: dict = defaultdict(lambda: [0, 0])
     layers: dict = defaultdict(int)
     for row in rows:
         result = detect(row["text"])
@@ -94,12 +96,17 @@ def evaluate(rows: list[dict], detect: Callable[[str], object], *, group_by: tup
         else:
             rep.negatives += 1
             rep.false_positives += flagged
+            for col in group_by:
+                if row.get(col):
+                    fp_groups[(col, row[col])][0] += flagged
+                    fp_groups[(col, row[col])][1] += 1
             if flagged:
                 rep.false_alarms.append({**row, "why": "; ".join(f"{f.category} ({f.describe()})"
                                                                  for f in result.flags)})
         if progress:
             progress()
     rep.by_group = dict(groups)
+    rep.fp_group = dict(fp_groups)
     rep.by_layer = dict(layers)
     return rep
 
@@ -130,16 +137,13 @@ def real_post_sets(shared_dir: Path | str, *, dr_split: str = "test") -> dict[st
         sets[f"IMHI DR {dr_split}: not depressed"] = no
     cc = shared / "counsel-chat" / "counsel_chat.csv"
     if cc.exists():
-        seen, harm, rest = set(), [], []
+        topics: dict[str, set] = {}  # one question, several answers (and sometimes several topics)
         with cc.open(encoding="utf-8") as f:
             for r in csv.DictReader(f):
                 text = f"{r.get('questionTitle') or ''}. {r.get('questionText') or ''}".strip()
-                if text in seen:
-                    continue  # one question, several answers
-                seen.add(text)
-                (harm if (r.get("topic") or "") == "self-harm" else rest).append(text)
-        sets["counsel-chat: self-harm topic"] = harm
-        sets["counsel-chat: other topics"] = rest
+                topics.setdefault(text, set()).add((r.get("topic") or "").strip())
+        sets["counsel-chat: self-harm topic"] = [t for t, ts in topics.items() if "self-harm" in ts]
+        sets["counsel-chat: other topics"] = [t for t, ts in topics.items() if "self-harm" not in ts]
     return sets
 
 
