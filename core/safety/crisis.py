@@ -455,7 +455,7 @@ def _fuzzy_keywords(lowered: str) -> list[tuple[str, int, int]]:
             continue  # exact words are the patterns' job
         for key, category in _KEYWORDS.items():
             limit = 1 if len(key) < 8 else 2
-            if key.startswith("overdos") and not re.search(r"d[oa0]?[sz]|[sz]d", word):
+            if key.startswith("overdos") and not re.search(r"d[oa0]?e?[sz]|[sz]d", word):
                 continue  # "overcome", "overdone", "overdue" are words, not misspellings of "overdose"
             if word[0] == key[0] and _edit_distance(word, key, limit) <= limit:
                 hits.append((category, match.start(), match.end()))
