@@ -134,13 +134,15 @@ def _date_axis(dates: list[str]) -> dict:
 
 # Crisis language must stand out from evidence at a glance, not only on hover.
 _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;border-bottom:2px solid #b91c1c",
-               "evidence": "background:#fef08a"}
+               "evidence": "background:#fef08a",
+               "contradicts": "background:#e9d5ff;border-bottom:2px solid #7e22ce"}
 
 
-def highlight(text: str, spans: list[tuple]) -> str:
-    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
-    the default). Crisis spans always stay visible: evidence overlapping one is cut around it, whichever starts
-    first. Everything is escaped."""
+def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = None) -> str:
+    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "contradicts" (purple),
+    "evidence" (yellow, the default), or a kind whose CSS ``styles`` gives. Crisis spans always stay visible:
+    any other mark overlapping one is cut around it, whichever starts first; where other marks overlap, the
+    earlier one wins (at the same start, contradicting sentences before evidence). Everything is escaped."""
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans if s[1] > s[0]]
     crisis = sorted((m for m in marks if m[3] == "crisis"), key=lambda m: m[0])
     pieces = []
@@ -153,19 +155,21 @@ def highlight(text: str, spans: list[tuple]) -> str:
         if kind == "crisis":
             continue
         parts = [(start, end)]
-        for cs, ce, _, _ in crisis:  # evidence keeps only what no crisis span covers
+        for cs, ce, _, _ in crisis:  # other marks keep only what no crisis span covers
             parts = [(a, b) for s0, e0 in parts
                      for a, b in ((s0, min(e0, cs)), (max(s0, ce), e0)) if b > a]
         pieces += [(a, b, title, kind) for a, b in parts]
+    rank = {"crisis": 0, "contradicts": 1}
     out, pos = [], 0
-    for start, end, title, kind in sorted(pieces, key=lambda m: (m[0], m[3] != "crisis")):
+    for start, end, title, kind in sorted(pieces, key=lambda m: (m[0], rank.get(m[3], 2))):
         if start < pos:
-            start = pos  # evidence overlapping evidence: the earlier one wins
+            start = pos  # overlapping non-crisis marks: the earlier one wins
         if start >= end:
             continue
         out.append(html.escape(text[pos:start]))
         out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "
-                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{html.escape(text[start:end])}</mark>")
+                   f"style='{(styles or {}).get(kind) or _MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>"
+                   f"{html.escape(text[start:end])}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"

@@ -14,10 +14,11 @@ from datetime import date
 
 from core.clinical.access import check_access, owner_filter, visit_for
 from core.clinical.cohort import summarise_patients
-from core.safety.crisis_state import check_and_store, results_for
+from core.clinical.indicator_records import compute_many, store_many
 from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
 from core.errors import ValidationError
+from core.safety.crisis_state import assess_for_visit, results_for, store_result
 from core.storage import records
 
 PSEUDONYM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")
@@ -118,11 +119,16 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
     check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
-    [vid] = records.insert_visits(
-        ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
-        ctx.user.id,
-    )
-    crisis = check_and_store(ctx.store, vid, text, encoder, consent=bool(patient["consent_ml"]))
+    consent = bool(patient["consent_ml"])
+    found = compute_many([text])  # word counts, no model: before the write lock is taken
+    crisis = assess_for_visit(text, encoder, consent=consent)  # rules (+ semantic layer): never the LLM
+    with ctx.store.tx():  # the visit, its indicators and its crisis result are stored together or not at all
+        [vid] = records.insert_visits(
+            ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
+            ctx.user.id,
+        )
+        store_many(ctx.store, [vid], found)
+        store_result(ctx.store, vid, crisis)
     ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text),
               crisis=crisis.categories, crisis_semantic=crisis.semantic)
     return vid
@@ -148,11 +154,16 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes, *, 
                            "source": f"import:{filename}"[:200]})
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
-    ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
-    flagged = sum(check_and_store(ctx.store, vid, v["text"], encoder, consent=bool(patient["consent_ml"])).flagged
-                  for vid, v in zip(ids, visits))
+    consent = bool(patient["consent_ml"])
+    found = compute_many([v["text"] for v in visits])  # word counts, no model: before the write lock is taken
+    crisis = [assess_for_visit(v["text"], encoder, consent=consent) for v in visits]  # every visit of the batch
+    with ctx.store.tx():  # the visits, their indicators and crisis results are stored together or not at all
+        ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+        store_many(ctx.store, ids, found)
+        for vid, result in zip(ids, crisis):
+            store_result(ctx.store, vid, result)
     ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1],
-              crisis_visits=flagged)
+              crisis_visits=sum(r.flagged for r in crisis))
     return ids
 
 

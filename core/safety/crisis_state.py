@@ -20,13 +20,23 @@ from core.storage.db import Store
 NO_CONSENT = "no consent to ML analysis: the phrase rules ran, no model"
 
 
-def check_and_store(store: Store, visit_id: int, text: str, encoder=None, *, consent: bool = True) -> CrisisAssessment:
-    """Run the layered check on one visit's text and store the result."""
+def assess_for_visit(text: str, encoder=None, *, consent: bool = True) -> CrisisAssessment:
+    """The layered check on a visit's text: the semantic layer only for a patient who consents to ML analysis."""
     result = assess_crisis(text, encoder if consent else None)
     if not consent:
         result.semantic_note = NO_CONSENT
+    return result
+
+
+def store_result(store: Store, visit_id: int, result: CrisisAssessment) -> None:
     records.put_visit_crisis(store, visit_id, version=result.version, semantic=result.semantic,
                              flagged=result.flagged, risk_factor=result.risk_factor, result=result.to_dict())
+
+
+def check_and_store(store: Store, visit_id: int, text: str, encoder=None, *, consent: bool = True) -> CrisisAssessment:
+    """Run the layered check on one visit's text and store the result."""
+    result = assess_for_visit(text, encoder, consent=consent)
+    store_result(store, visit_id, result)
     return result
 
 

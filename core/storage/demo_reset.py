@@ -5,8 +5,9 @@ from __future__ import annotations
 from core.errors import ValidationError
 from core.storage.db import Store, utcnow
 
-_TABLES = ["flags", "review_items", "crisis_acks", "visit_crisis", "analyses", "visits", "patients", "model_cache",
-           "prediction_log"]
+_TABLES = ["flags", "review_items", "crisis_acks", "visit_crisis", "analyses", "visit_indicators", "visits",
+           "patients",
+           "model_cache", "prediction_log"]
 
 
 def wipe_demo(store: Store) -> None:
