@@ -118,7 +118,7 @@ def test_import_batch_runs_the_crisis_check_on_every_visit(app_env):
 
     ctx = app_env.ctx("psy")
     pid = patients.create_patient(ctx, "P-BATCH", consent_ml=False)
-    data = ("visit_date,text\n2026-01-01,Slept well.\n2026-01-08,\"Says she wants to kill herself.\"\n").encode()
+    data = (b"visit_date,text\n2026-01-01,Slept well.\n2026-01-08,\"Says she wants to kill herself.\"\n")
     ids = patients.import_visits(ctx, pid, "v.csv", data)
     stored = records.visit_crisis(app_env.store, ids)
     assert [stored[i]["flagged"] for i in ids] == [0, 1]

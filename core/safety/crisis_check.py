@@ -81,7 +81,7 @@ class CrisisAssessment:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CrisisAssessment":
+    def from_dict(cls, data: dict) -> CrisisAssessment:
         def flags(key):
             return [CrisisFlag(**f) for f in data.get(key, [])]
 
