@@ -226,7 +226,7 @@ def _m004_session_revocation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
 
 
-def _m006_label_source(db: sqlite_utils.Database) -> None:
+def _m007_label_source(db: sqlite_utils.Database) -> None:
     # Which model produced an output's label: a task head (its version) or the LLM (its version); the
     # model_version column keeps naming the model that wrote the text.
     db.execute("ALTER TABLE analyses ADD COLUMN label_source TEXT NOT NULL DEFAULT ''")
@@ -248,13 +248,34 @@ def _m005_visit_indicators(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m006_crisis_results(db: sqlite_utils.Database) -> None:
+    # The crisis check's result is stored when a visit is saved, so banners, lights and cohort counts read it
+    # instead of recomputing; ``version`` names the detector that produced it (an older one is recomputed).
+    # Acknowledgements carry a note and count for the whole care team.
+    db.execute(
+        """CREATE TABLE visit_crisis (
+            visit_id INTEGER PRIMARY KEY REFERENCES visits(id),
+            version TEXT NOT NULL,
+            semantic TEXT NOT NULL DEFAULT 'off',
+            flagged INTEGER NOT NULL DEFAULT 0,
+            risk_factor INTEGER NOT NULL DEFAULT 0,
+            result TEXT NOT NULL,
+            computed_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_visit_crisis_flagged ON visit_crisis(flagged)")
+    db.execute("ALTER TABLE crisis_acks ADD COLUMN note TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_crisis_acks_visit ON crisis_acks(visit_id)")
+
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "prediction log", _m002_prediction_log),
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
     (5, "psycholinguistic indicators per visit", _m005_visit_indicators),
-    (6, "analyses record which model produced the label", _m006_label_source),
+    (6, "stored crisis results; acknowledgement notes", _m006_crisis_results),
+    (7, "analyses record which model produced the label", _m007_label_source),
 ]
 
 
