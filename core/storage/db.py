@@ -239,9 +239,11 @@ def _explain(exc: Exception) -> str:
 class Store:
     """A database path plus one connection per thread (Streamlit runs sessions in threads)."""
 
-    def __init__(self, path: Path | str, *, key: str | None = None):
-        """``key`` None means the configured key, resolved once so every thread's connection uses the same."""
+    def __init__(self, path: Path | str, *, key: str | None = None, audit_key: str | bytes | None = None):
+        """``key`` None means the configured key, resolved once so every thread's connection uses the same.
+        ``audit_key`` None means the configured audit key, else the key file beside the database."""
         self.path = path
+        self.audit_key = audit_key
         self._local = threading.local()
         if str(path) == ":memory:":
             self._key = ""
