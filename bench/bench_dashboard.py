@@ -64,8 +64,8 @@ def main() -> None:
     os.environ["MHD_DATA_DIR"] = str(tmp)
     settings = load_settings(env={}, data_dir=tmp)
     store = open_store(settings.database, key=settings.database_key)
-    admin = auth.create_user(store, "admin", "correct horse battery", "admin")
-    psy = auth.create_user(store, "psy", "correct horse battery", "psychiatrist", actor=admin)
+    admin = auth.create_user(store, "admin", "correct horse battery", "admin", must_change=False)
+    psy = auth.create_user(store, "psy", "correct horse battery", "psychiatrist", actor=admin, must_change=False)
     big = _seed(store, psy, 10_000, 200)
     ctx = Context(settings, store, psy)
 
