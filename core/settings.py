@@ -94,7 +94,7 @@ class Settings:
     api_max_body_mb: int = 8
     # Requests per minute one client address may make to the API, and failed-token requests per minute
     # before it gets 429 with Retry-After.
-    api_rate_per_minute: int = 600
+    api_rate_per_minute: int = 1200
     api_auth_failures_per_minute: int = 20
     # Serve interactive API docs at /docs (behind the token, like /openapi.json); off by default.
     api_docs: bool = False
