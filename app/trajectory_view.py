@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import resources, state
-from app.widgets import DISCLAIMER, provenance, trajectory_chart
+from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
 from core.clinical import analysis
 from core.errors import CoreError
 from core.models.heads import HEADS
@@ -84,7 +84,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
 
                 def on_token(piece):
                     pieces.append(piece)
-                    box.markdown("".join(pieces))
+                    box.markdown(inert("".join(pieces)), unsafe_allow_html=True)
 
                 try:
                     with st.spinner("Reading the visits in order…"):

@@ -9,6 +9,7 @@ from app.widgets import (
     DISCLAIMER,
     head_scores_chart,
     highlight,
+    inert,
     probabilities_chart,
     provenance,
     synthetic_heads_note,
@@ -56,7 +57,7 @@ def render_llm(ctx, a: dict) -> None:
         unsupported = [c for c in claims if not c.get("supported")]
         st.caption(f"{len(claims) - len(unsupported)} of {len(claims)} rationale claims have support in the note.")
         for c in unsupported:
-            st.markdown(f"⚠️ *No support in the note:* {c['claim']}")
+            st.markdown(f"⚠️ *No support in the note:* {inert(c['claim'])}", unsafe_allow_html=True)
     if a["task"] == "next_steps":
         from core.llm.tasks import NEXT_STEPS_DISCLAIMER
 
@@ -146,7 +147,7 @@ def run_task(ctx, visit_id: int, task: str) -> None:
 
     def on_token(piece: str) -> None:
         streamed.append(piece)
-        box.markdown("*Rationale (streaming):* " + "".join(streamed))
+        box.markdown("*Rationale (streaming):* " + inert("".join(streamed)), unsafe_allow_html=True)
 
     try:
         with st.spinner(f"Running {task}…"):

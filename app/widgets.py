@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 
 import streamlit as st
 
@@ -137,19 +136,32 @@ _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;borde
                "evidence": "background:#fef08a"}
 
 
+# Every character Markdown, GitHub-flavoured Markdown, Streamlit's directives (:red[..], :material/..:) or LaTeX
+# ($..$) could act on becomes a numeric entity, and every line break a <br>: no blank line can end the HTML block,
+# so nothing from a note (or from model text quoting it) is ever interpreted, only shown.
+_INERT = {ord(c): f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~<>&:$=\"'^%@/;?"}
+_INERT.update({ord("\r"): "", ord("\n"): "<br>", ord("\t"): "&#9;"})
+
+
+def inert(text: str) -> str:
+    """HTML for ``text`` that Markdown renders exactly as typed (for st.markdown(..., unsafe_allow_html=True))."""
+    return str(text).replace("\r\n", "\n").translate(_INERT)
+
+
 def highlight(text: str, spans: list[tuple]) -> str:
     """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
-    the default). Crisis spans win where they overlap evidence. Everything is escaped."""
+    the default). Crisis spans win where they overlap evidence. Everything from the note is made inert (``inert``):
+    its Markdown and HTML are shown, never interpreted, and nothing it links to is fetched."""
     out, pos = [], 0
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
     for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
         if start < pos:
             continue
-        out.append(html.escape(text[pos:start]))
-        out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "
-                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{html.escape(text[start:end])}</mark>")
+        out.append(inert(text[pos:start]))
+        out.append(f"<mark class='mhd-{kind}' title='{inert(title)}' "
+                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{inert(text[start:end])}</mark>")
         pos = end
-    out.append(html.escape(text[pos:]))
+    out.append(inert(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"
 
 
@@ -163,7 +175,7 @@ def token_heat(pairs: list[tuple[str, float]]) -> str:
         a = min(1.0, abs(score) / top)
         rgb = "185,28,28" if score > 0 else "29,78,216"
         parts.append(f"<span title='{score:+.3f}' style='background:rgba({rgb},{a:.2f});padding:0 1px'>"
-                     f"{html.escape(tok)}</span>")
+                     f"{inert(tok)}</span>")
     return "<div style='line-height:1.9'>" + " ".join(parts) + "</div>"
 
 

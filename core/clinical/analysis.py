@@ -140,9 +140,14 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
 
 def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = ()) -> list[tuple]:
     """(visit, heads missing?, LLM tasks missing) for every visit with something still to compute: no heads result
-    for the current heads version, or no result of a chosen task for the current LLM and prompt version."""
+    for the current heads version, or no result of a chosen task for the current LLM and prompt version.
+
+    The visits carry their notes, so the caller must be allowed to run analyses on this patient (the same check
+    as running them), and the read is audited."""
     from core.llm import answers
 
+    ctx.require("analyses.run")
+    _check_access(ctx, records.get_patient(ctx.store, patient_id), write=True)
     visits = records.list_visits(ctx.store, patient_id)
     done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}
     out = []
@@ -152,6 +157,7 @@ def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[
                         if (v["id"], answers.cache_key(llm, t, v["text"])) not in done)
         if heads or missing:
             out.append((v, heads, missing))
+    ctx.audit("visit.pending", "patient", patient_id, visits=[v["id"] for v, _, _ in out])
     return out
 
 

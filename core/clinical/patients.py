@@ -102,8 +102,9 @@ def create_patient(ctx: Context, pseudonym: str, display_name: str = "", consent
     if not PSEUDONYM_RE.match(pseudonym):
         raise ValidationError("Pseudonymous id: 2-40 letters, digits, '.', '_' or '-'.")
     owner = None if ctx.demo else ctx.user.id
-    pid = records.insert_patient(ctx.store, pseudonym, display_name.strip(), owner, consent_ml)
-    ctx.audit("patient.create", "patient", pid, consent_ml=bool(consent_ml))
+    with ctx.store.tx():  # the record and its audit event commit together or not at all
+        pid = records.insert_patient(ctx.store, pseudonym, display_name.strip(), owner, consent_ml)
+        ctx.audit("patient.create", "patient", pid, consent_ml=bool(consent_ml))
     return pid
 
 
@@ -111,11 +112,12 @@ def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = 
                    consent_ml: bool | None = None) -> None:
     patient = records.get_patient(ctx.store, patient_id)
     _check_access(ctx, patient, write=True)
-    records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
-    ctx.audit("patient.update", "patient", patient_id,
-              before={"consent_ml": bool(patient["consent_ml"])},
-              after={"consent_ml": consent_ml if consent_ml is not None else bool(patient["consent_ml"])},
-              name_changed=display_name is not None and display_name != patient["display_name"])
+    with ctx.store.tx():
+        records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
+        ctx.audit("patient.update", "patient", patient_id,
+                  before={"consent_ml": bool(patient["consent_ml"])},
+                  after={"consent_ml": consent_ml if consent_ml is not None else bool(patient["consent_ml"])},
+                  name_changed=display_name is not None and display_name != patient["display_name"])
 
 
 def get_patient(ctx: Context, patient_id: int) -> dict:
@@ -139,11 +141,10 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
     _check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
-    [vid] = records.insert_visits(
-        ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
-        ctx.user.id,
-    )
-    ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
+    visit = {"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}
+    with ctx.store.tx():  # a visit never exists without its visit.create event, nor an event without it
+        [vid] = records.insert_visits(ctx.store, patient_id, [visit], ctx.user.id)
+        ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
     return vid
 
 
@@ -169,8 +170,10 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
                            "source": f"import:{filename}"[:200]})
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
-    ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
-    ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1])
+    with ctx.store.tx():
+        ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+        ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1],
+                  visit_ids=ids)
     return ids
 
 
@@ -189,9 +192,14 @@ def acknowledge_crisis(ctx: Context, visit_id: int) -> None:
     ctx.require("crisis.ack")
     visit = records.get_visit(ctx.store, visit_id)
     _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
-    records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id)
-    ctx.audit("crisis.acknowledge", "visit", visit_id, categories=detect_crisis(visit["text"]).categories)
+    categories = detect_crisis(visit["text"]).categories
+    with ctx.store.tx(durable=True):
+        records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id)
+        ctx.audit("crisis.acknowledge", "visit", visit_id, categories=categories)
 
 
 def crisis_acknowledged(ctx: Context, visit_id: int) -> list[dict]:
+    """Who acknowledged the crisis banner of a visit, and when: only for those who may read the patient."""
+    visit = records.get_visit(ctx.store, visit_id)
+    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
     return records.crisis_acks(ctx.store, visit_id)
