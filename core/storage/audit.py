@@ -9,13 +9,15 @@ on the table (triggers); ``verify_chain`` finds rows changed behind its back.
 
 A chain alone cannot show that its newest events were cut off, or that the whole
 file was swapped for an older backup: both leave a shorter chain that verifies.
-So the head of the chain (event id, MAC, number of events) is written, signed with
-the same key, to a checkpoint log outside the database (``<db>.audit-checkpoints.jsonl``
-beside it) every ``CHECKPOINT_EVERY`` events and whenever the trail is verified,
-exported or backed up, or the database restored. ``verify`` checks every checkpoint
-against the database: a checkpointed event that is missing or different means
-events were removed or the database rolled back. The operator copies the log (or
-``python -m core audit checkpoint``) off the host, where nobody on it can rewrite it.
+So the head of the chain is kept, signed with the same key, outside the database:
+``<db>.audit-head.json`` is rewritten after every commit that added events (under a
+file lock, so it only moves forward), and ``<db>.audit-checkpoints.jsonl`` gets an
+appended checkpoint (event id, MAC, number of events) every ``CHECKPOINT_EVERY``
+events and whenever the trail is verified, exported or backed up, or the database
+restored. ``verify`` checks the head and every checkpoint against the database: a
+signed event that is missing or different means events were removed or the database
+rolled back. The operator copies the log (or ``python -m core audit checkpoint``) off
+the host, where nobody on it can rewrite it.
 
 Events written before the key existed (``keyed = 0``, plain SHA-256) stay verifiable
 as a prefix of the chain; the first keyed event covers the last of them, so they are
@@ -111,6 +113,13 @@ def checkpoint_log_for(store: Store) -> Path | None:
     return path.with_name(f"{path.name}.audit-checkpoints.jsonl")
 
 
+def head_file_for(store: Store) -> Path | None:
+    if str(store.path) == ":memory:":
+        return None
+    path = Path(store.path)
+    return path.with_name(f"{path.name}.audit-head.json")
+
+
 # ---------------------------------------------------------------- MACs
 def _payload(prev_hash: str, ts: str, user_id, username: str, action: str, entity: str, entity_id: str,
              details: str) -> bytes:
@@ -145,7 +154,6 @@ def append_event(store: Store, *, user_id: int | None, username: str, action: st
     key = resolve_key(store)
     details_json = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
     entity_id = str(entity_id)
-    standalone = not store.db.conn.in_transaction
     with store.tx():
         row = store.db.execute("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
         prev = row[1] if row else GENESIS
@@ -157,11 +165,47 @@ def append_event(store: Store, *, user_id: int | None, username: str, action: st
             " hash, keyed) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
             [event_id, ts, user_id, username, action, entity, entity_id, details_json, prev, mac],
         )
-    if standalone and event_id % CHECKPOINT_EVERY == 0:
-        # Only a committed head is checkpointed: an event inside a caller's transaction may still roll back.
-        with contextlib.suppress(OSError):
-            write_checkpoint(store, reason="periodic")
+        # Only a committed head is signed outside the database: an event inside a caller's transaction may
+        # still roll back.
+        if event_id % CHECKPOINT_EVERY == 0:
+            store._local.audit_log_due = True
+        store.after_commit(_hook(store))
     return event_id
+
+
+def _hook(store: Store):
+    hook = getattr(store, "_audit_after_commit", None)
+    if hook is None:
+        def hook():
+            due = getattr(store._local, "audit_log_due", False)
+            store._local.audit_log_due = False
+            with contextlib.suppress(OSError):
+                write_head(store)
+                if due:
+                    write_checkpoint(store, reason="periodic")
+        store._audit_after_commit = hook
+    return hook
+
+
+def write_head(store: Store) -> dict | None:
+    """Sign the current head and put it in the head file, atomically and only forward (under a file lock, the head
+    is read after the lock is held, so a slower writer never puts back an older head)."""
+    import fcntl
+
+    path = head_file_for(store)
+    if path is None:
+        return None
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        row = store.db.execute("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
+        record = {"kind": "head", "ts": utcnow(), "event_id": row[0] if row else 0, "hash": row[1] if row else GENESIS}
+        record["mac"] = _checkpoint_mac(resolve_key(store), record)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, sort_keys=True))
+        os.replace(tmp, path)
+    return record
 
 
 def list_events(store: Store, *, action: str = "", username: str = "", entity: str = "", limit: int = 200,
@@ -330,8 +374,39 @@ def verify_report(store: Store, checkpoint_files: tuple[Path | str, ...] = ()) -
                 report.problems.append(f"{where}: event {eid} differs from the checkpoint: the trail was rewritten")
             elif count is not None and bisect.bisect_right(ids, eid) != int(count):
                 report.problems.append(f"{where}: the number of events up to {eid} differs from the checkpoint")
+    head_path = head_file_for(store)
+    if head_path is not None:
+        _check_head(head_path, key, macs, ok, bad, report, expected=bool(files and any(
+            Path(p).exists() for p in files[:1])))
     report.ok = report.ok and not report.problems
     return report
+
+
+def _check_head(path: Path, key: bytes, macs: dict[int, str], ok: bool, bad: int | None, report: ChainReport,
+                expected: bool) -> None:
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(rec, dict):
+            raise ValueError
+    except FileNotFoundError:
+        if expected:
+            report.problems.append(f"{path.name} is missing (deleted?) while the checkpoint log exists")
+        return
+    except (OSError, ValueError):
+        report.problems.append(f"{path.name} is not a signed head (edited?)")
+        return
+    if not hmac.compare_digest(str(rec.get("mac", "")), _checkpoint_mac(key, rec)):
+        report.problems.append(f"{path.name} has a bad signature (edited, or signed with another key)")
+        return
+    eid, digest = int(rec.get("event_id", 0)), rec.get("hash", GENESIS)
+    report.checkpoints += 1
+    if eid == 0 or (not ok and bad is not None and eid >= bad):
+        return
+    if eid not in macs:
+        report.problems.append(f"the newest signed head, event {eid} ({str(rec.get('ts', ''))[:19]}), is missing: the "
+                               "trail was cut off or the database rolled back to an older copy")
+    elif macs[eid] != digest:
+        report.problems.append(f"event {eid} differs from the newest signed head: the trail was rewritten")
 
 
 def verify_chain(store: Store) -> tuple[bool, int | None, int]:
