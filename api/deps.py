@@ -8,7 +8,7 @@ import secrets
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from core.serving.server import ModelServer
+from core.serving import ModelServer
 
 AUTH_RESPONSES = {401: {"description": "Missing or wrong bearer token"}}
 _bearer = HTTPBearer(auto_error=False, description="The API token (settings.api_token / MHD_API_TOKEN).")

@@ -8,7 +8,7 @@ from api import errors, routes_analyze, routes_openai, routes_ops, routes_predic
 from api.guard import RequestGuard
 from api.metrics import Metrics, MetricsMiddleware
 from core.safety.deid import install_log_redaction
-from core.serving.server import ModelServer, require_api_token
+from core.serving import ModelServer, require_api_token
 
 
 def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
@@ -38,4 +38,20 @@ def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, token=token, max_body_bytes=int(settings.api_max_body_mb) * 1024 * 1024,
                        rate_per_minute=int(settings.api_rate_per_minute),
                        auth_failures_per_minute=int(settings.api_auth_failures_per_minute))
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app `python -m core serve` runs. uvicorn imports this factory by name, so the library never imports its
+    front ends; the command passes its --config and --no-preload-llm through the environment."""
+    import os
+
+    from core.serving import make_cache
+    from core.settings import load_settings
+
+    settings = load_settings(config_file=os.environ.get("MHD_SERVE_CONFIG") or None)
+    server = ModelServer(settings, cache=make_cache(os.environ.get("REDIS_URL", "")))
+    app = create_app(settings, server=server)
+    if os.environ.get("MHD_SERVE_PRELOAD_LLM", "1") != "0":
+        server.preload_llm()
     return app

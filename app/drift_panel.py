@@ -12,7 +12,7 @@ STATUS_HELP = ("PSI < 0.10 stable · 0.10-0.25 moderate shift · ≥ 0.25 major 
 def render_drift(ctx) -> None:
     """Call from the Models page; needs models.read."""
     from core.errors import CoreError
-    from core.serving.server import drift_report
+    from core.serving import drift_report
 
     ctx.require("models.read")
     st.subheader("Drift of the psychosocial heads")

@@ -36,6 +36,11 @@ def _page(file: str, title: str, icon: str):
     return st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=file.removesuffix(".py"))
 
 
+def all_pages() -> list:
+    """Every page, for the navigation shown before login (hidden: it only keeps a deep link's address)."""
+    return [_page(file, title, icon) for file, title, icon, _, _ in PAGES if (PAGES_DIR / file).exists()]
+
+
 def pages_for(user: User) -> dict[str, list]:
     sections: dict[str, list] = {}
     for file, title, icon, perm, section in PAGES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import settings
-from core.errors import ModelUnavailable
+from core.errors import CoreError
 
 
 @st.cache_resource(show_spinner="Loading the encoder and heads…")
@@ -33,15 +33,13 @@ def encoder():
     """The encoder, or None with the reason shown to the user."""
     try:
         return _encoder()
-    except ModelUnavailable as exc:
+    except CoreError as exc:  # missing files, a wrong device, a remote server down: a message, never a crash
         st.warning(str(exc), icon=":material/warning:")
         return None
 
 
 def encoder_if_ready():
     """The encoder, or None without a message (for optional work such as scoring the demo cohort)."""
-    from core.errors import CoreError
-
     try:
         return _encoder()
     except CoreError:
@@ -49,9 +47,11 @@ def encoder_if_ready():
 
 
 def llm():
+    """The language model, or None with the reason shown (ModelUnavailable, ConfigError such as device=cuda without
+    a GPU, QuantizationUnavailable, AdapterMismatch: every library error)."""
     try:
         return _llm()
-    except ModelUnavailable as exc:
+    except CoreError as exc:
         st.warning(str(exc), icon=":material/warning:")
         return None
 
@@ -59,5 +59,5 @@ def llm():
 def embedder():
     try:
         return _embedder()
-    except ModelUnavailable:
+    except CoreError:
         return None

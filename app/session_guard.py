@@ -12,8 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from core.security import auth
 from core.errors import SessionExpired
+from core.security import auth
 
 # An unattended screen clears at most this long after the idle timeout ends the session.
 CHECK_SECONDS = 30

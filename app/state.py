@@ -10,15 +10,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.security import auth
 from core.context import Context
 from core.errors import AuthError, CoreError, SessionExpired
+from core.security import auth
 from core.settings import load_settings
 from core.storage import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_KEY = "auth_token"
 DEMO_KEY = "demo_mode"
+AFTER_LOGIN_KEY = "after_login_page"  # the page a deep link asked for, opened once the person has logged in
 
 
 @st.cache_resource(show_spinner=False)
@@ -162,6 +163,30 @@ def logout() -> None:
         del st.session_state[key]
     if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
         st.logout()
+
+
+def page(*, require: str | tuple[str, ...] = ()) -> Context:
+    """The caller's Context once past the login gate and the page's permissions; a message and a stop otherwise."""
+    ctx = context()
+    for permission in (require,) if isinstance(require, str) else require:
+        try:
+            ctx.require(permission)
+        except CoreError as exc:
+            show_error(exc)
+            st.stop()
+    return ctx
+
+
+def call(fn, *args, success: str = "", **kwargs):
+    """Call one core function: a library error becomes a message (and None), success an optional toast."""
+    try:
+        result = fn(*args, **kwargs)
+    except CoreError as exc:
+        show_error(exc)
+        return None
+    if success:
+        st.toast(success)
+    return result
 
 
 def show_error(exc: CoreError) -> None:

@@ -8,9 +8,9 @@ import streamlit as st
 from app import resources, state
 from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
 from core.clinical import analysis
+from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
 from core.errors import CoreError
 from core.models.heads import HEADS
-from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
 
 
 def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool) -> None:

@@ -16,6 +16,7 @@ from app.widgets import (
     token_heat,
 )
 from core.clinical import analysis
+from core.clinical.attributions import explain_visit
 from core.errors import CoreError
 from core.models.heads import HEADS
 
@@ -81,13 +82,11 @@ def render_heads(ctx, a: dict, visit: dict) -> None:
                         format_func=lambda n: next(h.label for h in HEADS if h.name == n))
     if c2.button("Show token attributions", key=f"explain_{a['id']}"):
         enc = resources.encoder()
-        if getattr(enc, "remote", False):
-            st.info("Token attributions need the in-process encoder (encoder_url is set).")
-        elif enc is not None:
-            from core.models.encoder import explain
-
+        if enc is not None:
             with st.spinner("Computing attributions…"):
-                st.session_state[f"attr_{a['id']}_{head}"] = explain(enc, visit["text"], head)
+                pairs = state.call(explain_visit, ctx, visit["id"], head, enc)
+            if pairs is not None:
+                st.session_state[f"attr_{a['id']}_{head}"] = pairs
     pairs = st.session_state.get(f"attr_{a['id']}_{head}")
     if pairs:
         st.markdown(token_heat(pairs), unsafe_allow_html=True)

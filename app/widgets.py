@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.clinical.provenance import DISCLAIMER, signer
 from core.models.heads import HEADS
 
 LIGHT_ICONS = {"red": "🔴", "amber": "🟠", "green": "🟢", "grey": "⚪"}
-DISCLAIMER = "Decision support, not a diagnosis."
 
 
 def light(status: str) -> str:
@@ -22,7 +22,7 @@ def provenance(analysis: dict) -> None:
         bits.append(f"prompt `{analysis['prompt_version']}`")
     state = "✅ signed" if analysis["status"] == "signed" else "✎ draft"
     if analysis["status"] == "signed":
-        who = analysis.get("signed_by_name") or f"user {analysis['signed_by']}"
+        who = signer(analysis)
         state += f" by {who} {analysis['signed_at'][:16].replace('T', ' ')} UTC"
     st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
 
@@ -46,8 +46,8 @@ def heads_trained_on_synthetic(info: dict) -> bool:
 @st.cache_data(show_spinner=False)
 def _version_synthetic(heads_dir: str, version: str, _settings) -> bool:
     # Keyed by folder and version: a version folder never changes once written.
-    from core.models import info as model_info
     from core.errors import CoreError
+    from core.models import info as model_info
 
     try:
         info = model_info.heads_info(_settings.replace(heads_dir=heads_dir, heads_version=version))

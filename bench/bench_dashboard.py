@@ -54,9 +54,9 @@ def _median(fn, runs=5) -> float:
 def main() -> None:
     from streamlit.testing.v1 import AppTest
 
-    from core.security import auth
     from core.clinical import patients
     from core.context import Context
+    from core.security import auth
     from core.settings import load_settings
     from core.storage import open_store
 

@@ -106,7 +106,8 @@ def _scoring_rows(label: str, enc, texts: list[str], singles: int) -> list[str]:
 def bench_scoring(xlmr: bool = True) -> list[str]:
     import torch
 
-    from core.models.encoder import Encoder, MultiTaskModel, load_encoder
+    from core.models.checkpoint import MultiTaskModel
+    from core.models.encoder import Encoder, load_encoder
     from core.settings import load_settings
 
     texts, what = _texts()

@@ -24,9 +24,7 @@ When one workstation is not enough, settings point the dashboard at servers:
 the URL setting is set and the in-process model otherwise. Both send
 ``settings.api_token`` as the bearer token.
 
-``complete(llm, prompt, ...)`` is the server side: an OpenAI-style completion
-choice computed with the in-process LLM (greedy, echo, logprobs with
-``tokens``/``token_logprobs``/``top_logprobs``/``text_offset``).
+The server side of the completions protocol is ``core.serving.completions``.
 """
 
 from __future__ import annotations
@@ -36,16 +34,39 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.errors import ConfigError, InferenceError, ModelUnavailable, NoTrainedHeads, ValidationError
+from core.errors import (
+    ConfigError,
+    InferenceError,
+    ModelUnavailable,
+    NoTrainedHeads,
+    RemoteUnsupported,
+    ValidationError,
+)
+from core.llm.answers import parse_response
+from core.llm.model import load_llm as local
+from core.llm.tasks import REASONING, get_task
+from core.models.heads import HEAD_NAMES
 
-__all__ = ["RemoteEncoder", "RemoteLLM", "score_texts", "analyze", "load_encoder", "load_llm", "complete",
-           "BATCH_LIMIT"]
+__all__ = ["RemoteEncoder", "RemoteLLM", "score_texts", "analyze", "load_encoder", "load_llm",
+           "BATCH_LIMIT", "is_remote", "require_in_process"]
 
 BATCH_LIMIT = 32            # texts per /predict_batch request (the API's limit)
 DEFAULT_TIMEOUT = 120.0     # seconds; a long text on a CPU LLM takes a while
-MAX_TOP_LOGPROBS = 5
 # Characters of post sent to a remote LLM; the in-process path cuts by tokens (2048), ~4 characters each.
 REMOTE_MAX_CHARS = 8000
+
+
+# ============================================================================ dispatch
+
+def is_remote(model) -> bool:
+    """True for a model behind a server (RemoteEncoder, RemoteLLM); the one place the two kinds are told apart."""
+    return isinstance(model, (RemoteEncoder, RemoteLLM))
+
+
+def require_in_process(model, feature: str, setting: str) -> None:
+    """RemoteUnsupported, naming the feature and the setting to unset, when ``model`` is behind a server."""
+    if is_remote(model):
+        raise RemoteUnsupported(f"{feature} needs the in-process model; unset {setting} to use it.")
 
 
 # ============================================================================ HTTP
@@ -145,7 +166,6 @@ class RemoteEncoder:
 
 def connect_encoder(url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, transport=None) -> RemoteEncoder:
     """Ask the API's /health which heads version it serves; NoTrainedHeads when it has none."""
-    from core.models.heads import HEAD_NAMES
 
     with _client(url, token, timeout, transport) as c:
         health = _call(c, "GET", "/health", "encoder")
@@ -161,7 +181,7 @@ def connect_encoder(url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, t
 
 def score_texts(encoder, texts: list[str], *, progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """``core.models.encoder.score_texts`` for a RemoteEncoder (and the in-process one, passed through)."""
-    if not getattr(encoder, "remote", False):
+    if not is_remote(encoder):
         from core.models.encoder import score_texts as local
 
         return local(encoder, texts, progress=progress)
@@ -300,12 +320,10 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
 
     ``on_token`` receives the rationale once, whole: the completion is not streamed.
     """
-    if not getattr(llm, "remote", False):
+    if not is_remote(llm):
         from core.llm.answers import analyze as local
 
         return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens)
-    from core.llm.answers import parse_response
-    from core.llm.tasks import REASONING, get_task
 
     task = get_task(task_name)
     if text is None or not str(text).strip():
@@ -372,106 +390,5 @@ def load_llm(settings):
     """RemoteLLM when ``settings.llm_url`` is set, else the in-process ``core.llm.model.load_llm``."""
     if settings.llm_url:
         return connect_llm(settings.llm_url, settings.api_token, max_new_tokens=settings.max_new_tokens)
-    from core.llm.model import load_llm as local
 
     return local(settings)
-
-
-# ============================================================================ server side
-
-def _forward(model, ids, cache=None):
-    import torch
-
-    try:
-        with torch.inference_mode():
-            return model(input_ids=ids, past_key_values=cache, use_cache=True)
-    except MemoryError as exc:
-        from core.errors import ModelOutOfMemory
-
-        raise ModelOutOfMemory("The model ran out of memory on this prompt") from exc
-    except RuntimeError as exc:
-        raise InferenceError(f"The model failed on this prompt: {exc}") from exc
-
-
-def _top(logp, k: int, decode) -> dict[str, float]:
-    import torch
-
-    if k <= 0:
-        return {}
-    vals, idx = torch.topk(logp, k)
-    return {decode(int(i)): round(float(v), 6) for v, i in zip(vals, idx, strict=True)}
-
-
-def complete(llm, prompt: str, *, max_tokens: int = 16, logprobs: int | None = None, echo: bool = False,
-             stop: list[str] | tuple[str, ...] = ()) -> dict:
-    """One OpenAI completion choice from the in-process LLM: greedy decoding (temperature 0).
-
-    Returns {text, finish_reason, logprobs (None unless asked), prompt_tokens, completion_tokens}.
-    With ``echo`` the text starts with the prompt and, when ``logprobs`` is given, the
-    prompt's tokens come first in ``logprobs`` (the first one's log-probability is None).
-    """
-    import torch
-
-    from core.llm.model import context_length
-
-    tok = llm.tokenizer
-    k = min(int(logprobs or 0), MAX_TOP_LOGPROBS)
-    want_lp = logprobs is not None
-    if not prompt:
-        raise ValidationError("The prompt is empty")
-    enc = tok(prompt, add_special_tokens=False, return_offsets_mapping=bool(getattr(tok, "is_fast", False)))
-    ids = list(enc["input_ids"])
-    if "offset_mapping" in enc:
-        offsets = [int(s) for s, _e in enc["offset_mapping"]]
-    else:
-        offsets = [len(tok.decode(ids[:i])) for i in range(len(ids))]
-    bos = [tok.bos_token_id] if getattr(tok, "add_bos_token", False) and tok.bos_token_id is not None else []
-    n_ctx = context_length(llm)
-    if len(bos) + len(ids) + max_tokens > n_ctx:
-        raise ValidationError(f"The prompt ({len(ids)} tokens) plus max_tokens ({max_tokens}) exceeds the model's "
-                              f"context of {n_ctx} tokens")
-    if not ids and not bos:
-        raise ValidationError("The prompt has no tokens")
-
-    def decode(i: int) -> str:
-        return tok.decode([i], skip_special_tokens=False)
-
-    full = torch.tensor([bos + ids], device=llm.model.device)
-    out = _forward(llm.model, full)
-    logp = torch.log_softmax(out.logits[0].float(), dim=-1)  # [T, V]
-    tokens, token_lps, tops, text_offsets = [], [], [], []
-    if echo and want_lp:
-        for j, tid in enumerate(ids):
-            pos = len(bos) + j  # position of this token in `full`; its probability comes from pos-1
-            tokens.append(decode(tid))
-            token_lps.append(round(float(logp[pos - 1, tid]), 6) if pos > 0 else None)
-            tops.append(_top(logp[pos - 1], k, decode) if pos > 0 else None)
-            text_offsets.append(offsets[j])
-    base = len(prompt) if echo else 0
-    eos = {tok.eos_token_id, tok.pad_token_id} - {None}
-    cache, last = out.past_key_values, logp[-1]
-    generated: list[int] = []
-    text, finish = "", "length"
-    for _ in range(max(0, int(max_tokens))):
-        nxt = int(torch.argmax(last))
-        if nxt in eos:
-            finish = "stop"
-            break
-        prev_len = len(text)
-        generated.append(nxt)
-        text = tok.decode(generated, skip_special_tokens=True)
-        if want_lp:
-            tokens.append(decode(nxt))
-            token_lps.append(round(float(last[nxt]), 6))
-            tops.append(_top(last, k, decode))
-            text_offsets.append(base + prev_len)
-        hit = [text.find(s) for s in stop if s and s in text]
-        if hit:
-            text, finish = text[:min(hit)], "stop"
-            break
-        step = _forward(llm.model, torch.tensor([[nxt]], device=llm.model.device), cache)
-        cache, last = step.past_key_values, torch.log_softmax(step.logits[0, -1].float(), dim=-1)
-    lp = {"tokens": tokens, "token_logprobs": token_lps, "top_logprobs": tops, "text_offset": text_offsets} \
-        if want_lp else None
-    return {"text": (prompt if echo else "") + text, "finish_reason": finish, "logprobs": lp,
-            "prompt_tokens": len(bos) + len(ids), "completion_tokens": len(generated)}

@@ -12,6 +12,8 @@ import importlib
 import sys
 
 from core.errors import CoreError
+from core.safety.deid import install_log_redaction
+from core.settings import load_settings
 
 COMMAND_MODULES = ["base", "heads", "llm", "security", "review", "api"]
 
@@ -36,8 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.safety.deid import install_log_redaction
-    from core.settings import load_settings
 
     install_log_redaction()  # no PHI in logs from any command (imports, scoring, `serve`), tracebacks included
     parser = build_parser()

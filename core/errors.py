@@ -116,3 +116,7 @@ class RateLimited(AuthError):
     def __init__(self, message: str, retry_after: int = 60):
         super().__init__(message)
         self.retry_after = int(retry_after)
+
+
+class RemoteUnsupported(InferenceError):
+    """The feature needs the in-process model, and settings point at a remote model server."""

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from core.security import audit
 from core.errors import CoreError
+from core.security import audit
 
 ctx = state.context()
 st.title("Audit trail")

@@ -6,8 +6,7 @@ import streamlit as st
 
 from app import resources, state
 from app.navigation import go
-from core.clinical import cohort
-from core.clinical import demo
+from core.clinical import cohort, demo
 from core.errors import CoreError
 from core.models.heads import HEADS
 

@@ -6,15 +6,19 @@ import streamlit as st
 from app import resources, state
 from app.widgets import SYNTHETIC_HEADS_NOTE, heads_trained_on_synthetic
 from core.models import info as model_info
-from core.errors import CoreError
 
-ctx = state.context()
+ctx = state.page(require="models.read")
 st.title("Models")
-try:
-    info = model_info.describe(ctx)
-except CoreError as exc:
-    state.show_error(exc)
+with st.spinner("Reading the model files…"):
+    info = state.call(model_info.describe, ctx)
+if info is None:
     st.stop()
+compute = info["compute"]
+if compute["error"]:
+    st.error(f"Device: {compute['error']}", icon=":material/memory:")
+else:
+    st.markdown(f"In-process models run on **{compute['device']}** ({compute['name']}; device setting "
+                f"`{info['device']}`).")
 
 enc, llm_cfg = info["encoder"], info["llm"]
 left, right = st.columns(2)

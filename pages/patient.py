@@ -7,12 +7,10 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis
-from core.clinical import demo
-from core.models import info as model_info
-from core.clinical import patients
-from core.safety.crisis import CRISIS_RESOURCES
+from core.clinical import analysis, demo, patients
 from core.errors import CoreError
+from core.models import info as model_info
+from core.safety.crisis import CRISIS_RESOURCES
 
 ctx = state.context()
 patient_id = st.session_state.get("patient_id")
@@ -32,12 +30,12 @@ except CoreError as exc:
 consent = bool(patient["consent_ml"])
 st.title(f"{patient['pseudonym']}" + (f" · {patient['display_name']}" if patient["display_name"] else ""))
 st.caption(f"{len(visits)} visits · consent to ML analysis: {'yes' if consent else 'no'}")
-if ctx.demo and consent and (enc := resources.encoder_if_ready()) is not None \
-        and demo.unscored_visits(ctx.store, enc, patient_id):
+if ctx.demo and consent and (enc := resources.encoder_if_ready()) is not None:
     # The synthetic cohort shows its scores at once, also to a clinical lead, who cannot run analyses.
     with st.spinner("Scoring this demo patient's visits…"):
-        demo.score_demo(ctx.store, enc, patient_id=patient_id)
-    all_analyses = analysis.patient_analyses(ctx, patient_id)
+        scored = state.call(demo.score_demo_patient, ctx, enc, patient_id)
+    if scored:
+        all_analyses = analysis.patient_analyses(ctx, patient_id)
 if flash := st.session_state.pop("flash", None):
     st.success(flash)
 

@@ -7,16 +7,11 @@ import plotly.express as px
 import streamlit as st
 
 from app import state
-from core.review import queue as review
+from core import review
 from core.errors import CoreError
 
-ctx = state.context()
+ctx = state.page(require="quality.read")
 st.title("Quality")
-try:
-    ctx.require("quality.read")
-except CoreError as exc:
-    state.show_error(exc)
-    st.stop()
 
 freq = st.segmented_control("Group by", ["D", "W", "M"], default="W", key="quality_freq",
                             format_func={"D": "Day", "W": "Week", "M": "Month"}.get) or "W"

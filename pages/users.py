@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from core.security import auth
 from core.errors import CoreError
+from core.security import auth
 
 ctx = state.context()
 st.title("Users")

@@ -76,8 +76,8 @@ def app_env(tmp_path, monkeypatch):
     """
     import streamlit as st
 
-    from core.security import auth
     from core.context import Context
+    from core.security import auth
     from core.settings import load_settings
     from core.storage import open_store
 

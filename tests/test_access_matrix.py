@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from app.navigation import PAGES, PAGES_DIR, allowed_pages
-from core.security import auth
 from core.clinical import patients
+from core.security import auth
 from core.storage import records
 
 pytestmark = pytest.mark.filterwarnings("ignore")

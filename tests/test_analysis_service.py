@@ -11,12 +11,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from core.clinical import analysis
-from core.llm import answers
-from core.clinical import patients
 from core import backends as remote
+from core.clinical import analysis, patients
 from core.context import Context
 from core.errors import ConsentRequired, InferenceError, SignedImmutable
+from core.llm import answers
 from core.storage import records
 from core.storage.audit import list_events
 

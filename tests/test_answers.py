@@ -110,3 +110,22 @@ def test_outputs_round_trip_through_the_model_cache(llm, store):
     result = answers.analyze(llm, "stress", text)
     records.cache_put(store, key, "llm", result)
     assert records.cache_get(store, key) == json.loads(json.dumps(result))
+
+
+def test_progression_input_keeps_the_newest_visits_when_they_do_not_all_fit():
+    from datetime import date, timedelta
+
+    from core.llm.answers import PROGRESSION_BUDGET, progression_input
+
+    start = date(2024, 1, 1)
+    visits = [{"visit_date": (start + timedelta(days=7 * i)).isoformat(), "text": f"Visit {i}. " + "x" * 900}
+              for i in range(30)]
+    text, dates, omitted = progression_input(list(reversed(visits)))  # any order in, chronological out
+    newest = visits[-1]["visit_date"]
+    assert dates[-1] == newest and f"[Visit {newest}]" in text
+    assert omitted > 0 and visits[0]["visit_date"] not in dates
+    assert dates == sorted(dates) and len(dates) + omitted == 30
+    assert len(text) <= PROGRESSION_BUDGET
+    # Few visits: all of them, oldest first.
+    text, dates, omitted = progression_input(visits[:3])
+    assert omitted == 0 and dates == [v["visit_date"] for v in visits[:3]]

@@ -28,9 +28,9 @@ def write_heads_version(heads_dir: Path, seed: int) -> str:
     """A complete heads version folder on the embedded backbone, heads initialised from ``seed``."""
     import torch
 
-    from core.models import registry as model_registry
-    from core.models.encoder import MultiTaskModel, backbone_fingerprint, head_spec_dict, load_backbone
     from core.hardware import resolve_encoder_source
+    from core.models import registry as model_registry
+    from core.models.checkpoint import MultiTaskModel, backbone_fingerprint, head_spec_dict, load_backbone
     from core.models.heads import HEADS
     from core.models.training import _write_version
     from core.settings import EMBEDDED_ENCODER
@@ -92,7 +92,7 @@ def api_settings(data_dir: Path, **overrides):
 
 
 def make_server(settings, **kwargs):
-    from core.serving.server import ModelServer
+    from core.serving import ModelServer
 
     return ModelServer(settings, load_encoder=cached_load_encoder, load_llm=lambda s: real_llm(), **kwargs)
 
@@ -304,7 +304,7 @@ def test_server_errors_are_counted_and_explained(tmp_path):
 # ----------------------------------------------------------------------------- canary
 
 def test_canary_routes_its_share_and_every_output_names_its_version(env):
-    from core.serving.server import clear_canary, set_canary
+    from core.serving import clear_canary, set_canary
 
     client, settings, _ = env
     heads_dir, stable, candidate = heads_versions()
@@ -328,9 +328,9 @@ def test_canary_routes_its_share_and_every_output_names_its_version(env):
 
 
 def test_canary_cli_set_status_promote_and_clear(tmp_path, monkeypatch, capsys):
-    from core.models import registry as model_registry
     from core.cli import main
-    from core.serving.server import read_canary
+    from core.models import registry as model_registry
+    from core.serving import read_canary
 
     src, stable, candidate = heads_versions()
     heads_dir = tmp_path / "heads"
@@ -370,7 +370,7 @@ def test_promotion_takes_effect_on_a_running_server(tmp_path):
 
 def test_drift_report_over_logged_predictions(env, capsys, monkeypatch):
     from core.cli import main
-    from core.serving.server import build_reference, drift_report
+    from core.serving import build_reference, drift_report
 
     client, settings, server = env
     _, stable, _ = heads_versions()

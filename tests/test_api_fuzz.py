@@ -61,7 +61,7 @@ def fake_complete(llm, prompt, *, max_tokens=16, logprobs=None, echo=False, stop
 
 def build_app(tmp_path):
     from api.main import create_app
-    from core.serving.server import ModelServer
+    from core.serving import ModelServer
     from core.settings import load_settings
 
     heads_dir, _, _ = heads_versions()

@@ -11,8 +11,7 @@ from functools import lru_cache
 
 import pytest
 
-from core.clinical import analysis
-from core.clinical import patients
+from core.clinical import analysis, patients
 from core.context import Context
 from core.errors import PermissionDenied
 from core.models.heads import HEADS

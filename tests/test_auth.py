@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.security import auth
 from core.errors import AccountLocked, AuthError, NotFound, PermissionDenied, SessionExpired, ValidationError
+from core.security import auth
 from core.storage import records
 from core.storage.audit import list_events, verify_chain
 from tests import robustness

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from core.security import audit
-from core.security import auth
 from core.errors import PermissionDenied, ValidationError
+from core.security import audit, auth
 from core.storage.audit import append_event
 
 

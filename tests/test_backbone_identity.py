@@ -7,8 +7,8 @@ import pytest
 
 @pytest.mark.slow
 def test_fingerprint_is_the_same_from_another_install_path(tmp_path):
-    from core.models.encoder import backbone_fingerprint, load_backbone
     from core.hardware import embedded_encoder_dir
+    from core.models.checkpoint import backbone_fingerprint, load_backbone
 
     here = embedded_encoder_dir()
     elsewhere = tmp_path / "another-venv" / "model"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core.security.backup import backup, integrity_check, restore
 from core.errors import StorageError
+from core.security.backup import backup, integrity_check, restore
 from core.storage import Store, connect, open_store, records
 from tests import robustness
 

@@ -65,7 +65,7 @@ def tiny_encoder(tiny_heads):
 def test_outputs_never_leave_their_ranges(tiny_backbone):
     import torch
 
-    from core.models.encoder import MultiTaskModel, load_backbone
+    from core.models.checkpoint import MultiTaskModel, load_backbone
 
     bb, _ = load_backbone(str(tiny_backbone))
     model = MultiTaskModel(bb)
@@ -78,7 +78,7 @@ def test_outputs_never_leave_their_ranges(tiny_backbone):
 
 
 def test_windows_cover_every_token_and_fit_the_context(tiny_encoder):
-    from core.models.encoder import windows_for
+    from core.models.windows import windows_for
 
     tok = tiny_encoder.tokenizer
     ids = list(range(10, 10 + 173))
@@ -122,7 +122,7 @@ def test_batched_scoring_equals_one_at_a_time(tiny_encoder):
 def test_explain_attributes_words_and_is_cached(tiny_encoder):
     import torch
 
-    from core.models.encoder import explain
+    from core.models.explain import explain
 
     text = "Client reports nightmares, flashbacks since the accident."
     pairs = explain(tiny_encoder, text, "trauma", steps=48)
@@ -193,7 +193,8 @@ def test_onnx_runtime_without_export_says_what_to_run(tiny_heads, tmp_path):
 
 @pytest.mark.slow
 def test_shipped_heads_on_the_embedded_backbone_score_real_text():
-    from core.models.encoder import explain, load_encoder, score_texts
+    from core.models.encoder import load_encoder, score_texts
+    from core.models.explain import explain
     from core.settings import load_settings
 
     enc = load_encoder(load_settings(env={}))

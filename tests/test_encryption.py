@@ -9,8 +9,8 @@ import stat
 import pytest
 import sqlcipher3.dbapi2 as sqlcipher
 
-from core.security.backup import backup, encrypt_database, integrity_check, restore
 from core.errors import ConfigError, DatabaseKeyError, StorageError, WeakDatabaseKey
+from core.security.backup import backup, encrypt_database, integrity_check, restore
 from core.settings import load_settings
 from core.storage import Store, connect, open_store, records
 

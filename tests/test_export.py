@@ -3,8 +3,7 @@ import io
 
 import pytest
 
-from core.clinical import export
-from core.clinical import patients
+from core.clinical import export, patients
 from core.context import Context
 from core.errors import PermissionDenied
 from core.storage import records

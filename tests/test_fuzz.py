@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from core.clinical import patients
+from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
+from core.errors import UploadRejected, ValidationError
 from core.safety.crisis import detect_crisis
 from core.safety.deid import deidentify, find_identifiers
-from core.errors import UploadRejected, ValidationError
 from core.storage import open_store, records
-from core.clinical.uploads import read_upload, read_visit_batch
 from tests import robustness
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.models import registry as reg
 from core.errors import ConfigError, NoTrainedHeads
+from core.models import registry as reg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,10 +57,30 @@ def test_prune_keeps_latest_and_recent(tmp_path):
     old, older, recent = (_version(heads, n) for n in ("v20240101_000000", "v20230101_000000", "v20250601_000000"))
     reg.promote(heads, older)
     now = datetime(2025, 6, 10, tzinfo=UTC)
-    assert reg.prune(heads, 90, now=now, dry_run=True) == [old]
+    assert reg.prune(heads, 90, now=now, dry_run=True) == ([old], {older: "LATEST points at it"})
     assert reg.list_versions(heads) == [older, old, recent]
-    assert reg.prune(heads, 90, now=now) == [old]
+    assert reg.prune(heads, 90, now=now)[0] == [old]
     assert reg.list_versions(heads) == [older, recent]
+
+
+def test_prune_spares_the_canary_and_versions_stored_results_name(tmp_path):
+    from core.serving import route, set_canary
+
+    heads = tmp_path / "heads"
+    stable, candidate, used, unused = (_version(heads, n) for n in (
+        "v20250601_000000", "v20240101_000000", "v20240201_000000", "v20240301_000000"))
+    reg.promote(heads, stable)
+    set_canary(heads, candidate, share=0.5)
+    now = datetime(2025, 6, 10, tzinfo=UTC)
+    gone, kept = reg.prune(heads, 90, now=now, referenced={used})
+    assert gone == [unused]
+    assert kept == {candidate: "the canary routes requests to it",
+                    used: "stored results name it (--include-referenced to delete anyway)"}
+    # The canary still serves: its version folder is there for every text routed to it.
+    keys = [hashlib.sha256(f"text {i}".encode()).hexdigest() for i in range(50)]
+    routed = {route(stable, reg.read_canary(heads), k) for k in keys}
+    assert candidate in routed and all((heads / v).is_dir() for v in routed)
+    assert reg.prune(heads, 90, now=now, referenced={used}, include_referenced=True)[0] == [used]
 
 
 def test_version_names_are_unique_within_a_second(tmp_path):

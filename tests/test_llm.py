@@ -154,8 +154,8 @@ def test_label_prior_correction_undoes_balanced_subsampling():
     from types import SimpleNamespace
 
     from core.llm.answers import corrected_scores
-    from core.llm.model import prior_shift_from
     from core.llm.lora import label_priors, stratified_subsample
+    from core.llm.model import prior_shift_from
     from core.llm.tasks import get_task
 
     population = [{"task": "depression", "label": "yes"}] * 75 + [{"task": "depression", "label": "no"}] * 25

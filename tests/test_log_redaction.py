@@ -51,7 +51,7 @@ def _assert_redacted(out: str) -> None:
 def test_api_error_log_is_deidentified(plain_logging, captured, tmp_path):
     from api.main import create_app
     from core.errors import InferenceError
-    from core.serving.server import ModelServer
+    from core.serving import ModelServer
     from core.settings import load_settings
 
     logging.getLogger("mhdash.api").error("before the app: %s", PHI_TEXT)

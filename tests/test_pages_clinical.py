@@ -493,3 +493,21 @@ def test_patient_list_colours_arrows_by_what_the_change_means(app_env):
         "Support system")
     assert re.search(rf"_row{r}_col{iso} {{ color: #b91c1c", css)  # more isolation: worse
     assert re.search(rf"_row{r}_col{sup} {{ color: #15803d", css)  # more support: better
+
+
+def test_models_page_shows_the_compute_device_without_a_button(app_env):
+    at = app_env.page("pages/models.py", "psy").run()
+    assert not at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "In-process models run on **cpu**" in shown or "In-process models run on **cuda**" in shown
+
+
+def test_models_page_names_an_unmeetable_device_setting(app_env, monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU, so device=cuda is met")
+    monkeypatch.setenv("MHD_DEVICE", "cuda")
+    at = app_env.page("pages/models.py", "psy").run()
+    assert not at.exception
+    assert any("no CUDA GPU is available" in e.value for e in at.error)

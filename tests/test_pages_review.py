@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.review import queue as review
+from core import review
 from core.storage import records
 from core.storage.audit import list_events
 

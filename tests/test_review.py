@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from core.review import queue as review
+from core import review
 from core.context import Context
 from core.errors import ItemLocked, PermissionDenied, ValidationError
+from core.review import items as review_items
 from core.storage import records
 from core.storage.audit import list_events
 
@@ -177,8 +178,8 @@ def test_locked_item_refused_then_freed_by_release_or_expiry(ctxs, items, monkey
     review.release(qa, items["sure"])
     review.claim(qa2, items["sure"])
     # An abandoned lock frees itself after LOCK_MINUTES.
-    real_now = review._now()
-    monkeypatch.setattr(review, "_now", lambda: real_now + timedelta(minutes=review.LOCK_MINUTES + 1))
+    real_now = review_items._now()
+    monkeypatch.setattr(review_items, "_now", lambda: real_now + timedelta(minutes=review.LOCK_MINUTES + 1))
     assert review.item_view(qa, items["sure"])["status"] == "open"
     review.claim(qa, items["sure"])
     assert review.item_view(qa, items["sure"])["locked_by_me"]

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from core.review import queue as review
+from core import review
 from core.context import Context
 from core.errors import PermissionDenied, ValidationError
 from core.models.heads import HEADS
@@ -175,8 +175,8 @@ def test_cli_export_writes_private_files(settings, store, users, reviewed, tmp_p
     import os
     import stat
 
-    from core.security import auth
     from core.cli import main
+    from core.security import auth
 
     monkeypatch.setenv("MHD_DATA_DIR", str(settings.data_dir))
     auth.create_user(store, "lead.demo", "correct horse battery", "clinical_lead", actor=users["admin"])
@@ -198,7 +198,7 @@ def test_cli_export_writes_private_files(settings, store, users, reviewed, tmp_p
 
 @pytest.mark.parametrize("jsonl", [False, True])
 def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed, tmp_path, jsonl):
-    lora = pytest.importorskip("core.llm.lora", reason="the LoRA trainer (core/lora.py) is not installed")
+    from core.llm import lora
     from core.llm.tasks import split_query
 
     result = review.export(ctxs["lead"], "lora", jsonl=jsonl, include_approved=True)
@@ -213,8 +213,7 @@ def test_lora_export_round_trips_through_the_lora_trainer_loader(ctxs, reviewed,
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_heads_export_round_trips_through_the_heads_trainer_loader(ctxs, reviewed, tmp_path, suffix):
-    heads_training = pytest.importorskip("core.models.training",
-                                         reason="the heads trainer (core/heads_training.py) is not installed")
+    from core.models import training_data as heads_training
     result = review.export(ctxs["lead"], "heads", jsonl=suffix == ".jsonl", include_approved=True)
     path = tmp_path / f"corrections{suffix}"
     path.write_bytes(result.data)

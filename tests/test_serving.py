@@ -1,4 +1,4 @@
-"""core.serving.server without models: caches (in-process and a real redis-server), token rules, text hash,
+"""core.serving without models: caches (in-process and a real redis-server), token rules, text hash,
 prediction log, canary routing, PSI/KS and the drift report."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from core.serving import server as serving
+from core import serving
 from core.errors import ConfigError, NotFound, ValidationError
 
 # ----------------------------------------------------------------------------- token and hash

@@ -19,7 +19,7 @@ render_drift(Context(settings=s, store=open_store(s.database), user=User(1, "lea
 def test_panel_shows_a_row_per_head_and_flags_missing_references(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from core.serving import server as serving
+    from core import serving
     from core.models.heads import HEAD_NAMES
     from core.settings import load_settings
     from core.storage import open_store

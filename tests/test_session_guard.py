@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.session_guard import FRAGMENT_KEY
-from core.security import auth
 from core.clinical import patients
+from core.security import auth
 from core.storage import records
 from core.storage.audit import list_events
 from tests.conftest import ROOT

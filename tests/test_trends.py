@@ -1,5 +1,5 @@
-from core.models.heads import get_head
 from core.clinical.trends import arrow, head_trend, latest_heads_per_visit, patient_trends, trends_from_analyses
+from core.models.heads import get_head
 
 ISO = get_head("isolation")      # 0..4, higher is worse
 SUP = get_head("support")        # 0..4, lower is worse
@@ -133,8 +133,7 @@ def _upgraded_patient(settings, store, users, window: int):
 
 
 def test_patient_list_and_cohort_read_one_heads_result_per_visit(settings, store, users):
-    from core.clinical import cohort
-    from core.clinical import patients
+    from core.clinical import cohort, patients
     from core.context import Context
 
     ctx, pid, _ = _upgraded_patient(settings, store, users, window=4)
@@ -148,8 +147,7 @@ def test_patient_list_and_cohort_read_one_heads_result_per_visit(settings, store
 
 
 def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, users):
-    from core.clinical import cohort
-    from core.clinical import patients
+    from core.clinical import cohort, patients
     from core.context import Context
 
     def isolation_alert(window):

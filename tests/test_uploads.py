@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from core.clinical import uploads
-from core.errors import UploadRejected
 from core.clinical.uploads import parse_visit_date, read_upload, read_visit_batch
+from core.errors import UploadRejected
 from tests import robustness
 
 

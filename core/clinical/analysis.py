@@ -14,13 +14,15 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from core import backends as remote
+from core.backends import score_texts
+from core.clinical.access import patient_for, require_consent, visit_for
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
-from core.clinical.patients import _check_access, require_consent
+from core.llm import answers
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
-DISCLAIMER = "Decision support, not a diagnosis."
 
 
 def _key(*parts) -> str:
@@ -29,9 +31,7 @@ def _key(*parts) -> str:
 
 def _visit_for_run(ctx: Context, visit_id: int) -> tuple[dict, dict]:
     ctx.require("analyses.run")
-    visit = records.get_visit(ctx.store, visit_id)
-    patient = records.get_patient(ctx.store, visit["patient_id"])
-    _check_access(ctx, patient, write=True)
+    visit, patient = visit_for(ctx, visit_id, write=True)
     require_consent(patient)
     return visit, patient
 
@@ -47,7 +47,6 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
     found = records.find_analysis(ctx.store, visit_id, HEADS_KIND, HEADS_KIND, key)
     if found:
         return found
-    from core.backends import score_texts  # in-process or the API server, by the encoder's kind
 
     start = time.perf_counter()
     try:
@@ -68,8 +67,6 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
                  on_token: Callable[[str], None] | None = None) -> dict:
     """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
-    from core.llm import answers
-    from core import backends as remote
 
     visit, _ = _visit_for_run(ctx, visit_id)
     key = answers.cache_key(llm, task, visit["text"])
@@ -109,14 +106,13 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
     """The LLM's symptom-progression narrative across the patient's dated visits (stored on the latest visit)."""
     from core.llm import answers
 
+    ctx.require("analyses.run")
+    require_consent(patient_for(ctx, patient_id, write=True))  # before any visit is read
     visits = records.list_visits(ctx.store, patient_id)
     if len(visits) < 2:
         raise InferenceError("Symptom progression needs at least two visits.")
-    if getattr(llm, "remote", False):
-        raise InferenceError("The symptom-progression narrative runs on the in-process model only; "
-                             "unset llm_url to use it.")
+    remote.require_in_process(llm, "The symptom-progression narrative", "llm_url")
     latest = visits[-1]
-    _visit_for_run(ctx, latest["id"])
     digest = _key(*[v["text_hash"] + v["visit_date"] for v in visits])
     key = _key("progression", getattr(llm, "version", ""), digest)
     found = records.find_analysis(ctx.store, latest["id"], PROGRESSION_KIND, "progression", key)
@@ -144,10 +140,8 @@ def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[
 
     The visits carry their notes, so the caller must be allowed to run analyses on this patient (the same check
     as running them), and the read is audited."""
-    from core.llm import answers
-
     ctx.require("analyses.run")
-    _check_access(ctx, records.get_patient(ctx.store, patient_id), write=True)
+    patient_for(ctx, patient_id, write=True)
     visits = records.list_visits(ctx.store, patient_id)
     done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}
     out = []
@@ -191,8 +185,7 @@ def _audit_read(ctx: Context, entity: str, entity_id: int, rows: list[dict], **d
 
 def visit_analyses(ctx: Context, visit_id: int) -> list[dict]:
     """The model outputs of one visit (audited: they are derived from the note)."""
-    visit = records.get_visit(ctx.store, visit_id)
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    visit, _ = visit_for(ctx, visit_id)
     rows = records.list_analyses(ctx.store, [visit_id])
     _audit_read(ctx, "visit", visit_id, rows, patient_id=visit["patient_id"])
     return rows
@@ -200,7 +193,7 @@ def visit_analyses(ctx: Context, visit_id: int) -> list[dict]:
 
 def patient_analyses(ctx: Context, patient_id: int) -> list[dict]:
     """Every model output of the patient's visits (audited: they are derived from the notes)."""
-    _check_access(ctx, records.get_patient(ctx.store, patient_id))
+    patient_for(ctx, patient_id)
     rows = records.list_patient_analyses(ctx.store, patient_id)
     _audit_read(ctx, "patient", patient_id, rows)
     return rows
@@ -210,8 +203,7 @@ def sign(ctx: Context, analysis_id: int) -> dict:
     """A psychiatrist signs an output: it becomes immutable, with who, when and model versions."""
     ctx.require("analyses.sign")
     row = records.get_analysis(ctx.store, analysis_id)
-    visit = records.get_visit(ctx.store, row["visit_id"])
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]), write=True)
+    visit_for(ctx, row["visit_id"], write=True)
     if row["status"] == "signed":
         raise SignedImmutable("This output is already signed and cannot change.")
     with ctx.store.tx(durable=True):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from core.clinical.trends import arrow, trends_from_analyses
 from core.context import Context
+from core.models.heads import HEADS
 from core.safety.crisis import detect_crisis
 from core.storage import records
 
@@ -23,7 +25,6 @@ def _latest_visit_texts(ctx: Context, patient_ids: list[int]) -> dict[int, dict]
 
 def summarise_patients(ctx: Context, rows: list[dict]) -> None:
     """Add status light, crisis flag and per-head trend arrows to patient rows (in place)."""
-    from core.clinical.trends import arrow, trends_from_analyses
 
     ids = [r["id"] for r in rows]
     latest = _latest_visit_texts(ctx, ids)
@@ -50,7 +51,6 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
 def overview(ctx: Context) -> dict:
     """Cohort-level figures for clinical leads: score distributions and patients needing attention."""
     ctx.require("cohort.read")
-    from core.models.heads import HEADS
     from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
 
     heads_rows = records.latest_analyses_by_patient(ctx.store, "heads")
@@ -77,7 +77,7 @@ def overview(ctx: Context) -> dict:
     attention.sort(key=lambda a: (not a["crisis"], -len(a["worsening"]), -a["unsigned_outputs"]))
     flags = []
     if ctx.user.can("quality.read"):
-        from core.review.queue import quality_stats
+        from core.review.quality import quality_stats
 
         rates = quality_stats(ctx, freq="M").flag_rate
         flags = rates.to_dict("records") if len(rates) else []

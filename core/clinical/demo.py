@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from core.backends import score_texts
+from core.clinical.access import patient_for
+from core.clinical.analysis import HEADS_KIND, heads_cache_key
+from core.context import Context
+from core.errors import PermissionDenied, ValidationError
 from core.security.auth import User
-from core.errors import ValidationError
 from core.storage import Store, records
 from core.storage.audit import append_event
+from core.storage.demo_reset import mirror_user as _mirror
+from core.storage.demo_reset import wipe_demo
+from core.synthetic.cohort import generate_cohort
 
 
 def is_empty(store: Store) -> bool:
@@ -14,7 +21,6 @@ def is_empty(store: Store) -> bool:
 
 def seed_demo(store: Store, *, seed: int = 7) -> int:
     """Write the seeded synthetic cohort into an empty demo database; returns patients added."""
-    from core.synthetic.cohort import generate_cohort
 
     if not is_empty(store):
         return 0
@@ -31,7 +37,6 @@ def seed_demo(store: Store, *, seed: int = 7) -> int:
 
 
 def _unscored(store: Store, encoder, patient_id: int | None = None) -> list[tuple[dict, str]]:
-    from core.clinical.analysis import HEADS_KIND, heads_cache_key
 
     todo = []
     for pid in records.all_patient_ids(store) if patient_id is None else [patient_id]:
@@ -49,6 +54,15 @@ def unscored_visits(store: Store, encoder, patient_id: int | None = None) -> int
     return len(_unscored(store, encoder, patient_id))
 
 
+def score_demo_patient(ctx: Context, encoder, patient_id: int) -> int:
+    """Score a demo patient's unscored visits as the patient opens (the synthetic cohort only, for whoever may see
+    it: a clinical lead cannot run analyses, yet the demo shows scores). Returns the visits scored."""
+    if not ctx.demo:
+        raise PermissionDenied("Only the synthetic demo cohort is scored on opening; analyse real notes on purpose.")
+    patient_for(ctx, patient_id)
+    return score_demo(ctx.store, encoder, patient_id=patient_id)
+
+
 def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None = None) -> int:
     """Score every consented demo visit (of one patient, or all) with the heads, so trajectories show from the
     first click, whoever opens the demo (a clinical lead cannot run analyses) and after a heads upgrade.
@@ -56,7 +70,6 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
     Uses the same cache key as a clinician's run, so nothing is scored twice.
     """
     from core.clinical.analysis import HEADS_KIND
-    from core.backends import score_texts
 
     todo = _unscored(store, encoder, patient_id)
     if not todo:
@@ -73,7 +86,6 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
 
 def reset_demo(store: Store, *, seed: int = 7) -> int:
     """Empty the demo database and seed it again (demo data only: refuses non-demo rows)."""
-    from core.storage.demo_reset import wipe_demo
 
     wipe_demo(store)
     return seed_demo(store, seed=seed)
@@ -81,7 +93,6 @@ def reset_demo(store: Store, *, seed: int = 7) -> int:
 
 def mirror_user(store: Store, user: User) -> None:
     """Make the logged-in account known to the demo database (foreign keys of visits, sign-offs)."""
-    from core.storage.demo_reset import mirror_user as _mirror
 
     _mirror(store, user.id, user.username, user.display_name, user.role)
 

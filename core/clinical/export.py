@@ -7,31 +7,19 @@ import io
 from datetime import UTC, datetime
 
 from core import __version__
-from core.context import Context
-from core.safety.crisis import detect_crisis
-from core.models.heads import HEADS
-from core.clinical.patients import _check_access
-from core.storage import records
+from core.clinical.access import patient_for
+from core.clinical.provenance import DISCLAIMER, signer
 from core.clinical.trends import trends_from_analyses
-
-DISCLAIMER = "Decision support, not a diagnosis. Model outputs need clinical judgement."
-
-
-def safe_cell(value) -> str:
-    """Neutralise spreadsheet formulas (=, +, -, @, tab, CR at the start of a cell)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _signer(analysis: dict) -> str:
-    """Who signed an output: the account name, or the user id when the account is gone."""
-    return analysis.get("signed_by_name") or f"user {analysis['signed_by']}"
+from core.context import Context
+from core.models.heads import HEADS
+from core.safety.crisis import detect_crisis
+from core.safety.csvsafe import safe_cell
+from core.storage import records
 
 
 def _gather(ctx: Context, patient_id: int):
     ctx.require("export.patient")
-    patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient)
+    patient = patient_for(ctx, patient_id)
     visits = records.list_visits(ctx.store, patient_id)
     analyses = records.list_patient_analyses(ctx.store, patient_id)
     return patient, visits, analyses
@@ -70,7 +58,7 @@ def _markdown(ctx: Context, patient_id: int) -> str:
         for a in by_visit.get(v["id"], []):
             prov = (f"model {a['model_id']} version {a['model_version']}"
                     + (f", prompt {a['prompt_version']}" if a["prompt_version"] else "")
-                    + (f", signed by {_signer(a)} {a['signed_at'][:16]}" if a["status"] == "signed" else ", draft"))
+                    + (f", signed by {signer(a)} {a['signed_at'][:16]}" if a["status"] == "signed" else ", draft"))
             if a["kind"] == "heads":
                 scores = ", ".join(f"{h.label} {a['outputs']['heads'][h.name]['value']:.2f}"
                                    f"±{a['outputs']['heads'][h.name].get('std', 0):.2f}"
@@ -107,7 +95,7 @@ def scores_csv(ctx: Context, patient_id: int) -> str:
             patient["pseudonym"], dates.get(a["visit_id"]), a["id"], a["kind"], a["task"], label, prob,
             *[heads.get(h.name, {}).get("value") for h in HEADS], *[heads.get(h.name, {}).get("std") for h in HEADS],
             a["model_id"], a["model_version"], a["prompt_version"], a["status"],
-            _signer(a) if a["status"] == "signed" else None, a["signed_at"]]])
+            signer(a) if a["status"] == "signed" else None, a["signed_at"]]])
     ctx.audit("export.patient", "patient", patient_id, format="csv")
     return buf.getvalue()
 

@@ -12,9 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from core.clinical.access import check_access, owner_filter, visit_for
+from core.clinical.cohort import summarise_patients
+from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
+from core.errors import ValidationError
 from core.safety.crisis import detect_crisis
-from core.errors import ConsentRequired, PermissionDenied, ValidationError
 from core.storage import records
 
 PSEUDONYM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")
@@ -30,22 +33,6 @@ class PatientPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-def _owner_filter(ctx: Context) -> int | None:
-    if ctx.demo or ctx.user.can("patients.read_all"):
-        return None
-    return ctx.user.id
-
-
-def _check_access(ctx: Context, patient: dict, *, write: bool = False) -> None:
-    ctx.require("patients.write" if write else "patients.read")
-    if ctx.demo:
-        return
-    if not ctx.user.can("patients.read_all") and patient["owner_id"] != ctx.user.id:
-        raise PermissionDenied("This patient is under another psychiatrist's care.")
-    if write and patient["owner_id"] != ctx.user.id:
-        raise PermissionDenied("Only the patient's own psychiatrist can change their record.")
 
 
 def validate_text(text: str, ctx: Context) -> str:
@@ -86,10 +73,9 @@ def list_patients(ctx: Context, *, search: str = "", sort: str = "last_visit", d
     ctx.require("patients.read")
     page = max(1, int(page))
     rows, total = records.list_patients(
-        ctx.store, owner_id=_owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
+        ctx.store, owner_id=owner_filter(ctx), search=search.strip(), sort=sort, descending=descending,
         limit=page_size, offset=(page - 1) * page_size,
     )
-    from core.clinical.cohort import summarise_patients
 
     summarise_patients(ctx, rows)
     ctx.audit("patient.list", "patient", "", count=len(rows), search=bool(search))
@@ -111,7 +97,7 @@ def create_patient(ctx: Context, pseudonym: str, display_name: str = "", consent
 def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = None,
                    consent_ml: bool | None = None) -> None:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     with ctx.store.tx():
         records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
         ctx.audit("patient.update", "patient", patient_id,
@@ -122,23 +108,15 @@ def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = 
 
 def get_patient(ctx: Context, patient_id: int) -> dict:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient)
+    check_access(ctx, patient)
     ctx.audit("patient.read", "patient", patient_id)
     return patient
-
-
-def require_consent(patient: dict) -> None:
-    if not patient["consent_ml"]:
-        raise ConsentRequired(
-            "This patient has not consented to ML analysis, so no model runs on their notes. "
-            "Record their consent on the patient's details first."
-        )
 
 
 # ---------------------------------------------------------------- visits
 def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste") -> int:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
     visit = {"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}
@@ -150,7 +128,6 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
 
 def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes) -> int:
     """A note uploaded as .txt/.md/.docx/.pdf becomes one visit."""
-    from core.clinical.uploads import read_upload
 
     text = read_upload(filename, data, ctx.settings)
     return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}")
@@ -158,10 +135,9 @@ def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, d
 
 def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> list[int]:
     """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing."""
-    from core.clinical.uploads import read_visit_batch
 
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient, write=True)
+    check_access(ctx, patient, write=True)
     batch = read_visit_batch(filename, data, ctx.settings)
     visits = []
     for i, v in enumerate(batch, 1):
@@ -179,7 +155,7 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
 
 def list_visits(ctx: Context, patient_id: int) -> list[dict]:
     patient = records.get_patient(ctx.store, patient_id)
-    _check_access(ctx, patient)
+    check_access(ctx, patient)
     visits = records.list_visits(ctx.store, patient_id)
     for v in visits:
         v["crisis"] = detect_crisis(v["text"])
@@ -190,8 +166,7 @@ def list_visits(ctx: Context, patient_id: int) -> list[dict]:
 def acknowledge_crisis(ctx: Context, visit_id: int) -> None:
     """Record that the clinician saw the crisis banner for this visit."""
     ctx.require("crisis.ack")
-    visit = records.get_visit(ctx.store, visit_id)
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    visit, _ = visit_for(ctx, visit_id)
     categories = detect_crisis(visit["text"]).categories
     with ctx.store.tx(durable=True):
         records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id)
@@ -200,6 +175,5 @@ def acknowledge_crisis(ctx: Context, visit_id: int) -> None:
 
 def crisis_acknowledged(ctx: Context, visit_id: int) -> list[dict]:
     """Who acknowledged the crisis banner of a visit, and when: only for those who may read the patient."""
-    visit = records.get_visit(ctx.store, visit_id)
-    _check_access(ctx, records.get_patient(ctx.store, visit["patient_id"]))
+    visit_for(ctx, visit_id)
     return records.crisis_acks(ctx.store, visit_id)

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 import os
 
+from core.models import registry as model_registry
+from core.serving import (
+    DEFAULT_CANARY_SHARE,
+    build_reference,
+    clear_canary,
+    drift_report,
+    promote_canary,
+    read_canary,
+    require_api_token,
+    set_canary,
+)
+
 
 def register(sub) -> None:
     p = sub.add_parser("serve", help="serve the models over HTTP (FastAPI; bearer token from MHD_API_TOKEN)")
@@ -38,24 +50,21 @@ def register(sub) -> None:
 def serve(args, settings) -> int:
     import uvicorn
 
-    from api.main import create_app
-    from core.serving.server import ModelServer, make_cache, require_api_token
-
     require_api_token(settings)  # before any model loads
-    server = ModelServer(settings, cache=make_cache(os.environ.get("REDIS_URL", "")))
-    app = create_app(settings, server=server)
-    if not args.no_preload_llm:
-        server.preload_llm()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {args.host}: the API is reachable from other machines; put TLS in front of it")
     print(f"mhdash API on http://{args.host}:{args.port} (OpenAPI: /docs, /openapi.json; cache: "
-          f"{server.cache.backend})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+          f"{'redis' if os.environ.get('REDIS_URL') else 'memory'})")
+    # The HTTP front end lives in api/; uvicorn imports its factory by name, so core never imports it.
+    os.environ["MHD_SERVE_PRELOAD_LLM"] = "0" if args.no_preload_llm else "1"
+    if getattr(args, "config", None):
+        os.environ["MHD_SERVE_CONFIG"] = str(args.config)
+    uvicorn.run("api.main:app_from_environment", factory=True, host=args.host, port=args.port, log_level="info",
+                access_log=False)
     return 0
 
 
 def drift(args, settings) -> int:
-    from core.serving.server import build_reference, drift_report
 
     if args.build_reference:
         path = build_reference(settings, args.build_reference)
@@ -73,7 +82,6 @@ def drift(args, settings) -> int:
 
 
 def canary_set(args, settings) -> int:
-    from core.serving.server import DEFAULT_CANARY_SHARE, set_canary
 
     c = set_canary(settings.heads_dir, args.version,
                    DEFAULT_CANARY_SHARE if args.share is None else args.share)
@@ -82,7 +90,6 @@ def canary_set(args, settings) -> int:
 
 
 def canary_clear(args, settings) -> int:
-    from core.serving.server import clear_canary
 
     c = clear_canary(settings.heads_dir)
     print(f"canary {c.version} stopped" if c else "no canary was set")
@@ -90,7 +97,6 @@ def canary_clear(args, settings) -> int:
 
 
 def canary_promote(args, settings) -> int:
-    from core.serving.server import promote_canary
 
     version = promote_canary(settings.heads_dir, force=args.force)
     print(f"{version} is now LATEST; canary stopped")
@@ -98,8 +104,6 @@ def canary_promote(args, settings) -> int:
 
 
 def canary_status(args, settings) -> int:
-    from core.models import registry as model_registry
-    from core.serving.server import read_canary
 
     print(f"serving (LATEST): {model_registry.latest(settings.heads_dir) or 'none'}")
     c = read_canary(settings.heads_dir)

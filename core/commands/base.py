@@ -6,6 +6,12 @@ import os
 import secrets
 from pathlib import Path
 
+from core.backends import load_encoder
+from core.clinical import demo
+from core.errors import ModelUnavailable
+from core.security import auth
+from core.storage import Store, migrate, open_store, records
+
 
 def register(sub) -> None:
     p = sub.add_parser("init-db", help="create or migrate the database; create first-run accounts")
@@ -27,8 +33,6 @@ FIRST_RUN_ACCOUNTS = [
 
 
 def init_db(args, settings) -> int:
-    from core.security import auth
-    from core.storage import Store, migrate, records
 
     store = Store(settings.database, key=settings.database_key)
     applied = migrate(store.db)
@@ -57,8 +61,6 @@ def init_db(args, settings) -> int:
 
 
 def seed_demo(args, settings) -> int:
-    from core.clinical import demo
-    from core.storage import open_store
 
     store = open_store(settings.demo_database, key=settings.database_key)
     if args.reset:
@@ -79,8 +81,6 @@ def _score_demo(store, settings) -> None:
     from tqdm import tqdm
 
     from core.clinical import demo
-    from core.errors import ModelUnavailable
-    from core.backends import load_encoder
 
     try:
         encoder = load_encoder(settings)

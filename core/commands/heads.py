@@ -6,6 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.errors import DataError
+from core.models import registry as model_registry
+from core.storage import open_store, records
+
 
 def _bool(text: str) -> bool:
     value = str(text).strip().lower()
@@ -52,8 +56,11 @@ def register(sub) -> None:
     a = msub.add_parser("rollback", help="point LATEST back at an earlier VERSION")
     a.add_argument("version")
     a.set_defaults(func=models_rollback)
-    a = msub.add_parser("prune", help="delete versions older than --keep-days (never LATEST)")
+    a = msub.add_parser("prune", help="delete versions older than --keep-days (never LATEST, the canary, or a "
+                                      "version stored results name)")
     a.add_argument("--keep-days", type=int, required=True)
+    a.add_argument("--include-referenced", action="store_true",
+                   help="also delete old versions that stored results name (the results keep the name only)")
     a.add_argument("--dry-run", action="store_true")
     a.set_defaults(func=models_prune)
 
@@ -79,8 +86,9 @@ def _heads_dir(args, settings) -> Path:
 
 
 def train(args, settings) -> int:
-    from core.models.training import TrainArgs, parse_column_map
+    from core.models.training import TrainArgs
     from core.models.training import train as run
+    from core.models.training_data import parse_column_map
 
     targs = TrainArgs(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                       weight_decay=args.weight_decay, max_length=args.max_length, seed=args.seed,
@@ -97,7 +105,6 @@ def train(args, settings) -> int:
 
 
 def models_list(args, settings) -> int:
-    from core.models import registry as model_registry
 
     rows = model_registry.describe(_heads_dir(args, settings))
     if not rows:
@@ -129,8 +136,16 @@ def models_rollback(args, settings) -> int:
 def models_prune(args, settings) -> int:
     from core.models import registry as model_registry
 
-    gone = model_registry.prune(_heads_dir(args, settings), args.keep_days, dry_run=args.dry_run)
+    store = open_store(settings.database, key=settings.database_key)
+    try:
+        referenced = records.model_versions_in_use(store, kind="heads")
+    finally:
+        store.close()
+    gone, kept = model_registry.prune(_heads_dir(args, settings), args.keep_days, dry_run=args.dry_run,
+                                     referenced=referenced, include_referenced=args.include_referenced)
     print(("would delete: " if args.dry_run else "deleted: ") + (", ".join(gone) or "nothing"))
+    for version, why in kept.items():
+        print(f"kept {version}: {why}")
     return 0
 
 
@@ -139,8 +154,7 @@ def score_file(args, settings) -> int:
     from tqdm import tqdm
 
     from core.models.encoder import load_encoder, score_texts
-    from core.errors import DataError
-    from core.models.training import read_table
+    from core.models.training_data import read_table
 
     df = read_table(Path(args.file))
     if args.column not in df.columns:

@@ -5,6 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from core.errors import DataError
+from core.llm.answers import analyze, parse_response, score_labels
+from core.llm.imhi import evaluate, write_markdown
+from core.llm.lora import LoraArgs
+from core.llm.lora import train_lora as run
+from core.llm.model import load_llm
+from core.llm.tasks import get_task
+
 
 def register(sub) -> None:
     p = sub.add_parser("train-lora", help="train a LoRA adapter on IMHI-style instruction data")
@@ -68,8 +76,6 @@ def register(sub) -> None:
 
 
 def train_lora(args, settings) -> int:
-    from core.llm.lora import LoraArgs
-    from core.llm.lora import train_lora as run
 
     largs = LoraArgs(
         rank=args.rank, alpha=args.alpha, dropout=args.dropout,
@@ -87,7 +93,6 @@ def train_lora(args, settings) -> int:
 
 
 def evaluate_imhi(args, settings) -> int:
-    from core.llm.imhi import evaluate, write_markdown
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +121,6 @@ def evaluate_imhi(args, settings) -> int:
 def _read_table(path: Path):
     import pandas as pd
 
-    from core.errors import DataError
 
     if not path.exists():
         raise DataError(f"File not found: {path}")
@@ -138,9 +142,7 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
-    from core.llm.answers import parse_response
     from core.errors import DataError
-    from core.llm.tasks import get_task
 
     get_task(args.task)
     df = _read_table(Path(args.file))
@@ -159,9 +161,7 @@ def parse_file(args, settings) -> int:
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
 
-    from core.llm.answers import analyze, score_labels
     from core.errors import DataError
-    from core.llm.model import load_llm
     from core.llm.tasks import get_task
 
     get_task(args.task)

@@ -7,6 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+from core.context import Context
+from core.errors import ValidationError
+from core.security.auth import User
+from core.storage import open_store, records
+
 
 def register(sub) -> None:
     p = sub.add_parser("review", help="QA review: export flags and correction sets, reviewer agreement")
@@ -38,10 +43,6 @@ def register(sub) -> None:
 
 
 def _context(args, settings):
-    from core.security.auth import User
-    from core.context import Context
-    from core.errors import ValidationError
-    from core.storage import open_store, records
 
     if not args.user:
         raise ValidationError("Name the account to act as with --user (or set MHD_USER).")
@@ -54,7 +55,7 @@ def _context(args, settings):
 
 
 def export_cmd(args, settings) -> int:
-    from core.review import queue as review
+    from core import review
 
     ctx = _context(args, settings)
     ctx.audit("cli.invoke", "review", "export", os_user=getpass.getuser(), output=args.output)
@@ -76,7 +77,7 @@ def export_cmd(args, settings) -> int:
 
 
 def agreement_cmd(args, settings) -> int:
-    from core.review import queue as review
+    from core import review
 
     rows = review.agreement_report(_context(args, settings))
     if not rows:

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import sys
 
+from core.security import auth
+from core.security.audit import export_csv, verify
+from core.security.auth import console_actor
+from core.security.backup import backup, encrypt_database, restore
+from core.storage import Store, migrate
+
 
 def register(sub) -> None:
     p = sub.add_parser("users", help="accounts: create-admin, create, list, disable, enable, reset-password, unlock")
@@ -65,7 +71,6 @@ def register(sub) -> None:
 
 
 def _store(settings):
-    from core.storage import Store, migrate
 
     # The key of these settings (which may come from --config), not only the environment's.
     store = Store(settings.database, key=settings.database_key)
@@ -82,7 +87,6 @@ def _password(args) -> str | None:
 def users_create_admin(args, settings) -> int:
     import secrets
 
-    from core.security import auth
 
     store = _store(settings)
     password = secrets.token_urlsafe(15)
@@ -146,8 +150,6 @@ def users_reset_password(args, settings) -> int:
 
 
 def audit_verify(args, settings) -> int:
-    from core.security.audit import verify
-    from core.security.auth import console_actor
 
     result = verify(_store(settings), console_actor(), tuple(args.checkpoints))
     if result.ok:
@@ -183,7 +185,6 @@ def audit_checkpoint(args, settings) -> int:
 
 
 def audit_export(args, settings) -> int:
-    from core.security.audit import export_csv
     from core.security.auth import console_actor
 
     data = export_csv(_store(settings), console_actor(), action=args.action, username=args.username)
@@ -200,7 +201,6 @@ def audit_export(args, settings) -> int:
 
 
 def backup_cmd(args, settings) -> int:
-    from core.security.backup import backup
 
     from core.security.auth import console_actor
 
@@ -224,7 +224,6 @@ def _confirm(yes: bool, what: str, question: str, word: str) -> int | None:
 
 
 def restore_cmd(args, settings) -> int:
-    from core.security.backup import restore
 
     refused = _confirm(args.yes, "restore replaces the database",
                        f"Replace {settings.database} with {args.src}?", "restore")
@@ -238,7 +237,6 @@ def restore_cmd(args, settings) -> int:
 
 
 def encrypt_db_cmd(args, settings) -> int:
-    from core.security.backup import encrypt_database
 
     if not settings.database_key:
         print("error: set MHD_DB_KEY (or db_key_file) to the new passphrase first", file=sys.stderr)

@@ -21,6 +21,7 @@ import time
 from datetime import date
 
 from core.errors import InferenceError, ModelOutOfMemory, ValidationError
+from core.llm.model import context_length
 from core.llm.tasks import NEXT_STEPS_DISCLAIMER, REASONING, Task, get_task
 
 # Longest prompt read, in tokens; longer texts are cut with a visible note (CPU latency grows with length).
@@ -190,7 +191,6 @@ def build_prompt_ids(llm, task: Task, text: str, reserve: int) -> tuple[list[int
     """Prompt token ids with the post cut (keeping its beginning) so prompt + `reserve` fit.
 
     Returns (ids, truncated, post tokens kept)."""
-    from core.llm.model import context_length
 
     tok = llm.tokenizer
     before, after = task.build_prompt("{}").split("{}")
@@ -407,23 +407,50 @@ def _visit_date(value) -> date:
         raise ValidationError(f"Visit date {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def symptom_progression(llm, visits: list[dict], on_token=None) -> dict:
-    """Trend (improving/stable/worsening) across a patient's dated visits, with a rationale."""
-    if not visits or len(visits) < 2:
-        raise ValidationError("Symptom progression needs at least two dated visits")
+# Characters of visit text the progression prompt holds (the in-process model reads 2048 tokens, ~4 characters each,
+# and the prompt and answer need room); each visit gets at least PROGRESSION_MIN_PER_VISIT of them.
+PROGRESSION_BUDGET = 6000
+PROGRESSION_MIN_PER_VISIT = 400
+
+
+def progression_input(visits: list[dict]) -> tuple[str, list[str], int]:
+    """(prompt text, dates included, number of oldest visits left out) for the progression narrative.
+
+    Visits are joined oldest first, as a clinician reads a history, but chosen newest first: when they do not all
+    fit, the oldest are left out, never the newest (the model's input is cut at its end, so the caller must not
+    rely on truncation to choose).
+    """
     rows = []
     for v in visits:
         if "visit_date" not in v or "text" not in v:
             raise ValidationError("Each visit needs 'visit_date' and 'text'")
         rows.append((_visit_date(v["visit_date"]), _validate_text(v["text"])))
     rows.sort(key=lambda r: r[0])
-    # The most recent visits matter most; each is capped so several fit in the prompt.
-    per_visit = max(400, 6000 // len(rows))
-    joined = " ".join(f"[Visit {d.isoformat()}] {t[:per_visit]}" for d, t in rows)
+    per_visit = max(PROGRESSION_MIN_PER_VISIT, PROGRESSION_BUDGET // len(rows))
+    chosen, used = [], 0
+    for d, t in reversed(rows):
+        piece = f"[Visit {d.isoformat()}] {t[:per_visit]}"
+        if chosen and used + len(piece) + 1 > PROGRESSION_BUDGET:
+            break
+        chosen.append((d, piece))
+        used += len(piece) + 1
+    chosen.reverse()
+    return " ".join(p for _, p in chosen), [d.isoformat() for d, _ in chosen], len(rows) - len(chosen)
+
+
+def symptom_progression(llm, visits: list[dict], on_token=None) -> dict:
+    """Trend (improving/stable/worsening) across a patient's dated visits, with a rationale."""
+    if not visits or len(visits) < 2:
+        raise ValidationError("Symptom progression needs at least two dated visits")
+    joined, dates, omitted = progression_input(visits)
     r = analyze(llm, "progression", joined, on_token=on_token)
     out = {k: v for k, v in r.items() if not k.startswith("_")}
     out["trend"] = out["label"]
-    out["visits"] = [d.isoformat() for d, _ in rows]
+    out["visits"] = dates
+    if omitted:
+        out.setdefault("notes", []).append(
+            f"The {omitted} oldest visit{'s' if omitted != 1 else ''} did not fit in the model's input and "
+            f"{'were' if omitted != 1 else 'was'} not read; the narrative covers {dates[0]} to {dates[-1]}.")
     return out
 
 
@@ -439,5 +466,5 @@ def next_steps(llm, text: str, on_token=None) -> dict:
 
 __all__ = [
     "analyze", "score_labels", "label_by_generation", "parse_response", "label_as_paper", "cache_key",
-    "assess_risk", "symptom_progression", "next_steps",
+    "assess_risk", "symptom_progression", "progression_input", "next_steps",
 ]

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from core.errors import ModelUnavailable, ValidationError
+from core.hardware import resolve_device, resolve_encoder_source
 
 # Cosine similarity from which a source sentence counts as support (MiniLM scale; related paraphrases score ~0.35-0.8, unrelated < 0.2).
 SUPPORT_THRESHOLD = 0.35
@@ -81,7 +82,6 @@ def _load(source: str, device: str) -> SentenceEmbedder:
 
 def load_sentence_embedder(settings) -> SentenceEmbedder:
     """The encoder backbone as a sentence embedder (loaded once per process and source)."""
-    from core.hardware import resolve_device, resolve_encoder_source
 
     return _load(resolve_encoder_source(settings.encoder_backbone), resolve_device(settings.device))
 

@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 from core.errors import DataError, ValidationError
+from core.llm import answers
+from core.llm.answers import parse_response
+from core.llm.model import EVALUATION_FILE, load_llm
 from core.llm.tasks import DATASET_TASKS, REASONING, TASKS, get_task, split_query, task_for_query
 
 NO_LABEL = "(no label)"
@@ -51,7 +54,6 @@ def load_rows(dataset: str, path: Path, limit: int | None, seed: int = 0) -> tup
     """Rows {task, post, gold} (a seeded random sample of `limit`), and how many gold answers had no label."""
     import pandas as pd
 
-    from core.llm.answers import parse_response
 
     df = pd.read_csv(path)
     answer_col = next((c for c in ("gpt-3.5-turbo", "answer", "goldens") if c in df.columns), None)
@@ -84,7 +86,6 @@ def cut_post(llm, post: str, max_tokens: int | None) -> str:
 
 def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
     """Scored label, and (optionally) the paper-style generated label, from one prompt pass."""
-    from core.llm import answers
 
     task = get_task(task_name)
     t0 = time.perf_counter()
@@ -143,7 +144,6 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
              with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
              on_progress=None, base_generation: bool = True, max_post_tokens: int | None = None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
     """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset."""
-    from core.llm.model import load_llm
 
     datasets = find_datasets(data_dir, tasks)
     data = {}
@@ -231,7 +231,6 @@ def beats_both_baselines(entry: dict) -> bool | None:
 def record(report: dict, adapter_dir: Path) -> Path:
     """Write the evaluation beside the adapter (``evaluation.json``), so every answer of a task it did not
     learn well says so. Not part of the adapter's hash: recording never changes the model version."""
-    from core.llm.model import EVALUATION_FILE
 
     datasets = {}
     for name, e in report["datasets"].items():

@@ -19,7 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.errors import DataError, ValidationError
-from core.llm.tasks import ANSWER_SEPARATOR, REASONING, split_query, task_for_query
+from core.hardware import resolve_device
+from core.llm.answers import parse_response
+from core.llm.model import PROVENANCE_FILE, load_base_model, load_tokenizer, resolve_base
+from core.llm.tasks import ANSWER_SEPARATOR, REASONING, get_task, split_query, task_for_query
 
 ANSWER_COLUMNS = ("gpt-3.5-turbo", "answer", "response", "output")
 
@@ -94,7 +97,6 @@ def read_examples(paths) -> list[dict]:
     Each example: {query, answer, dataset, task, label}; the task comes from the question,
     the label from parsing the gold answer (examples whose label cannot be read are refused).
     """
-    from core.llm.answers import parse_response
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -158,7 +160,6 @@ def encode_example(tokenizer, example: dict, max_length: int, max_answer_tokens:
 
     The post is cut (keeping its beginning) so that the answer always fits.
     """
-    from core.llm.tasks import get_task
 
     task = get_task(example["task"])
     sentence = task.label_sentences[example["label"]]
@@ -222,8 +223,6 @@ def train_lora(settings, data, output, args: LoraArgs | None = None, *, resume: 
     from safetensors.torch import load_file
     from tqdm import tqdm
 
-    from core.hardware import resolve_device
-    from core.llm.model import PROVENANCE_FILE, load_base_model, load_tokenizer, resolve_base
 
     args = args or LoraArgs()
     output = Path(output)

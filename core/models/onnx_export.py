@@ -1,4 +1,4 @@
-"""ONNX export of a heads version together with its backbone, and the onnxruntime scoring path.
+"""ONNX export of a heads version together with its backbone (build time; the runtime is ``onnx_runtime``).
 
 The exported graph maps (input_ids, attention_mask) to (pooled embedding, head
 values) with dynamic batch and sequence axes. It includes the backbone (tens to
@@ -11,11 +11,13 @@ for both runtimes, so only the deterministic part needs to match.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from core.errors import ModelUnavailable
+from core.hardware import resolve_encoder_source
+from core.models import registry as model_registry
+from core.models.onnx_runtime import _heads_digest, _session, config_backbone, onnx_dir
 
 TOLERANCE = 1e-4
 CHECK_TEXTS = [
@@ -26,24 +28,13 @@ CHECK_TEXTS = [
 ]
 
 
-def onnx_dir(settings, version: str) -> Path:
-    return Path(settings.cache_dir) / "onnx" / version
-
-
-def _heads_digest(version_dir: Path) -> str:
-    from core.models.encoder import HEADS_FILE
-
-    return hashlib.sha256((version_dir / HEADS_FILE).read_bytes()).hexdigest()[:16]
-
-
 def export(settings, version: str = "latest") -> dict:
     """Write model.onnx for a version and check it against PyTorch (max |diff| < 1e-4)."""
     import numpy as np
     import torch
 
-    from core.models import registry as model_registry
-    from core.models.encoder import load_checkpoint, score_texts
-    from core.hardware import resolve_encoder_source
+    from core.models.checkpoint import load_checkpoint
+    from core.models.encoder import score_texts
 
     heads_dir = Path(settings.heads_dir)
     version = model_registry.resolve_version(heads_dir, version)
@@ -89,56 +80,3 @@ def export(settings, version: str = "latest") -> dict:
     return {"path": str(path), "max_abs_diff": diff, "checked_texts": len(CHECK_TEXTS)}
 
 
-def config_backbone(version_dir: Path) -> str:
-    from core.models.encoder import read_checkpoint_config
-
-    return read_checkpoint_config(version_dir)["backbone_id"]
-
-
-def _session(path: Path):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
-def open_session(settings, version: str, config: dict):
-    """onnxruntime session for a version; ModelUnavailable (with the command to run) when missing or stale."""
-    out = onnx_dir(settings, version)
-    path, meta_path = out / "model.onnx", out / "meta.json"
-    if not path.exists() or not meta_path.exists():
-        raise ModelUnavailable(f"encoder_runtime is onnx but heads {version} have not been exported; "
-                               f"run `python -m core export-onnx {version}`")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    vdir = Path(settings.heads_dir) / version
-    if (meta.get("backbone_fingerprint") != config.get("backbone_fingerprint")
-            or meta.get("heads_digest") != _heads_digest(vdir)):
-        raise ModelUnavailable(f"The ONNX export of {version} was built from other weights; "
-                               f"run `python -m core export-onnx {version}` again")
-    try:
-        return _session(path)
-    except Exception as exc:  # onnxruntime raises its own exception types
-        raise ModelUnavailable(f"onnxruntime cannot open {path}: {exc}") from exc
-
-
-def embed_with_onnx(session, seqs: list[list[int]], pad_id: int, *, batch_size: int = 32, progress=None):
-    """Pooled embeddings through onnxruntime: the same length-sorted, dynamically padded batches as PyTorch."""
-    import numpy as np
-    import torch
-
-    from core.models.encoder import pad_batch
-
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    out = None
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        ids, mask = pad_batch([seqs[i] for i in idx], pad_id)
-        pooled = session.run(["pooled"], {"input_ids": ids.numpy().astype(np.int64),
-                                          "attention_mask": mask.numpy().astype(np.int64)})[0]
-        if out is None:
-            out = torch.empty((len(seqs), pooled.shape[1]), dtype=torch.float32)
-        out[idx] = torch.from_numpy(pooled.astype(np.float32))
-        if progress:
-            progress(min(start + batch_size, len(order)), len(order))
-    return out

@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,13 +124,51 @@ def version_time(name: str) -> datetime:
     return datetime.strptime(name[1:16], "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
 
 
-def prune(heads_dir: Path, keep_days: int, *, now: datetime | None = None, dry_run: bool = False) -> list[str]:
-    """Delete versions older than keep_days; never the one LATEST points at. Returns the deleted names."""
+# The canary's state lives beside LATEST because both say which versions are live; routing and promotion are
+# in core.serving.canary.
+DEFAULT_CANARY_SHARE = 0.10
+CANARY_FILE = "CANARY.json"
+
+
+@dataclass(frozen=True)
+class Canary:
+    version: str
+    share: float = DEFAULT_CANARY_SHARE
+    set_at: str = ""
+
+
+def read_canary(heads_dir: Path) -> Canary | None:
+    path = Path(heads_dir) / CANARY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Canary(str(data["version"]), float(data["share"]), str(data.get("set_at", "")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is unreadable ({exc}); fix it or run `python -m core canary clear`") from exc
+
+
+def prune(heads_dir: Path, keep_days: int, *, now: datetime | None = None, dry_run: bool = False,
+          referenced: Iterable[str] = (), include_referenced: bool = False) -> tuple[list[str], dict[str, str]]:
+    """Delete versions older than keep_days. Returns (deleted names, {spared old version: why}).
+
+    Never deleted: the version LATEST points at, the canary's candidate (its requests would fail), and versions
+    that stored results name (``referenced``: the output would lose the model behind it) unless
+    ``include_referenced`` says so.
+    """
     if keep_days < 0:
         raise ConfigError("--keep-days must be >= 0")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
-    current = latest(heads_dir)
-    gone = [v for v in list_versions(heads_dir) if v != current and version_time(v) < cutoff]
+    spare = {latest(heads_dir): "LATEST points at it"}
+    canary = read_canary(heads_dir)
+    if canary is not None:
+        spare.setdefault(canary.version, "the canary routes requests to it")
+    if not include_referenced:
+        for v in referenced:
+            spare.setdefault(v, "stored results name it (--include-referenced to delete anyway)")
+    old = [v for v in list_versions(heads_dir) if version_time(v) < cutoff]
+    gone = [v for v in old if v not in spare]
+    kept = {v: spare[v] for v in old if v in spare}
     if not dry_run:
         for v in gone:
             shutil.rmtree(Path(heads_dir) / v)
@@ -136,7 +176,7 @@ def prune(heads_dir: Path, keep_days: int, *, now: datetime | None = None, dry_r
     for p in Path(heads_dir).glob(".tmp-v*") if Path(heads_dir).is_dir() else []:
         if time.time() - p.stat().st_mtime > 86400 and not dry_run:
             shutil.rmtree(p, ignore_errors=True)
-    return gone
+    return gone, kept
 
 
 def version_dir(heads_dir: Path, version: str) -> Path:

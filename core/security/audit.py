@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core.security.auth import User, require
 from core.errors import ValidationError
+from core.security.auth import User, require
 from core.storage import Store
 from core.storage.audit import append_event, list_events, verify_report, write_checkpoint
 

@@ -26,7 +26,16 @@ import os
 from pathlib import Path
 
 from core.errors import ConfigError, DatabaseKeyError, StorageError
-from core.storage.db import DB_ERRORS, PLAIN_HEADER, configured_key, file_header, open_connection, raw_key
+from core.storage.db import (
+    DB_ERRORS,
+    PLAIN_HEADER,
+    _sqlcipher,
+    configured_key,
+    export_encrypted_copy,
+    file_header,
+    open_connection,
+    raw_key,
+)
 
 __all__ = ["backup", "restore", "integrity_check", "encrypt_database"]
 
@@ -243,7 +252,6 @@ def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
     by decrypting it before it replaces the plain one. Stop the app first. The plain file's old disk blocks
     are not wiped: keep the disk encrypted as well.
     """
-    from core.storage.db import _sqlcipher, export_encrypted_copy
 
     key = configured_key() if key is None else key
     if not key:

@@ -1,63 +1,25 @@
-"""Model operations behind the API: cache, prediction log, canary routing and drift.
+"""The models behind the API: token policy, the prediction log and ``ModelServer``.
 
-* **Cache.** Outputs of repeated texts are kept for ``CACHE_TTL_SECONDS`` (1 h)
-  in process, or in Redis when ``REDIS_URL`` is set (several API workers then
-  share it). Keys hold the model version and a keyed hash of the text, never
-  the text, so a Redis dump reveals nothing and a new version never serves an
-  old answer.
-* **Prediction log.** One row per scored text: keyed text hash, outputs,
+The prediction log One row per scored text: keyed text hash, outputs,
   latency, the version that served, the caller. No text, no identifiers.
   The hash is an HMAC with a per-installation secret (``<data_dir>/serving-hash.key``),
   so short texts cannot be recovered by hashing guesses.
-* **Canary.** ``<heads_dir>/CANARY.json`` names a candidate heads version and
-  its share (default 10%). Routing is by text hash: the same text always goes
-  to the same version (repeatable outputs, cache friendly), and about ``share``
-  of distinct texts go to the candidate. Every output records its version.
-* **Drift.** Each heads version carries ``reference.json``: per head, a sample
-  of its values on a reference corpus. ``drift_report`` compares the values
-  logged since a date with it: PSI on the reference's deciles and the
-  two-sample Kolmogorov-Smirnov test.
-
-No torch here; ``build_reference`` imports the encoder only when it runs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
-import json
-import math
-import os
-import re
-import secrets
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from core.errors import ConfigError, ModelUnavailable, NotFound, ValidationError
+from core.errors import ConfigError, NoTrainedHeads
+from core.llm.tasks import get_task
+from core.models import registry as model_registry
+from core.serving.cache import TTLCache, text_hash
+from core.serving.canary import Canary, read_canary, route
+from core.storage import open_store
+from core.storage import serving as sql
 
-__all__ = [
-    "CACHE_TTL_SECONDS", "DEFAULT_CANARY_SHARE", "TTLCache", "RedisCache", "make_cache", "require_api_token",
-    "text_hash", "prediction_rows", "log_predictions", "Canary", "read_canary", "set_canary", "clear_canary",
-    "promote_canary", "route", "parse_since", "psi", "ks", "save_reference", "load_reference", "build_reference",
-    "drift_report",
-]
-
-CACHE_TTL_SECONDS = 3600
-CACHE_MAX_ENTRIES = 10_000
-DEFAULT_CANARY_SHARE = 0.10
-CANARY_FILE = "CANARY.json"
-REFERENCE_FILE = "reference.json"
-HASH_KEY_FILE = "serving-hash.key"
-# PSI bands commonly used in model monitoring: < 0.1 stable, 0.1-0.25 moderate, >= 0.25 major shift.
-PSI_MODERATE, PSI_MAJOR = 0.10, 0.25
-KS_ALPHA = 0.01
-MIN_RECENT = 100          # below this, PSI on 10 bins is mostly sampling noise (expected ~9/n)
-REFERENCE_SAMPLE = 2000   # values kept per head in reference.json
 PREDICT_ENDPOINTS = ("predict", "predict_batch")
 
 _PLACEHOLDER_TOKENS = {"changeme", "change-me", "change_me", "token", "secret", "placeholder", "test", "xxx",
@@ -80,135 +42,6 @@ def require_api_token(settings) -> str:
     return token
 
 
-# ----------------------------------------------------------------------------- text hash
-
-_key_lock = threading.Lock()
-_keys: dict[str, bytes] = {}
-
-
-def _hash_key(data_dir: Path) -> bytes:
-    path = Path(data_dir) / HASH_KEY_FILE
-    with _key_lock:
-        if str(path) in _keys:
-            return _keys[str(path)]
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(secrets.token_hex(32))
-        key = bytes.fromhex(path.read_text().strip())
-        _keys[str(path)] = key
-        return key
-
-
-def text_hash(settings, text: str) -> str:
-    """HMAC-SHA256 of the text with the installation's secret key (hex)."""
-    data = text.encode("utf-8", "surrogatepass")
-    return hmac.new(_hash_key(settings.data_dir), data, hashlib.sha256).hexdigest()
-
-
-# ----------------------------------------------------------------------------- cache
-
-class TTLCache:
-    """Thread-safe in-process cache with a time to live and a size bound (least recently used goes first)."""
-
-    backend = "memory"
-
-    def __init__(self, ttl: float = CACHE_TTL_SECONDS, max_entries: int = CACHE_MAX_ENTRIES, clock=time.monotonic):
-        self.ttl, self.max_entries, self._clock = float(ttl), int(max_entries), clock
-        self._data: OrderedDict[str, tuple[float, dict]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> dict | None:
-        with self._lock:
-            item = self._data.get(key)
-            if item is None:
-                return None
-            expires, value = item
-            if expires <= self._clock():
-                del self._data[key]
-                return None
-            self._data.move_to_end(key)
-            return json.loads(value)
-
-    def set(self, key: str, value: dict) -> None:
-        # Stored as JSON so a caller mutating its copy cannot change the cached one (same as Redis).
-        blob = json.dumps(value)
-        with self._lock:
-            self._data[key] = (self._clock() + self.ttl, blob)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-class RedisCache:
-    """The same interface over Redis (SETEX); a Redis outage degrades to cache misses, never to errors."""
-
-    backend = "redis"
-
-    def __init__(self, url: str, ttl: float = CACHE_TTL_SECONDS, prefix: str = "mhdash:", client=None):
-        import redis
-
-        self.ttl, self.prefix = int(ttl), prefix
-        self.client = client or redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self.errors = 0
-
-    def get(self, key: str) -> dict | None:
-        import redis
-
-        try:
-            raw = self.client.get(self.prefix + key)
-        except redis.RedisError:
-            self.errors += 1
-            return None
-        return json.loads(raw) if raw is not None else None
-
-    def set(self, key: str, value: dict) -> None:
-        import redis
-
-        try:
-            self.client.setex(self.prefix + key, self.ttl, json.dumps(value))
-        except redis.RedisError:
-            self.errors += 1
-
-    def clear(self) -> None:
-        import redis
-
-        with contextlib.suppress(redis.RedisError):
-            for k in self.client.scan_iter(self.prefix + "*"):
-                self.client.delete(k)
-
-    def ping(self) -> bool:
-        import redis
-
-        try:
-            return bool(self.client.ping())
-        except redis.RedisError:
-            return False
-
-
-def make_cache(redis_url: str = "", ttl: float = CACHE_TTL_SECONDS):
-    """RedisCache when ``redis_url`` is given (ConfigError when it does not answer), else TTLCache."""
-    if not redis_url:
-        return TTLCache(ttl)
-    cache = RedisCache(redis_url, ttl)
-    if not cache.ping():
-        raise ConfigError(f"REDIS_URL is set but Redis at {_redact(redis_url)} does not answer")
-    return cache
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"//[^@/]*@", "//***@", url)
-
-
 # ----------------------------------------------------------------------------- prediction log
 
 def prediction_rows(settings, endpoint: str, texts: list[str], results: list[dict], latency_ms: float,
@@ -227,249 +60,8 @@ def prediction_rows(settings, endpoint: str, texts: list[str], results: list[dic
 
 
 def log_predictions(store, rows: list[dict]) -> int:
-    from core.storage import serving as sql
 
     return sql.insert_predictions(store, rows)
-
-
-# ----------------------------------------------------------------------------- canary
-
-@dataclass(frozen=True)
-class Canary:
-    version: str
-    share: float = DEFAULT_CANARY_SHARE
-    set_at: str = ""
-
-
-def read_canary(heads_dir: Path) -> Canary | None:
-    path = Path(heads_dir) / CANARY_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Canary(str(data["version"]), float(data["share"]), str(data.get("set_at", "")))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is unreadable ({exc}); fix it or run `python -m core canary clear`") from exc
-
-
-def set_canary(heads_dir: Path, version: str, share: float = DEFAULT_CANARY_SHARE) -> Canary:
-    """Send ``share`` of texts to heads ``version``; it must exist and differ from the one LATEST names."""
-    from core.models import registry as model_registry
-
-    if not (0.0 < float(share) <= 1.0) or math.isnan(float(share)):
-        raise ValidationError("The canary share must be above 0 and at most 1 (e.g. 0.1 for 10%)")
-    version = model_registry.resolve_version(heads_dir, version)
-    if version == model_registry.latest(heads_dir):
-        raise ValidationError(f"{version} is already the serving version (LATEST); pick a candidate")
-    canary = Canary(version, float(share), datetime.now(UTC).isoformat(timespec="seconds"))
-    path = Path(heads_dir) / CANARY_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(canary.__dict__) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return canary
-
-
-def clear_canary(heads_dir: Path) -> Canary | None:
-    """Stop the canary (the roll-back of a candidate); returns the one that was set."""
-    previous = read_canary(heads_dir)
-    with contextlib.suppress(FileNotFoundError):
-        (Path(heads_dir) / CANARY_FILE).unlink()
-    return previous
-
-
-def promote_canary(heads_dir: Path, *, force: bool = False) -> str:
-    """Make the candidate the serving version (LATEST, through the registry's gate) and end the canary."""
-    from core.models import registry as model_registry
-
-    canary = read_canary(heads_dir)
-    if canary is None:
-        raise NotFound("No canary is set; set one with `python -m core canary set VERSION`")
-    model_registry.promote(heads_dir, canary.version, force=force, reason=f"canary promoted ({canary.share:g})")
-    clear_canary(heads_dir)
-    return canary.version
-
-
-def route(stable: str, canary: Canary | None, key: str) -> str:
-    """The version that serves ``key`` (a text hash): the candidate for about ``share`` of keys."""
-    if canary is None or canary.version == stable:
-        return stable
-    bucket = int(key[:8], 16) / 0x1_0000_0000
-    return canary.version if bucket < canary.share else stable
-
-
-# ----------------------------------------------------------------------------- drift
-
-_SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(since: str | datetime, now: datetime | None = None) -> datetime:
-    """'30d', '12h', '2w', '90m' or an ISO date/time -> an aware UTC datetime."""
-    if isinstance(since, datetime):
-        return since if since.tzinfo else since.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    m = _SINCE_RE.match(str(since))
-    if m:
-        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-    try:
-        when = datetime.fromisoformat(str(since).strip())
-    except ValueError as exc:
-        raise ValidationError(f"--since {since!r}: use 30d, 12h, 2w, 90m or an ISO date like 2025-01-31") from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def psi(reference, recent, bins: int = 10, eps: float = 1e-4) -> float:
-    """Population stability index of ``recent`` against ``reference``, on the reference's quantile bins."""
-    import numpy as np
-
-    ref = np.asarray(reference, dtype=float)
-    cur = np.asarray(recent, dtype=float)
-    if ref.size == 0 or cur.size == 0:
-        return float("nan")
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
-    ref_share = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1) / ref.size
-    cur_share = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1) / cur.size
-    ref_share, cur_share = np.clip(ref_share, eps, None), np.clip(cur_share, eps, None)
-    return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
-
-
-def ks(reference, recent) -> tuple[float, float]:
-    """Two-sample Kolmogorov-Smirnov (statistic, p-value)."""
-    from scipy.stats import ks_2samp
-
-    if len(reference) == 0 or len(recent) == 0:
-        return float("nan"), float("nan")
-    res = ks_2samp(reference, recent)
-    return float(res.statistic), float(res.pvalue)
-
-
-def save_reference(version_dir: Path, values: dict[str, list[float]], source: str) -> Path:
-    """Write ``reference.json`` into a heads version folder: per head, a sorted sample of its values."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    heads = {}
-    for name, vals in values.items():
-        arr = np.asarray(vals, dtype=float)
-        arr = arr[np.isfinite(arr)]
-        if arr.size > REFERENCE_SAMPLE:
-            arr = rng.choice(arr, REFERENCE_SAMPLE, replace=False)
-        heads[name] = sorted(round(float(v), 6) for v in arr)
-    if not heads or not any(heads.values()):
-        raise ValidationError("A reference distribution needs values for at least one head")
-    path = Path(version_dir) / REFERENCE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"created_at": datetime.now(UTC).isoformat(timespec="seconds"), "source": source,
-                               "n": max(len(v) for v in heads.values()), "heads": heads}), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def load_reference(heads_dir: Path, version: str) -> dict | None:
-    path = Path(heads_dir) / version / REFERENCE_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailable(f"{path} is unreadable: {exc}") from exc
-
-
-def build_reference(settings, version: str | None = None, *, texts: list[str] | None = None, n: int = 400,
-                    seed: int = 12345, encoder=None) -> Path:
-    """Score a reference corpus with a heads version and save it as that version's reference.
-
-    Default corpus: ``n`` texts from the project's seeded synthetic session generator
-    (a seed the training split does not use), the same texts for every version.
-    """
-    from core.models import registry as model_registry
-
-    version = model_registry.resolve_version(settings.heads_dir, version or settings.heads_version)
-    source = "given texts"
-    if texts is None:
-        from core.synthetic.sessions import generate
-
-        texts = generate(n=n, seed=seed)["text"].tolist()
-        source = f"synthetic sessions (data/sessions.py), n={n}, seed={seed}"
-    if encoder is None or encoder.version != version:
-        from core.models.encoder import load_encoder
-
-        encoder = load_encoder(settings.replace(heads_version=version))
-    from core.models.encoder import score_texts
-
-    results = score_texts(encoder, texts)
-    values: dict[str, list[float]] = {}
-    for r in results:
-        for name, h in r["heads"].items():
-            values.setdefault(name, []).append(h["value"])
-    return save_reference(Path(settings.heads_dir) / version, values, source)
-
-
-def _status(p: float, pvalue: float, n_recent: int) -> str:
-    if n_recent < MIN_RECENT:
-        return "too few predictions"
-    if not math.isfinite(p):
-        return "no reference"
-    if p >= PSI_MAJOR:
-        return "major shift"
-    if p >= PSI_MODERATE or (math.isfinite(pvalue) and pvalue < KS_ALPHA):
-        return "moderate shift"
-    return "stable"
-
-
-def drift_report(settings, since: str | datetime = "30d", *, store=None, version: str | None = None):
-    """Per heads version and head: recent (logged) values vs the version's reference. A pandas DataFrame.
-
-    Columns: version, head, n_reference, n_recent, recent_mean, reference_mean, psi, ks_stat, ks_pvalue, status.
-    ``version`` limits the report to one version; by default every version that served since ``since``.
-    Versions without a saved reference get rows with status "no reference".
-    """
-    import numpy as np
-    import pandas as pd
-
-    from core.models.heads import HEAD_NAMES
-    from core.storage import open_store
-    from core.storage import serving as sql
-
-    start = parse_since(since)
-    own = store is None
-    store = store or open_store(settings.database, key=settings.database_key)
-    try:
-        rows = sql.predictions_since(store, start.isoformat(timespec="microseconds"),
-                                     endpoints=PREDICT_ENDPOINTS, model_version=version)
-    finally:
-        if own:
-            store.close()
-    by_version: dict[str, dict[str, list[float]]] = {}
-    seen: dict[str, set] = {}
-    for r in rows:
-        # A text scored twice (cache hits, retries) counts once: drift is about the texts, not the traffic.
-        if r["text_hash"] in seen.setdefault(r["model_version"], set()):
-            continue
-        seen[r["model_version"]].add(r["text_hash"])
-        for name, h in r["outputs"].get("heads", {}).items():
-            by_version.setdefault(r["model_version"], {}).setdefault(name, []).append(h["value"])
-    if version is not None:
-        by_version.setdefault(version, {})
-    out = []
-    for v in sorted(by_version):
-        ref = load_reference(settings.heads_dir, v) or {}
-        ref_heads = ref.get("heads", {})
-        for name in HEAD_NAMES:
-            recent = by_version[v].get(name, [])
-            reference = ref_heads.get(name, [])
-            p = psi(reference, recent) if reference and recent else float("nan")
-            stat, pvalue = ks(reference, recent) if reference and recent else (float("nan"), float("nan"))
-            status = "no reference" if not reference else _status(p, pvalue, len(recent))
-            out.append({"version": v, "head": name, "n_reference": len(reference), "n_recent": len(recent),
-                        "recent_mean": float(np.mean(recent)) if recent else float("nan"),
-                        "reference_mean": float(np.mean(reference)) if reference else float("nan"),
-                        "psi": p, "ks_stat": stat, "ks_pvalue": pvalue, "status": status})
-    columns = ["version", "head", "n_reference", "n_recent", "recent_mean", "reference_mean", "psi", "ks_stat",
-               "ks_pvalue", "status"]
-    df = pd.DataFrame(out, columns=columns)
-    df.attrs["since"] = start.isoformat(timespec="seconds")
-    return df
 
 
 # ----------------------------------------------------------------------------- the models behind the API
@@ -487,7 +79,6 @@ class ModelServer:
 
     def __init__(self, settings, *, cache=None, store=None, load_encoder=None, score_texts=None, load_llm=None,
                  analyze=None, complete=None):
-        from core.storage import open_store
 
         self.settings = settings
         self.cache = cache if cache is not None else TTLCache()
@@ -510,7 +101,6 @@ class ModelServer:
 
     # -- encoder
     def stable_version(self) -> str:
-        from core.models import registry as model_registry
 
         return model_registry.resolve_version(self.settings.heads_dir, self.settings.heads_version)
 
@@ -606,7 +196,6 @@ class ModelServer:
 
     def analyze(self, text: str, task: str, *, caller: str = "") -> dict:
         """LLM label, probabilities and rationale for one text; cached by model, prompt version, task and text."""
-        from core.llm.tasks import get_task
 
         get_task(task)  # unknown task -> KeyError before any model work
         llm = self.llm()
@@ -636,7 +225,7 @@ class ModelServer:
     def complete(self, prompts: list[str], **kwargs) -> list[dict]:
         complete = self._complete
         if complete is None:
-            from core.backends import complete
+            from core.serving.completions import complete
         llm = self.llm()
         out = []
         with self.llm_lock:
@@ -646,7 +235,6 @@ class ModelServer:
 
     def health(self) -> dict:
         """Status and loaded model versions; nothing about any text or patient."""
-        from core.errors import NoTrainedHeads
 
         enc: dict = {"loaded_versions": sorted(self._encoders)}
         try:

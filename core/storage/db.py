@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlite_utils
 
 from core.errors import ConfigError, DatabaseKeyError, StorageError
-from core.settings import check_db_key
+from core.settings import check_db_key, load_settings
 
 try:
     from sqlcipher3 import dbapi2 as _sqlcipher
@@ -80,7 +80,6 @@ def export_encrypted_copy(src: Path | str, dest: Path | str, hex_key: str) -> No
 
 def configured_key() -> str:
     """The database key of the configured settings (MHD_DB_KEY, db_key_file, mhdash.toml); "" = plain SQLite."""
-    from core.settings import load_settings
 
     return load_settings().database_key
 

@@ -310,7 +310,8 @@ def insert_analysis(store: Store, *, visit_id: int, kind: str, task: str, output
 
 
 def get_analysis(store: Store, analysis_id: int) -> dict:
-    row = _one(store, "SELECT * FROM analyses WHERE id = ?", [analysis_id])
+    row = _one(store, "SELECT a.*, u.username AS signed_by_name, u.display_name AS signed_by_display FROM analyses a"
+                      " LEFT JOIN users u ON u.id = a.signed_by WHERE a.id = ?", [analysis_id])
     if row is None:
         raise AnalysisNotFound(f"No analysis with id {analysis_id}")
     return _decode_analysis(row)
@@ -329,18 +330,26 @@ def list_analyses(store: Store, visit_ids: list[int]) -> list[dict]:
     if not visit_ids:
         return []
     marks = ",".join("?" for _ in visit_ids)
-    rows = _rows(store, f"SELECT * FROM analyses WHERE visit_id IN ({marks}) ORDER BY id", visit_ids)
+    rows = _rows(store, "SELECT a.*, u.username AS signed_by_name, u.display_name AS signed_by_display FROM analyses a"
+                        f" LEFT JOIN users u ON u.id = a.signed_by WHERE a.visit_id IN ({marks}) ORDER BY a.id", visit_ids)
     return [_decode_analysis(r) for r in rows]
 
 
 def list_patient_analyses(store: Store, patient_id: int) -> list[dict]:
     rows = _rows(
         store,
-        "SELECT a.*, v.visit_date, u.username AS signed_by_name FROM analyses a JOIN visits v ON v.id = a.visit_id"
+        "SELECT a.*, v.visit_date, u.username AS signed_by_name, u.display_name AS signed_by_display"
+        " FROM analyses a JOIN visits v ON v.id = a.visit_id"
         " LEFT JOIN users u ON u.id = a.signed_by WHERE v.patient_id = ? ORDER BY v.visit_date, a.id",
         [patient_id],
     )
     return [_decode_analysis(r) for r in rows]
+
+
+def model_versions_in_use(store: Store, kind: str) -> set[str]:
+    """The model versions that stored results of this kind name."""
+    rows = _rows(store, "SELECT DISTINCT model_version FROM analyses WHERE kind = ?", [kind])
+    return {r["model_version"] for r in rows if r["model_version"]}
 
 
 def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:

@@ -3,7 +3,7 @@
 Every value is bound as a parameter. Times are ISO-8601 UTC strings of one
 format (``utcnow``), so comparing them as text compares them as times. The
 caller passes "now" and the lock cut-off, so the rules about time live in
-``core.review.queue`` and tests can move the clock.
+``core.review.items`` and tests can move the clock.
 """
 
 from __future__ import annotations

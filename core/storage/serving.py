@@ -1,6 +1,6 @@
 """Data access for the API's prediction log (table ``prediction_log``, migration 002).
 
-The log never holds text: only a keyed hash of it (see ``core.serving.server.text_hash``),
+The log never holds text: only a keyed hash of it (see ``core.serving.cache.text_hash``),
 the outputs, the latency, the model version that served and who called.
 """
 

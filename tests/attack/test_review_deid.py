@@ -12,7 +12,7 @@ import json
 import pytest
 
 from core.context import Context
-from core.review import queue as review
+from core import review
 from core.storage import records
 
 PHI = ["Maria Lopez", "555-867-5309", "MRN 48213377", "maria.lopez@example.com"]

@@ -103,6 +103,16 @@ def test_role_without_access_is_refused_a_page(page, app_url):
     expect(page.get_by_role("textbox", name="Search pseudonym or name")).to_have_count(0)
 
 
+def test_deep_link_opens_its_page_after_login(page, app_url):
+    """A link to a page, opened logged out, goes through the login form and then to that page, not the first one."""
+    login(page, app_url, "dr.journey", path="/models")
+    expect(page.get_by_text("Dr Journey · Psychiatrist")).to_be_visible()
+    settle(page)
+    expect(page).to_have_url(re.compile(r"/models$"))
+    expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Patients", exact=True)).to_have_count(0)
+
+
 def _new_patient(page, app_url, pseudonym):
     login(page, app_url, "dr.journey")
     settle(page)
