@@ -119,7 +119,7 @@ def test_insider_with_the_key_is_caught_by_an_exported_checkpoint(settings, trai
     trail.db.execute("DELETE FROM audit_events WHERE id = 60")
     _recompute(trail, key)
     # They also rewrite the signed head and the local log, which they can: the host alone cannot tell.
-    from core.storage.audit import checkpoint_log_for, head_file_for, write_head
+    from core.storage.audit import checkpoint_log_for, write_head
 
     checkpoint_log_for(trail).unlink()
     write_head(trail)

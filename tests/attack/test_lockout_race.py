@@ -73,14 +73,14 @@ from core.security import auth
 from core.settings import load_settings
 from core.storage import Store
 db, start, n = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
-s = load_settings(env={}, db_path=db, lockout_threshold=%d)
+s = load_settings(env={}, db_path=db, lockout_threshold=THRESHOLD)
 store = Store(db, key="")
 out = []
 def guess(i):
     while time.time() < start:
         time.sleep(0.001)
     try:
-        auth.login(store, s, "psy", "wrong from a process %%d" %% i)
+        auth.login(store, s, "psy", f"wrong from a process {i}")
         out.append("success")
     except AccountLocked as exc:
         out.append("refused-locked" if str(exc) == auth.LOCKED_MESSAGE else "checked-locked-now")
@@ -89,7 +89,7 @@ def guess(i):
 ts = [threading.Thread(target=guess, args=(i,)) for i in range(n)]
 [t.start() for t in ts]; [t.join() for t in ts]
 print(json.dumps(out))
-""" % THRESHOLD
+""".replace("THRESHOLD", str(THRESHOLD))
 
 
 def test_40_parallel_guesses_from_8_processes(store, settings, users):

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from core.context import Context
 from core import review
+from core.context import Context
 from core.storage import records
 
 PHI = ["Maria Lopez", "555-867-5309", "MRN 48213377", "maria.lopez@example.com"]
