@@ -91,7 +91,7 @@ class Settings:
     # Bearer token for the API (serve and clients); "" disables serving. Sent only to https or loopback servers.
     api_token: str = field(default="", repr=False)
     # Largest request body the API reads, in MB (checked from Content-Length before reading, and while reading).
-    api_max_body_mb: int = 8
+    api_max_body_mb: int = 16
     # Requests per minute one client address may make to the API, and failed-token requests per minute
     # before it gets 429 with Retry-After.
     api_rate_per_minute: int = 1200

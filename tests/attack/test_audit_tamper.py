@@ -165,3 +165,17 @@ def test_legacy_unkeyed_events_stay_verifiable_and_anchored(settings):
     CASES["edited legacy event"] = True
     _summary()
     store.close()
+
+
+def test_operator_exports_a_checkpoint_and_verifies_against_it(settings, trail, tmp_path, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("MHD_DATA_DIR", str(settings.data_dir))
+    off_host = tmp_path / "kept-elsewhere.jsonl"
+    assert main(["audit", "checkpoint", "--out", str(off_host)]) == 0
+    assert main(["audit", "verify", "--checkpoints", str(off_host)]) == 0
+    assert "keyed chain intact" in capsys.readouterr().out
+    _unlock(trail)
+    trail.db.execute("DELETE FROM audit_events WHERE id > 100")
+    assert main(["audit", "verify", "--checkpoints", str(off_host)]) == 1
+    assert "missing" in capsys.readouterr().err
