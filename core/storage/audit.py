@@ -226,9 +226,10 @@ def list_events(store: Store, *, action: str = "", username: str = "", entity: s
 # ---------------------------------------------------------------- checkpoints
 def chain_head(store: Store) -> dict:
     """The newest event's id and MAC and the number of events (a fresh trail: id 0, GENESIS, 0)."""
-    row = store.db.execute("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
-    count = store.db.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0]
-    return {"event_id": row[0] if row else 0, "hash": row[1] if row else GENESIS, "count": count}
+    # One statement, one snapshot: another writer may commit between two separate reads.
+    row = store.db.execute("SELECT id, hash, (SELECT COUNT(*) FROM audit_events) FROM audit_events"
+                           " ORDER BY id DESC LIMIT 1").fetchone()
+    return {"event_id": row[0] if row else 0, "hash": row[1] if row else GENESIS, "count": row[2] if row else 0}
 
 
 def make_checkpoint(store: Store, *, reason: str, **extra) -> dict:

@@ -2,8 +2,8 @@
 
 The file declares 2,000 bytes for ``word/document.xml`` while the part inflates to 600 MB (about 1000:1). The
 upload is read in a fresh process (the stand-in for the dashboard) under a 1.5 GB address-space cap so a
-regression cannot take the machine down; its own peak RSS (children excluded) must stay under 300 MB and the
-file must be refused with a clear message.
+regression cannot take the machine down; its own peak RSS (VmHWM, children excluded) must stay under 300 MB and
+the file must be refused with a clear message.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ except UploadRejected as exc:
     outcome = 'refused: ' + str(exc)
 except MemoryError:
     outcome = 'crashed: MemoryError'
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak RSS since exec (ru_maxrss would keep the forking parent's peak across exec).
+peak = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:')) / 1024
 print(json.dumps({'outcome': outcome, 'peak_mb': peak}))
 """
 
