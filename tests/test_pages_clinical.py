@@ -1,5 +1,7 @@
 """AppTest of the clinical pages: patients, patient, cohort — per role and state."""
 
+import html
+
 import pytest
 
 from core.clinical import patients
@@ -186,9 +188,11 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
     shown = texts(at)
+    # Note and model text reach the page inert (every Markdown character an HTML entity): unescape to read them.
+    readable = html.unescape(shown)
     assert (f"<mark class='mhd-evidence' title='supports: {SUPPORTED}' style='background:#fef08a'>"
-            "Says she has felt hopeless for most of the last month.</mark>" in shown)
-    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
+            "Says she has felt hopeless for most of the last month.</mark>" in readable)
+    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in readable
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     assert note.count("<mark") == 1  # only supported claims point into the note
     assert "1 of 2 rationale claims have support in the note." in shown
@@ -310,7 +314,7 @@ def test_token_attributions_on_demand_with_the_real_encoder(app_env):
     at.button(key=f"explain_{heads_id}").click().run()
     assert not at.exception
     heat = next(m.value for m in at.markdown if "<span title=" in m.value)
-    assert ">hopeless</span>" in heat and ">Sundays.</span>" in heat
+    assert ">hopeless</span>" in heat and ">Sundays.</span>" in html.unescape(heat)
     assert "Red words push this head's score up, blue words push it down." in texts(at)
 
 
