@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors, routes_analyze, routes_openai, routes_ops, routes_predict
+from api import errors, routes_analyze, routes_indicators, routes_openai, routes_ops, routes_predict
 from api.guard import RequestGuard
 from api.metrics import Metrics, MetricsMiddleware
 from core.safety.deid import install_log_redaction
@@ -33,7 +33,7 @@ def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
     app.state.metrics = Metrics(app.state.server)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     errors.install(app)
-    for module in (routes_predict, routes_analyze, routes_openai, routes_ops):
+    for module in (routes_predict, routes_analyze, routes_indicators, routes_openai, routes_ops):
         app.include_router(module.router)
     app.add_middleware(RequestGuard, token=token, max_body_bytes=int(settings.api_max_body_mb) * 1024 * 1024,
                        rate_per_minute=int(settings.api_rate_per_minute),

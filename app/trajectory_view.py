@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import resources, state
+from app.indicators_view import render_trajectories as render_indicators
 from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
 from core.clinical import analysis
 from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
@@ -13,10 +14,13 @@ from core.errors import CoreError
 from core.models.heads import HEADS
 
 
-def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool) -> None:
+def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool,
+                        indicators: dict | None = None) -> None:
     scored = latest_heads_per_visit(analyses)
     if not scored:
         st.info("No scored visits yet. Run the analysis on the Visits tab to see trajectories.")
+        if indicators is not None:
+            render_indicators(ctx, visits, indicators, analyses)
         return
     window = ctx.settings.trend_window
     trends = trends_from_analyses(analyses, window)
@@ -67,6 +71,8 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
             st.plotly_chart(trajectory_chart(spec, dates, values, stds, overlay or None),
                             key=f"traj_{spec.name}", width="stretch")
     st.caption(f"Shaded bands are severity ranges; error bars are the model's uncertainty. {DISCLAIMER}")
+    if indicators is not None:
+        render_indicators(ctx, visits, indicators, analyses)
 
     st.subheader("Symptom progression (language model)")
     stored = [a for a in analyses if a["kind"] == "progression"]

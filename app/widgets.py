@@ -132,7 +132,8 @@ def _date_axis(dates: list[str]) -> dict:
 
 # Crisis language must stand out from evidence at a glance, not only on hover.
 _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;border-bottom:2px solid #b91c1c",
-               "evidence": "background:#fef08a"}
+               "evidence": "background:#fef08a",
+               "contradicts": "background:#e9d5ff;border-bottom:2px solid #7e22ce"}
 
 
 # Every character Markdown, GitHub-flavoured Markdown, Streamlit's directives (:red[..], :material/..:) or LaTeX
@@ -142,23 +143,35 @@ _INERT = {ord(c): f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~<>&:$=\"'^%@/;?"}
 _INERT.update({ord("\r"): "", ord("\n"): "<br>", ord("\t"): "&#9;"})
 
 
+def md_escape(text: str) -> str:
+    """``text`` for a Markdown-only element (st.error, st.warning): every ASCII punctuation character
+    backslash-escaped (CommonMark shows it literally, and no directive or formula can start), lines joined."""
+    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in " ".join(str(text).splitlines()))
+
+
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
 def inert(text: str) -> str:
     """HTML for ``text`` that Markdown renders exactly as typed (for st.markdown(..., unsafe_allow_html=True))."""
     return str(text).replace("\r\n", "\n").translate(_INERT)
 
 
-def highlight(text: str, spans: list[tuple]) -> str:
-    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
-    the default). Crisis spans win where they overlap evidence. Everything from the note is made inert (``inert``):
-    its Markdown and HTML are shown, never interpreted, and nothing it links to is fetched."""
+def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = None) -> str:
+    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "contradicts" (purple),
+    "evidence" (yellow, the default), or a kind whose CSS ``styles`` gives. Crisis spans win where they overlap
+    anything, then contradicting sentences. Everything from the note is made inert (``inert``): its Markdown and
+    HTML are shown, never interpreted, and nothing it links to is fetched."""
     out, pos = [], 0
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
-    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
+    rank = {"crisis": 0, "contradicts": 1}
+    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], rank.get(m[3], 2))):
         if start < pos:
             continue
         out.append(inert(text[pos:start]))
         out.append(f"<mark class='mhd-{kind}' title='{inert(title)}' "
-                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{inert(text[start:end])}</mark>")
+                   f"style='{(styles or {}).get(kind) or _MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>"
+                   f"{inert(text[start:end])}</mark>")
         pos = end
     out.append(inert(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"

@@ -7,7 +7,7 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis, demo, patients
+from core.clinical import analysis, demo, patients, visit_indicators
 from core.errors import CoreError
 from core.models import info as model_info
 from core.safety.crisis import CRISIS_RESOURCES
@@ -23,6 +23,7 @@ try:
     patient = patients.get_patient(ctx, patient_id)
     visits = patients.list_visits(ctx, patient_id)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
+    indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
 except CoreError as exc:
     state.show_error(exc)
     st.stop()
@@ -134,10 +135,10 @@ with tab_visits:
         marker = " 🚨" if v["crisis"].flagged else ""
         done = "" if by_visit.get(v["id"]) else " · not analysed"
         with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
-            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent)
+            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, indicators.get(v["id"]))
 
 with tab_traj:
-    render_trajectories(ctx, patient_id, visits, all_analyses, consent)
+    render_trajectories(ctx, patient_id, visits, all_analyses, consent, indicators)
 
 with tab_export:
     from app.export_view import render_export

@@ -226,7 +226,22 @@ def _m004_session_revocation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
 
 
-def _m005_security_round_two(db: sqlite_utils.Database) -> None:
+def _m005_visit_indicators(db: sqlite_utils.Database) -> None:
+    # Psycholinguistic indicators (word counts, no model) computed when a visit is saved, one row per version of
+    # the word lists; visits saved before this migration get theirs when their patient is next opened.
+    db.execute(
+        """CREATE TABLE visit_indicators (
+            visit_id INTEGER NOT NULL REFERENCES visits(id),
+            version TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            duration_ms REAL NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (visit_id, version)
+        )"""
+    )
+
+
+def _m006_security_round_two(db: sqlite_utils.Database) -> None:
     # Forced password change at first login and after an admin reset.
     db.execute("ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0")
     # How a session was opened ('password' or 'oidc'): a single-sign-on session has no local password to change.
@@ -264,7 +279,8 @@ MIGRATIONS = [
     (2, "prediction log", _m002_prediction_log),
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
-    (5, "forced password change, login throttle, SSO identities, keyed audit chain", _m005_security_round_two),
+    (5, "psycholinguistic indicators per visit", _m005_visit_indicators),
+    (6, "forced password change, login throttle, SSO identities, keyed audit chain", _m006_security_round_two),
 ]
 
 
