@@ -146,7 +146,8 @@ _INERT.update({ord("\r"): "", ord("\n"): "<br>", ord("\t"): "&#9;"})
 def md_escape(text: str) -> str:
     """``text`` for a Markdown-only element (st.error, st.warning): every ASCII punctuation character
     backslash-escaped (CommonMark shows it literally, and no directive or formula can start), lines joined."""
-    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in " ".join(str(text).splitlines()))
+    joined = " ".join(line.strip() for line in str(text).splitlines() if line.strip())  # no indented code block
+    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in joined)
 
 
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")

@@ -40,3 +40,13 @@ def test_the_text_itself_still_shows():
     note = "Mood 3/10 (low) - [sic] *sleeping* 4h; e-mail a@b.c"
     shown = htmllib.unescape(_MD.render(highlight(note, [])).replace("<br>", "\n"))
     assert note in shown
+
+
+@pytest.mark.parametrize("note", HOSTILE)
+def test_markdown_only_elements_get_escaped_text(note):
+    """st.error/st.warning take Markdown only: the claims view backslash-escapes note and model text for them."""
+    from app.widgets import md_escape
+
+    rendered = _MD.render(md_escape(note)).lower()
+    assert not any(tag in rendered for tag in FORBIDDEN if tag not in ("<script",)), rendered
+    assert "\n" not in md_escape(note)
