@@ -7,7 +7,7 @@ from collections import defaultdict
 from core.clinical.trends import arrow, trends_from_analyses
 from core.context import Context
 from core.models.heads import HEADS
-from core.safety.crisis import detect_crisis
+from core.safety.crisis_state import patient_states
 from core.storage import records
 
 RISK_TASK = "risk"
@@ -28,6 +28,8 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
 
     ids = [r["id"] for r in rows]
     latest = _latest_visit_texts(ctx, ids)
+    # Crisis: any visit with a flag nobody on the care team has acknowledged, not only the latest note.
+    states = patient_states(ctx.store, ids)
     analyses_by_patient: dict[int, list[dict]] = defaultdict(list)
     for pid in ids:
         analyses_by_patient[pid] = records.list_patient_analyses(ctx.store, pid)
@@ -35,11 +37,13 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
         pid = row["id"]
         analyses = analyses_by_patient[pid]
         visit = latest.get(pid)
-        crisis = bool(visit) and detect_crisis(visit["text"]).flagged
+        state = states.get(pid) or {}
+        crisis = bool(state.get("unacknowledged"))
         risk = next((a for a in reversed(analyses) if a["kind"] == "llm" and a["task"] == RISK_TASK
                      and visit and a["visit_id"] == visit["id"]), None)
         risk_label = risk["outputs"].get("label") if risk else None
         row["crisis"] = crisis
+        row["crisis_acknowledged"] = int(state.get("flagged") or 0) - int(state.get("unacknowledged") or 0)
         row["risk"] = risk_label
         row["status"] = "red" if crisis else LIGHTS.get(risk_label or "", "grey")
         trends = trends_from_analyses(analyses, ctx.settings.trend_window)
@@ -63,12 +67,12 @@ def overview(ctx: Context) -> dict:
         latest_scores.append({"patient_id": pid, **{h.name: last[h.name]["value"] for h in HEADS if h.name in last}})
     attention = []
     rows, _ = records.list_patients(ctx.store, limit=100_000)
-    latest = _latest_visit_texts(ctx, [r["id"] for r in rows])
+    states = patient_states(ctx.store, [r["id"] for r in rows])
     for r in rows:
         pid = r["id"]
         trends = trends_from_analyses(by_patient.get(pid, []), ctx.settings.trend_window)
         worsening = [t.label for t in trends if t.alert]
-        crisis = pid in latest and detect_crisis(latest[pid]["text"]).flagged
+        crisis = bool((states.get(pid) or {}).get("unacknowledged"))
         unsigned = sum(1 for a in records.list_patient_analyses(ctx.store, pid) if a["status"] == "draft")
         if worsening or crisis or unsigned:
             attention.append({"patient_id": pid, "pseudonym": r["pseudonym"], "crisis": crisis,
