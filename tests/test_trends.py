@@ -164,3 +164,17 @@ def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, u
         vid = patients.add_visit(ctx, pid, f"2026-0{i}-10", f"Visit {i}.")
         store_heads(store, vid, "v20260101_000000", {"isolation": iso}, std=0.3)
     assert isolation_alert(5) and not isolation_alert(3)
+
+
+def test_cohort_counts_unsigned_outputs_per_patient_in_one_query(settings, store, users):
+    from core.clinical import analysis, cohort
+    from core.context import Context
+    from core.storage import records
+
+    ctx, pid, _ = _upgraded_patient(settings, store, users, window=4)
+    drafts = [a for a in records.list_patient_analyses(store, pid) if a["status"] == "draft"]
+    analysis.sign(ctx, drafts[0]["id"])
+    assert records.unsigned_by_patient(store) == {pid: len(drafts) - 1}
+    lead = Context(ctx.settings, store, users["lead"])
+    [row] = [a for a in cohort.overview(lead)["attention"] if a["patient_id"] == pid]
+    assert row["unsigned_outputs"] == len(drafts) - 1

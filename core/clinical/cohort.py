@@ -68,12 +68,13 @@ def overview(ctx: Context) -> dict:
     attention = []
     rows, _ = records.list_patients(ctx.store, limit=100_000)
     states = patient_states(ctx.store, [r["id"] for r in rows])
+    unsigned_counts = records.unsigned_by_patient(ctx.store)  # one query, not one per patient
     for r in rows:
         pid = r["id"]
         trends = trends_from_analyses(by_patient.get(pid, []), ctx.settings.trend_window)
         worsening = [t.label for t in trends if t.alert]
         crisis = bool((states.get(pid) or {}).get("unacknowledged"))
-        unsigned = sum(1 for a in records.list_patient_analyses(ctx.store, pid) if a["status"] == "draft")
+        unsigned = unsigned_counts.get(pid, 0)
         if worsening or crisis or unsigned:
             attention.append({"patient_id": pid, "pseudonym": r["pseudonym"], "crisis": crisis,
                               "worsening": ", ".join(worsening), "unsigned_outputs": unsigned,

@@ -352,6 +352,13 @@ def model_versions_in_use(store: Store, kind: str) -> set[str]:
     return {r["model_version"] for r in rows if r["model_version"]}
 
 
+def unsigned_by_patient(store: Store) -> dict[int, int]:
+    """Draft (unsigned) outputs per patient id, in one query (cohort views)."""
+    rows = _rows(store, "SELECT v.patient_id, COUNT(*) AS n FROM analyses a JOIN visits v ON v.id = a.visit_id"
+                        " WHERE a.status = 'draft' GROUP BY v.patient_id", [])
+    return {r["patient_id"]: r["n"] for r in rows}
+
+
 def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:
     """For each patient, every analysis of ``kind`` with its visit date (for cohort views)."""
     rows = _rows(
