@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import resources, state
 from app.indicators_view import render_trajectories as render_indicators
-from app.widgets import DISCLAIMER, provenance, trajectory_chart
+from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
 from core.clinical import analysis
 from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
 from core.errors import CoreError
@@ -90,7 +90,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
 
                 def on_token(piece):
                     pieces.append(piece)
-                    box.markdown("".join(pieces))
+                    box.markdown(inert("".join(pieces)), unsafe_allow_html=True)
 
                 try:
                     with st.spinner("Reading the visits in order…"):

@@ -10,6 +10,7 @@ from app.widgets import (
     DISCLAIMER,
     head_scores_chart,
     highlight,
+    inert,
     probabilities_chart,
     provenance,
     synthetic_heads_note,
@@ -226,7 +227,7 @@ def run_task(ctx, visit_id: int, task: str) -> None:
 
     def on_token(piece: str) -> None:
         streamed.append(piece)
-        box.markdown("*Rationale (streaming):* " + "".join(streamed))
+        box.markdown("*Rationale (streaming):* " + inert("".join(streamed)), unsafe_allow_html=True)
 
     heads = resources.task_heads()
     try:

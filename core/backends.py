@@ -71,9 +71,37 @@ def require_in_process(model, feature: str, setting: str) -> None:
 
 # ============================================================================ HTTP
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_token_transport(url: str, token: str) -> None:
+    """ConfigError unless the bearer token would travel encrypted (https) or stay on this machine (loopback):
+    over plain http anyone on the path could read it and use the API as this server."""
+    from urllib.parse import urlsplit
+
+    if not token:
+        return
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "https" or (scheme == "http" and _loopback(parts.hostname or "")):
+        return
+    raise ConfigError(f"Refusing to send the API token to {parts.scheme or '?'}://{parts.hostname or url}: use an "
+                      "https:// address, or a loopback one (localhost, 127.0.0.1) for a server on this machine.")
+
+
 def _client(url: str, token: str, timeout: float, transport=None):
     import httpx
 
+    check_token_transport(url, token)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
 

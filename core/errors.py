@@ -114,6 +114,18 @@ class AuditTampered(CoreError):
     """The audit hash chain does not verify."""
 
 
+class DatabaseInUse(StorageError):
+    """The database is open elsewhere (the app, a worker), so it cannot be replaced now."""
+
+
+class RateLimited(AuthError):
+    """Too many attempts in a short time; ``retry_after`` says how many seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = int(retry_after)
+
+
 class RemoteUnsupported(InferenceError):
     """The feature needs the in-process model, and settings point at a remote model server."""
 

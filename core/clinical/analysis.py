@@ -184,7 +184,12 @@ def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[
                  task_heads=None) -> list[tuple]:
     """(visit, heads missing?, LLM tasks missing) for every visit with something still to compute: no heads result
     for the current heads version, or no result of a chosen task for the current LLM, prompt and task-heads
-    version."""
+    version.
+
+    The visits carry their notes, so the caller must be allowed to run analyses on this patient (the same check
+    as running them), and the read is audited."""
+    ctx.require("analyses.run")
+    patient_for(ctx, patient_id, write=True)
     visits = records.list_visits(ctx.store, patient_id)
     done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}
     out = []
@@ -194,6 +199,7 @@ def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[
                         if (v["id"], llm_task_key(llm, t, v["text"], task_heads)) not in done)
         if heads or missing:
             out.append((v, heads, missing))
+    ctx.audit("visit.pending", "patient", patient_id, visits=[v["id"] for v, _, _ in out])
     return out
 
 

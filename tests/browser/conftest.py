@@ -49,15 +49,18 @@ def app_url(tmp_path_factory, chromium_path):
     env = {**os.environ, "MHD_DATA_DIR": str(data_dir), "MHD_CACHE_PATH": str(ROOT / "var" / "cache"),
            "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     setup = (
-        "from core import auth, demo\n"
+        "from core.clinical import demo\n"
+        "from core.security import auth\n"
         "from core.settings import load_settings\n"
         "from core.storage import open_store\n"
         "s = load_settings()\n"
         "st = open_store(s.database)\n"
-        f"a = auth.create_user(st, 'admin', {PASSWORD!r}, 'admin')\n"
-        f"auth.create_user(st, 'dr.journey', {PASSWORD!r}, 'psychiatrist', 'Dr Journey', actor=a)\n"
-        f"auth.create_user(st, 'lead.journey', {PASSWORD!r}, 'clinical_lead', 'Lead Journey', actor=a)\n"
-        f"auth.create_user(st, 'qa.journey', {PASSWORD!r}, 'qa_reviewer', 'QA Journey', actor=a)\n"
+        # must_change=False: the journeys are about the clinical work, not the forced first-login change.
+        f"a = auth.create_user(st, 'admin', {PASSWORD!r}, 'admin', must_change=False)\n"
+        f"auth.create_user(st, 'dr.journey', {PASSWORD!r}, 'psychiatrist', 'Dr Journey', actor=a, must_change=False)\n"
+        f"auth.create_user(st, 'lead.journey', {PASSWORD!r}, 'clinical_lead', 'Lead Journey', actor=a, "
+        "must_change=False)\n"
+        f"auth.create_user(st, 'qa.journey', {PASSWORD!r}, 'qa_reviewer', 'QA Journey', actor=a, must_change=False)\n"
         "demo.seed_demo(open_store(s.demo_database))\n"
         "from core.llm.model import load_llm\n"
         "load_llm(s)  # converts the embedded GGUF once into the shared cache\n"
