@@ -53,8 +53,10 @@ LAYERS = [
     {"storage"},
     {"security", "safety", "synthetic"},
     {"context"},
-    {"models", "llm"},
+    {"llm"},
+    {"models"},      # the encoder and its heads; task heads answer the language model's IMHI tasks
     {"backends"},
+    {"labels"},      # where a label comes from: a task head reads the note, the LLM writes the rationale
     {"review", "serving"},
     {"clinical"},
     {"commands"},
@@ -155,4 +157,4 @@ def test_each_noun_has_one_home():
         assert (ROOT / "core" / home).is_file(), f"{noun}: core/{home} is missing"
     flat = sorted(p.name for p in (ROOT / "core").glob("*.py"))
     assert flat == ["__init__.py", "__main__.py", "backends.py", "cli.py", "context.py", "errors.py", "hardware.py",
-                    "settings.py"]
+                    "labels.py", "settings.py"]

@@ -11,7 +11,7 @@ import copy
 
 import pytest
 
-from core.llm import labelled_answers as la
+from core import labels as la
 from core.review.items import DISAGREEMENT_PRIORITY, priority_of
 
 NOTE = ("Has felt hopeless and worthless for two months. Stopped seeing friends, sleeps most of the day. "

@@ -17,9 +17,9 @@ RATIONALE = "The poster describes hopelessness lasting months."
 
 @pytest.fixture(scope="module")
 def head_outputs():
-    """A depression answer as core.llm.labelled_answers.answer builds it from the shipped task heads (real occlusion
+    """A depression answer as core.labels.answer builds it from the shipped task heads (real occlusion
     on the real encoder); the LLM part is filled in by hand (its text is not what is tested here)."""
-    from core.llm.labelled_answers import answer
+    from core.labels import answer
     from core.models.encoder import load_encoder
     from core.models.task_heads import load_task_heads
     from core.settings import load_settings

@@ -83,7 +83,7 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 
 def llm_task_key(llm, task: str | Task, text: str, task_heads=None) -> str:
     """Cache key of one task's answer: the LLM's key, plus the task-heads version when a head gives the label."""
-    from core.llm.labelled_answers import cache_parts
+    from core.labels import cache_parts
 
     task = get_task(task)
     key = answers.cache_key(llm, task, text)
@@ -97,7 +97,7 @@ def run_llm_task(ctx: Context, visit_id: int, task: str | Task, llm, *, embedder
     label), the LLM's streamed rationale, faithful evidence for a head's label, linked evidence for the rationale.
 
     The task is resolved once here and the Task object is handed on; the cache key is computed once."""
-    from core.llm.labelled_answers import answer
+    from core.labels import answer
 
     spec = get_task(task)
     task = spec.name

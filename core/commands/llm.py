@@ -112,9 +112,10 @@ def evaluate_imhi(args, settings) -> int:
     def save(partial: dict) -> None:  # the table so far, so a long run can be read (or stopped) midway
         out.write_text(write_markdown(partial), encoding="utf-8")
 
-    heads = encoder = None
+    heads = encoder = evaluate_rows = None
     if not args.no_task_heads:
         from core.models.encoder import load_encoder
+        from core.models.task_evaluation import evaluate_rows
         from core.models.task_heads import load_task_heads
 
         encoder = load_encoder(settings)
@@ -131,7 +132,8 @@ def evaluate_imhi(args, settings) -> int:
                       on_progress=save, max_post_tokens=args.max_post_tokens,
                       base_generation=not args.no_base_generate, models=models,
                       cache_path=Path(args.cache) if args.cache else None, task_heads=heads, encoder=encoder,
-                      task_head_limit=args.task_head_limit, progress_factory=bar)
+                      task_head_limit=args.task_head_limit, progress_factory=bar,
+                      task_head_evaluator=evaluate_rows)
     save(report)
     print(write_markdown(report))
     print(f"written to {out}")
@@ -241,7 +243,7 @@ def _task_heads_for(settings, task: str):
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
 
-    from core.llm.labelled_answers import answer
+    from core.labels import answer
 
     get_task(args.task)
     df = _read_table(Path(args.file))

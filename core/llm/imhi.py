@@ -144,11 +144,14 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
              with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
              on_progress=None, base_generation: bool = True, max_post_tokens: int | None = None,
              models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None,
-             task_heads=None, encoder=None, task_head_limit: int | None = None, progress_factory=None) -> dict:
+             task_heads=None, encoder=None, task_head_limit: int | None = None, progress_factory=None,
+             task_head_evaluator=None) -> dict:
     """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset.
 
     With `task_heads` (and their `encoder`), the "task head" column is computed first on every row of each file
     (or `task_head_limit` rows), whatever `limit` the LLM columns use; `models=()` skips the LLM columns.
+    `task_head_evaluator` is ``core.models.task_evaluation.evaluate_rows``, passed in by the caller because the
+    task heads sit above the language model in the layering (they read IMHI tasks, not the other way round).
     """
 
     datasets = find_datasets(data_dir, tasks)
@@ -163,10 +166,10 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
         if task_heads is not None:
             all_rows[name] = rows if limit == task_head_limit else load_rows(name, path, task_head_limit, seed)[0]
     if task_heads is not None:
-        from core.models.task_evaluation import evaluate_rows
-
+        if task_head_evaluator is None:
+            raise ValueError("task_heads given without task_head_evaluator (core.models.task_evaluation.evaluate_rows)")
         report["task_head_limit"] = task_head_limit
-        evaluate_rows(task_heads, encoder, all_rows, report, cache_dir=Path(settings.cache_dir), log=log,
+        task_head_evaluator(task_heads, encoder, all_rows, report, cache_dir=Path(settings.cache_dir), log=log,
                       progress_factory=progress_factory)
         if on_progress is not None:
             on_progress(report)

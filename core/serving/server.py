@@ -211,7 +211,7 @@ class ModelServer:
             analyze = self._analyze
             with self.llm_lock:
                 if analyze is None:
-                    from core.llm.labelled_answers import answer
+                    from core.labels import answer
 
                     res = answer(llm, task, text, task_heads=heads, encoder=encoder)
                     from core.models.task_heads import HEADED_TASKS
