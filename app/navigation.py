@@ -36,9 +36,15 @@ def _page(file: str, title: str, icon: str):
     return st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=file.removesuffix(".py"))
 
 
+def _before_login() -> None:
+    """The default page of the navigation shown before login; the login form is drawn by the entry script."""
+
+
 def all_pages() -> list:
-    """Every page, for the navigation shown before login (hidden: it only keeps a deep link's address)."""
-    return [_page(file, title, icon) for file, title, icon, _, _ in PAGES if (PAGES_DIR / file).exists()]
+    """Every page, for the navigation shown before login (hidden: it only keeps a deep link's address). A
+    placeholder is the default page, so every real page keeps its own address (the default one would be "/")."""
+    return [st.Page(_before_login, title="Log in", url_path="login", default=True)] + [
+        _page(file, title, icon) for file, title, icon, _, _ in PAGES if (PAGES_DIR / file).exists()]
 
 
 def pages_for(user: User) -> dict[str, list]:
