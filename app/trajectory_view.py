@@ -11,6 +11,7 @@ from core.clinical import analysis
 from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
 from core.errors import CoreError
 from core.models.heads import HEADS
+from core.models.reliability import reliability
 
 
 def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool) -> None:
@@ -59,14 +60,16 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
                    "versions is not a change in the patient. Run *Analyse unanalysed visits* to re-score every "
                    "visit with the current version.", icon=":material/difference:")
     dates = [a["visit_date"] for a in scored]
+    rel = reliability(ctx.settings.heads_dir, scored[-1]["model_version"])
     cols = st.columns(2)
     for i, spec in enumerate(HEADS):
         values = [a["outputs"]["heads"][spec.name]["value"] for a in scored]
         stds = [a["outputs"]["heads"][spec.name].get("std", 0.0) for a in scored]
         with cols[i % 2]:
-            st.plotly_chart(trajectory_chart(spec, dates, values, stds, overlay or None),
+            st.plotly_chart(trajectory_chart(spec, dates, values, stds, rel.get(spec.name), overlay or None),
                             key=f"traj_{spec.name}", width="stretch")
-    st.caption(f"Shaded bands are severity ranges; error bars are the model's uncertainty. {DISCLAIMER}")
+    st.caption("Shaded bands are severity ranges, each point in its band's colour; error bars are 95% intervals, never "
+               f"narrower than the heads' measured error. {DISCLAIMER}")
 
     st.subheader("Symptom progression (language model)")
     stored = [a for a in analyses if a["kind"] == "progression"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import resources, state
+from app.score_style import scores_summary_html
 from app.widgets import (
     DISCLAIMER,
     head_scores_chart,
@@ -18,6 +19,7 @@ from core.clinical import analysis
 from core.clinical.attributions import explain_visit
 from core.errors import CoreError
 from core.models.heads import HEADS
+from core.models.reliability import reliability
 
 
 def _sign_button(ctx, a: dict) -> None:
@@ -46,7 +48,7 @@ def render_llm(ctx, a: dict) -> None:
     probs = out.get("probabilities") or {}
     label = out.get("label") or ("suggestions" if a["task"] == "next_steps" else "—")
     p = probs.get(label)
-    st.markdown(f"**{task_title(a['task'])}: {label}**" + (f" · p = {p:.2f}" if p is not None else ""))
+    st.markdown(f"**{task_title(a['task'])}: {label}**" + (f" · model probability ≈ {p:.1f}" if p is not None else ""))
     if probs:
         st.plotly_chart(probabilities_chart(probs), key=f"probs_{a['id']}", width="stretch")
     if out.get("rationale"):
@@ -70,7 +72,9 @@ def render_llm(ctx, a: dict) -> None:
 
 def render_heads(ctx, a: dict, visit: dict) -> None:
     out = a["outputs"]
-    st.plotly_chart(head_scores_chart(out), key=f"heads_chart_{a['id']}", width="stretch")
+    rel = reliability(ctx.settings.heads_dir, a["model_version"])
+    st.plotly_chart(head_scores_chart(out, rel), key=f"heads_chart_{a['id']}", width="stretch")
+    st.markdown(scores_summary_html(out, rel), unsafe_allow_html=True)
     synthetic_heads_note(ctx.settings, a["model_version"])
     if out.get("windows", 1) > 1:
         st.caption(f"Long note: scored in {out['windows']} overlapping windows and averaged.")

@@ -7,13 +7,7 @@ import html
 import streamlit as st
 
 from core.clinical.provenance import DISCLAIMER, signer
-from core.models.heads import HEADS
-
-LIGHT_ICONS = {"red": "🔴", "amber": "🟠", "green": "🟢", "grey": "⚪"}
-
-
-def light(status: str) -> str:
-    return LIGHT_ICONS.get(status, "⚪")
+from app.score_style import head_scores_chart  # noqa: F401  (one visual language for scores lives there)
 
 
 def provenance(analysis: dict) -> None:
@@ -63,58 +57,11 @@ def synthetic_heads_note(settings, version: str) -> None:
         st.caption(f":material/science: {SYNTHETIC_HEADS_NOTE}")
 
 
-def head_scores_chart(outputs: dict):
-    """Each head on its own range (as a fraction of it), with the model's uncertainty as error bars."""
-    import plotly.graph_objects as go
+def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[float], reliability=None, extra=None):
+    """One head over visit dates (see ``app.score_style.trajectory_chart``) on the visit-date axis."""
+    from app.score_style import trajectory_chart as chart
 
-    names, fracs, errs, texts, colors = [], [], [], [], []
-    for spec in HEADS:
-        h = outputs["heads"].get(spec.name)
-        if h is None:
-            continue
-        span = spec.high - spec.low
-        frac = (h["value"] - spec.low) / span
-        names.append(f"{spec.label} ({spec.low:g}…{spec.high:g}): <b>{h['value']:.2f}</b> ± {h.get('std', 0):.2f}")
-        fracs.append(frac)
-        errs.append(h.get("std", 0) / span)
-        texts.append(f"{h['value']:.2f} ± {h.get('std', 0):.2f}")
-        worse = frac if spec.worse_when == "high" else 1 - frac
-        colors.append("#b91c1c" if worse > 0.66 else "#d97706" if worse > 0.4 else "#15803d")
-    fig = go.Figure(go.Bar(
-        x=fracs, y=names, orientation="h", customdata=texts, marker_color=colors,
-        error_x={"type": "data", "array": errs, "visible": True, "color": "#444"},
-        hovertemplate="%{customdata}<extra></extra>",
-    ))
-    fig.update_layout(height=230, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.05], visible=False),
-                      yaxis=dict(autorange="reversed"), showlegend=False)
-    return fig
-
-
-def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[float], extra=None):
-    """One head over visit dates with severity bands behind the line."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    lower = spec.low
-    palette = ["rgba(21,128,61,0.10)", "rgba(217,119,6,0.12)", "rgba(185,28,28,0.12)", "rgba(127,29,29,0.16)"]
-    for i, (upper, label) in enumerate(spec.bands):
-        color = palette[i] if spec.worse_when == "high" else palette[len(spec.bands) - 1 - i]
-        fig.add_hrect(y0=lower, y1=upper, fillcolor=color, line_width=0, layer="below",
-                      annotation_text=label, annotation_position="top left", annotation_font_size=10)
-        lower = upper
-    fig.add_trace(go.Scatter(
-        x=dates, y=values, mode="lines+markers", name=spec.label,
-        error_y={"type": "data", "array": stds, "visible": True, "thickness": 1},
-        hovertemplate="%{x}: %{y:.2f}<extra></extra>",
-    ))
-    if extra:
-        for name, (xs, ys) in extra.items():
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, yaxis="y2", line=dict(dash="dot")))
-        fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="probability"))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title=spec.label,
-                      yaxis=dict(range=[spec.low, spec.high]), showlegend=bool(extra),
-                      xaxis=_date_axis(dates))
-    return fig
+    return chart(spec, dates, values, stds, reliability, extra, date_axis=_date_axis(dates))
 
 
 def _date_axis(dates: list[str]) -> dict:
@@ -173,9 +120,10 @@ def probabilities_chart(probs: dict[str, float]):
 
     items = sorted(probs.items(), key=lambda kv: -kv[1])
     fig = go.Figure(go.Bar(x=[p for _, p in items], y=[k for k, _ in items], orientation="h",
-                           text=[f"{p:.2f}" for _, p in items], textposition="auto", marker_color="#1d4ed8"))
-    fig.update_layout(height=60 + 28 * len(items), margin=dict(l=10, r=10, t=5, b=5),
-                      xaxis=dict(range=[0, 1], visible=False), yaxis=dict(autorange="reversed"))
+                           text=[f"{p:.1f}" for _, p in items], textposition="auto", marker_color="#1d4ed8"))
+    fig.update_layout(height=90 + 28 * len(items), margin=dict(l=10, r=10, t=5, b=5),
+                      xaxis=dict(range=[0, 1], title=dict(text="model probability (0–1)", font_size=11)),
+                      yaxis=dict(autorange="reversed"))
     return fig
 
 

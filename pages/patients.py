@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import state
 from app.navigation import go
-from app.widgets import light
+from app.score_style import marker_text
 from core.clinical import patients
 from core.errors import CoreError
 from core.models.heads import HEADS
@@ -34,7 +34,7 @@ else:
     show_names = ctx.user.role in ("psychiatrist", "clinical_lead")
     table = pd.DataFrame([
         {
-            "Status": light(r["status"]) + (" crisis" if r["crisis"] else ""),
+            "Status": marker_text("crisis" if r["crisis"] else "none"),
             "Pseudonym": r["pseudonym"],
             **({"Name": r["display_name"]} if show_names else {}),
             "Last visit": r["last_visit"] or "—",
