@@ -140,8 +140,9 @@ _TIMELINE_STYLE = {"crisis language": ("#b91c1c", "x"), "not analysed": ("#9ca3a
                    "draft outputs": ("#2563eb", "circle"), "signed": ("#15803d", "diamond")}
 
 
-def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list]):
-    """Every visit on one date axis, coloured by its state, so gaps and crises show at a glance."""
+def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list], mentions=()):
+    """Every visit on one date axis, coloured by its state, so gaps and crises show at a glance; ``mentions``
+    (``core.clinical.family.Mention``) add a marker above each visit whose note mentions a family history."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -160,6 +161,14 @@ def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list]):
             customdata=[[v["source"], len(v["text"].split())] for v in rows],
             hovertemplate="%{x|%d %b %Y} · %{customdata[0]} · %{customdata[1]} words<extra>" + state_name
                           + "</extra>",
+        ))
+    if mentions:
+        fig.add_trace(go.Scatter(
+            x=[m.visit_date for m in mentions], y=[level.get(m.visit_id, 0) + 0.45 for m in mentions],
+            mode="markers", name="family history mentioned",
+            marker=dict(color="#0072B2", symbol="star", size=12),
+            customdata=[m.quote or "no quoting sentence found" for m in mentions],
+            hovertemplate="%{x|%d %b %Y} · family history: %{customdata}<extra></extra>",
         ))
     fig.update_layout(height=130, margin=dict(l=10, r=10, t=10, b=10),
                       yaxis=dict(visible=False, range=[-1, max(seen.values(), default=1)]),

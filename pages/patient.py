@@ -8,6 +8,7 @@ from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
 from core.clinical import analysis, demo, patients
+from core.clinical.family import family_history_mentions
 from core.errors import CoreError
 from core.models import info as model_info
 from core.safety.crisis import CRISIS_RESOURCES
@@ -124,7 +125,8 @@ with tab_visits:
     if not visits:
         st.info("No visits yet: add one under *Add visits*.")
     else:
-        st.plotly_chart(visit_timeline_chart(visits, by_visit), key="visit_timeline", config={"displayModeBar": False})
+        st.plotly_chart(visit_timeline_chart(visits, by_visit, family_history_mentions(visits, all_analyses)),
+                        key="visit_timeline", config={"displayModeBar": False})
     newest_first = list(reversed(visits))
     per_page = 10
     n_pages = max(1, -(-len(newest_first) // per_page))

@@ -225,10 +225,14 @@ def test_trajectories_tab_alerts_on_a_worsening_head(app_env):
         store_heads(app_env.store, vid, "v20260101_000000", {"isolation": iso}, std=0.1)
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
-    alerts = [e.value for e in at.error]
-    assert alerts == ["**Social isolation**: worsened by 1.90 since the last visit (beyond model uncertainty); "
-                      f"steady worsening over the last {app_env.settings.trend_window} visits (Kendall p=0.08)."]
-    assert len(at.get("plotly_chart")) >= 5
+    assert not [e.value for e in at.error]  # red is the crisis net's alone
+    alerts = [e.value for e in at.warning if e.value.startswith("**")]
+    assert alerts == [f"**Social isolation** has risen over the last {app_env.settings.trend_window} visits, "
+                      "from connected to severely isolated."]
+    # The two visits' notes are one click away.
+    assert any(e.label == "Compare the notes of 2026-01-05 and 2026-04-05" for e in at.expander)
+    assert "Visit 1." in [e.value for e in at.text] and "Visit 4." in [e.value for e in at.text]
+    assert len(at.get("plotly_chart")) >= 4  # timeline + one chart per trajectory head (not family history)
 
 
 def test_trajectories_tab_reads_one_heads_result_per_visit_after_an_upgrade(app_env):

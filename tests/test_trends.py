@@ -13,7 +13,16 @@ def test_change_within_uncertainty_is_not_an_alert():
 def test_large_worsening_since_last_visit_alerts():
     t = head_trend(ISO, [1.0, 2.5], [0.1, 0.1])
     assert t.change_significant and t.alert and t.direction == "worse"
-    assert "since the last visit" in t.reason
+    assert t.reason == "rose from connected to isolated since the previous visit"
+    assert t.positions == (0, 1)
+
+
+def test_a_change_inside_one_band_or_inside_the_measured_error_is_not_an_alert():
+    # Well beyond the MC-dropout spread, but the score stays in the "isolated" band: nothing a clinician could read.
+    assert not head_trend(ISO, [2.05, 2.95], [0.05, 0.05]).alert
+    # Crosses from connected to some isolation, beyond the spread; a measured error of 1.0 swallows it.
+    assert head_trend(ISO, [0.9, 1.8], [0.1, 0.1]).alert
+    assert not head_trend(ISO, [0.9, 1.8], [0.1, 0.1], error=1.0).alert
 
 
 def test_direction_depends_on_the_head():
@@ -29,7 +38,7 @@ def test_monotone_trend_over_window_alerts_even_with_small_steps():
     t = head_trend(ISO, values, [0.3] * 5, window=5)
     assert not t.change_significant
     assert t.slope_per_visit > 0 and t.trend_p < 0.10 and t.alert
-    assert "over the last 5 visits" in t.reason
+    assert t.reason == "has risen over the last 5 visits, from connected to isolated"
 
 
 def test_noisy_series_has_no_trend_alert():
@@ -46,8 +55,22 @@ def test_patient_trends_covers_all_heads_and_arrows():
     series = [{"heads": {h: {"value": v, "std": 0.05} for h in ["sentiment", "family_history", "trauma",
                                                                   "isolation", "support"]}} for v in (0.1, 0.6)]
     trends = patient_trends(series)
-    assert [t.head for t in trends] == ["sentiment", "family_history", "trauma", "isolation", "support"]
+    # Family history is a fact mentioned in a visit, not a trajectory: it has no trend and never alerts.
+    assert [t.head for t in trends] == ["sentiment", "trauma", "isolation", "support"]
     assert all(arrow(t) == "↑" for t in trends)
+
+
+def test_family_history_is_a_mention_with_its_quoting_sentence():
+    from core.clinical.family import family_history_mentions, quoting_sentence
+
+    visits = [{"id": 1, "visit_date": "2026-01-05", "text": "Low mood. Mother was treated for bipolar disorder."},
+              {"id": 2, "visit_date": "2026-02-05", "text": "Sleeping better."}]
+    rows = [{"id": 10 + v, "visit_id": v, "visit_date": d, "kind": "heads", "model_version": "v1",
+             "outputs": heads_outputs({"family_history": p})} for v, d, p in ((1, "2026-01-05", 0.9),
+                                                                              (2, "2026-02-05", 0.2))]
+    [m] = family_history_mentions(visits, rows)
+    assert (m.visit_id, m.quote) == (1, "Mother was treated for bipolar disorder.")
+    assert quoting_sentence("Spends weekends with family.") is None
 
 
 # ------------------------------------------------------------ one heads result per visit, everywhere

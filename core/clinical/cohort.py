@@ -42,7 +42,7 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
         row["crisis"] = crisis
         row["risk"] = risk_label
         row["status"] = "red" if crisis else LIGHTS.get(risk_label or "", "grey")
-        trends = trends_from_analyses(analyses, ctx.settings.trend_window)
+        trends = trends_from_analyses(analyses, ctx.settings.trend_window, ctx.settings.heads_dir)
         row["trends"] = {t.head: {"arrow": arrow(t), "direction": t.direction, "alert": t.alert} for t in trends}
         row["alerts"] = [t.label for t in trends if t.alert]
         row["unsigned"] = sum(1 for a in analyses if a["status"] == "draft")
@@ -66,7 +66,7 @@ def overview(ctx: Context) -> dict:
     latest = _latest_visit_texts(ctx, [r["id"] for r in rows])
     for r in rows:
         pid = r["id"]
-        trends = trends_from_analyses(by_patient.get(pid, []), ctx.settings.trend_window)
+        trends = trends_from_analyses(by_patient.get(pid, []), ctx.settings.trend_window, ctx.settings.heads_dir)
         worsening = [t.label for t in trends if t.alert]
         crisis = pid in latest and detect_crisis(latest[pid]["text"]).flagged
         unsigned = sum(1 for a in records.list_patient_analyses(ctx.store, pid) if a["status"] == "draft")
