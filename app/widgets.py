@@ -15,10 +15,12 @@ def provenance(analysis: dict) -> None:
     bits = [f"model `{analysis['model_id']}`", f"version `{analysis['model_version']}`"]
     if analysis.get("prompt_version"):
         bits.append(f"prompt `{analysis['prompt_version']}`")
-    state = "✅ signed" if analysis["status"] == "signed" else "✎ draft"
+    state = ":material/verified: signed" if analysis["status"] == "signed" else "draft"
     if analysis["status"] == "signed":
         who = signer(analysis)
         state += f" by {who} {analysis['signed_at'][:16].replace('T', ' ')} UTC"
+        if analysis.get("sign_note"):
+            state += f" (note: {analysis['sign_note']})"
     st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
 
 

@@ -7,7 +7,7 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis, demo, patients
+from core.clinical import analysis, demo, patients, signoff
 from core.clinical.family import family_history_mentions
 from core.errors import CoreError
 from core.models import info as model_info
@@ -24,6 +24,7 @@ try:
     patient = patients.get_patient(ctx, patient_id)
     visits = patients.list_visits(ctx, patient_id)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
+    feedback = signoff.qa_feedback(ctx, patient_id)
 except CoreError as exc:
     state.show_error(exc)
     st.stop()
@@ -133,10 +134,13 @@ with tab_visits:
     vpage = st.number_input(f"Visits page (of {n_pages}, newest first)", 1, n_pages, 1, key="visits_page") \
         if n_pages > 1 else 1
     for i, v in enumerate(newest_first[(vpage - 1) * per_page: vpage * per_page]):
-        marker = " 🚨" if v["crisis"].flagged else ""
+        marker = " · ▲ crisis language" if v["crisis"].flagged else ""
         done = "" if by_visit.get(v["id"]) else " · not analysed"
+        if any(f["state"] == "open" for a in by_visit.get(v["id"], []) for f in feedback.get(a["id"], {}).get(
+                "flags", [])):
+            done += " · ■ QA flag"
         with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
-            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent)
+            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, feedback)
 
 with tab_traj:
     render_trajectories(ctx, patient_id, visits, all_analyses, consent)

@@ -192,10 +192,10 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     assert note.count("<mark") == 1  # only supported claims point into the note
     assert "1 of 2 rationale claims have support in the note." in shown
-    assert (f"model `{LLM_ID}` · version `{LLM_VERSION}` · prompt `imhi-1` · ✎ draft · "
+    assert (f"model `{LLM_ID}` · version `{LLM_VERSION}` · prompt `imhi-1` · draft · "
             "Decision support, not a diagnosis.") in shown
     version = shipped_heads_version(app_env.settings)
-    assert (f"model `multitask:embedded:all-MiniLM-L6-v2` · version `{version}` · ✎ draft · "
+    assert (f"model `multitask:embedded:all-MiniLM-L6-v2` · version `{version}` · draft · "
             "Decision support, not a diagnosis.") in shown
     assert any(b.key == f"sign_{heads_id}" for b in at.button)
 
@@ -207,10 +207,21 @@ def test_sign_off_shows_who_signed_and_removes_the_button(app_env):
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     at.button(key=f"sign_{llm_id}").click().run()
     assert not at.exception
+    # One click only asks: nothing is signed until the confirmation.
+    assert records.get_analysis(app_env.store, llm_id)["status"] == "draft"
+    assert "**Sign off this output?**" in texts(at)
+    at.button(key=f"sign_cancel_{llm_id}").click().run()
+    assert records.get_analysis(app_env.store, llm_id)["status"] == "draft"
+    at.button(key=f"sign_{llm_id}").click().run()
+    at.text_area(key=f"sign_note_{llm_id}").input("Agree; discussed with the patient.")
+    at.button(key=f"sign_confirm_{llm_id}").click().run()
+    assert not at.exception
     row = records.get_analysis(app_env.store, llm_id)
     assert row["status"] == "signed" and row["signed_by"] == app_env.users["psy"].id
+    assert row["sign_note"] == "Agree; discussed with the patient."
     stamp = row["signed_at"][:16].replace("T", " ")
-    assert f"prompt `imhi-1` · ✅ signed by psy {stamp} UTC · Decision support, not a diagnosis." in texts(at)
+    assert (f"prompt `imhi-1` · :material/verified: signed by psy {stamp} UTC (note: Agree; discussed with the "
+            "patient.) · Decision support, not a diagnosis.") in texts(at)
     keys = [b.key for b in at.button]
     assert f"sign_{llm_id}" not in keys and f"sign_{heads_id}" in keys  # the heads output is still a draft
 
@@ -515,3 +526,56 @@ def test_models_page_names_an_unmeetable_device_setting(app_env, monkeypatch):
     at = app_env.page("pages/models.py", "psy").run()
     assert not at.exception
     assert any("no CUDA GPU is available" in e.value for e in at.error)
+
+
+def test_qa_flag_reaches_the_psychiatrist_and_the_patient_list(app_env):
+    from core import review
+
+    pid, vid, heads_id, llm_id = scored_patient(app_env)
+    qa = app_env.ctx("qa")
+    review.queue(qa)  # the queue picks up the new outputs
+    review.decide(qa, llm_id, "flag", reason="missed_risk", severity="critical", comment="Plan not weighed.",
+                  corrected_label="yes", corrected_rationale="She describes a plan.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    [flag] = [w.value for w in at.warning if "QA flag" in w.value]
+    assert flag.startswith("**QA flag (open) · severity critical** · Missed risk · reviewer qa")
+    assert "Reviewer's note: Plan not weighed." in flag
+    assert "Reviewer's correction: label should be 'yes'; rationale: She describes a plan." in flag
+    assert any("■ QA flag" in e.label for e in at.expander)
+    listed = app_env.page("pages/patients.py", "psy").run()
+    assert not listed.exception
+    table = listed.dataframe[0].value
+    row = table[table["Pseudonym"] == "P-1"].iloc[0]
+    assert row["Status"] == "■ QA flag"
+    assert any("mhd-status" in m.value and "QA flag" in m.value for m in listed.markdown)  # the legend
+
+
+def test_a_signed_output_is_superseded_with_its_reason_never_edited(app_env):
+    from core.clinical import analysis, signoff
+    from core.errors import ValidationError
+    from core.storage import records
+    from core.storage.audit import list_events
+
+    pid, vid, heads_id, llm_id = scored_patient(app_env)
+    psy = app_env.ctx("psy")
+    with pytest.raises(ValidationError):
+        signoff.supersede(psy, llm_id, "too early")  # a draft is not superseded
+    analysis.sign(psy, llm_id)
+    before = records.get_analysis(app_env.store, llm_id)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    at.button(key=f"supersede_{llm_id}").click().run()
+    assert "Say why this signed output is superseded" in texts(at)
+    at.text_area(key=f"supersede_reason_{llm_id}").input("Later visit showed the plan was historical.")
+    at.button(key=f"supersede_{llm_id}").click().run()
+    assert not at.exception
+    assert "**Superseded** by psy on" in texts(at)
+    after = records.get_analysis(app_env.store, llm_id)
+    assert after == before  # the signed output itself never changes
+    [event] = list_events(app_env.store, action="analysis.supersede")
+    with pytest.raises(ValidationError):
+        signoff.supersede(psy, llm_id, "again")
+    from core.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        signoff.supersede(app_env.ctx("qa"), llm_id, "not mine to change")

@@ -169,13 +169,31 @@ def test_patient_list_and_cohort_read_one_heads_result_per_visit(settings, store
     assert data["latest_scores"] == [{"patient_id": pid, **BASE_SCORES, "isolation": 2.0}]
 
 
-def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, users):
+def _recorded_evaluation(folder, version: str, aurocs: dict) -> None:
+    """An ``external_evaluation.json`` as ``evaluate-heads --record`` writes it, for one heads version."""
+    import json
+
+    from core.models.reliability import EXTERNAL_FILE
+
+    (folder / version).mkdir(parents=True, exist_ok=True)
+    checks = [{"label": "real label", "head": h, "source": "test", "n": 100, "positives": 50,
+               "higher_when_positive": True, "auroc": a, "ci_low": a - 0.05, "ci_high": a + 0.05, "spearman": 0.2}
+              for h, a in aurocs.items()]
+    (folder / version / EXTERNAL_FILE).write_text(json.dumps({"checks": checks}), encoding="utf-8")
+
+
+def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, users, tmp_path):
     from core.clinical import cohort, patients
     from core.context import Context
 
+    _recorded_evaluation(tmp_path / "heads", "v20260101_000000", {"isolation": 0.71, "support": 0.62})
+    settings = settings.replace(heads_dir=tmp_path / "heads")
+
     def isolation_alert(window):
         ctx = Context(settings.replace(trend_window=window), store, users["psy"])
-        listed = patients.list_patients(ctx).rows[0]["trends"]["isolation"]["alert"]
+        row = patients.list_patients(ctx).rows[0]
+        listed = row["trends"]["isolation"]["alert"]
+        assert (row["status"] == "worsening") == listed
         lead = Context(ctx.settings, store, users["lead"])
         flagged = any("Social isolation" in a["worsening"] for a in cohort.overview(lead)["attention"])
         assert listed == flagged
@@ -187,3 +205,22 @@ def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, u
         vid = patients.add_visit(ctx, pid, f"2026-0{i}-10", f"Visit {i}.")
         store_heads(store, vid, "v20260101_000000", {"isolation": iso}, std=0.3)
     assert isolation_alert(5) and not isolation_alert(3)
+
+
+def test_status_never_comes_from_a_head_below_the_auroc_floor_or_from_unsigned_work(settings, store, users,
+                                                                                      tmp_path):
+    from core.clinical import cohort, patients
+    from core.context import Context
+
+    _recorded_evaluation(tmp_path / "heads", "v20260101_000000", {"isolation": 0.71, "support": 0.62})
+    ctx = Context(settings.replace(heads_dir=tmp_path / "heads"), store, users["psy"])
+    pid = patients.create_patient(ctx, "P-SUP", consent_ml=True)
+    for i, sup in enumerate([3.5, 3.0, 2.5, 1.5, 0.5], 1):  # support falls from strong to little support
+        vid = patients.add_visit(ctx, pid, f"2026-0{i}-10", f"Visit {i}.")
+        store_heads(store, vid, "v20260101_000000", {"support": sup}, std=0.1)
+    row = patients.list_patients(ctx).rows[0]
+    assert row["trends"]["support"]["alert"]            # the trend is there, shown as an arrow
+    assert row["status"] == "none" and row["reasons"] == []  # but support ranks real text at 0.62: no status
+    assert row["unsigned"] == 5
+    lead = Context(ctx.settings, store, users["lead"])
+    assert cohort.overview(lead)["attention"] == []     # drafts alone are not a reason for attention

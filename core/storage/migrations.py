@@ -226,11 +226,34 @@ def _m004_session_revocation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
 
 
+def _m005_signoff_loop(db: sqlite_utils.Database) -> None:
+    # Sign-off carries an optional note; a signed output is never edited, but it can be superseded, with the
+    # reason, by whom and when recorded here (append-only, like the audit trail).
+    db.execute("ALTER TABLE analyses ADD COLUMN sign_note TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """CREATE TABLE supersessions (
+            analysis_id INTEGER PRIMARY KEY REFERENCES analyses(id),
+            reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER supersessions_no_update BEFORE UPDATE ON supersessions
+           BEGIN SELECT RAISE(ABORT, 'a supersession is permanent'); END"""
+    )
+    db.execute(
+        """CREATE TRIGGER supersessions_no_delete BEFORE DELETE ON supersessions
+           BEGIN SELECT RAISE(ABORT, 'a supersession is permanent'); END"""
+    )
+
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "prediction log", _m002_prediction_log),
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
+    (5, "sign-off note and superseded signed outputs", _m005_signoff_loop),
 ]
 
 

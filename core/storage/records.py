@@ -259,7 +259,8 @@ def get_analysis(store: Store, analysis_id: int) -> dict:
 def find_analysis(store: Store, visit_id: int, kind: str, task: str, cache_key: str) -> dict | None:
     row = _one(
         store,
-        "SELECT * FROM analyses WHERE visit_id = ? AND kind = ? AND task = ? AND cache_key = ? ORDER BY id DESC",
+        "SELECT * FROM analyses WHERE visit_id = ? AND kind = ? AND task = ? AND cache_key = ?"
+        " AND id NOT IN (SELECT analysis_id FROM supersessions) ORDER BY id DESC",
         [visit_id, kind, task, cache_key],
     )
     return _decode_analysis(row) if row else None
@@ -302,14 +303,15 @@ def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:
     return [_decode_analysis(r) for r in rows]
 
 
-def sign_analysis(store: Store, analysis_id: int, user_id: int) -> None:
+def sign_analysis(store: Store, analysis_id: int, user_id: int, note: str = "") -> None:
     row = get_analysis(store, analysis_id)
     if row["status"] == "signed":
         raise SignedImmutable(f"Analysis {analysis_id} is already signed")
     with store.tx(durable=True):
         store.db.execute(
-            "UPDATE analyses SET status = 'signed', signed_by = ?, signed_at = ? WHERE id = ? AND status = 'draft'",
-            [user_id, utcnow(), analysis_id],
+            "UPDATE analyses SET status = 'signed', signed_by = ?, signed_at = ?, sign_note = ?"
+            " WHERE id = ? AND status = 'draft'",
+            [user_id, utcnow(), note, analysis_id],
         )
 
 
