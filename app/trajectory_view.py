@@ -82,7 +82,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
     versions = sorted({a["model_version"] for a in scored})
     if len(versions) > 1:
         st.warning(f"These scores come from different heads versions ({', '.join(versions)}); a change between "
-                   "versions is not a change in the patient. Run *Analyse unanalysed visits* to re-score every "
+                   "versions is not a change in the patient. Run *Analyse* on the Visits tab to re-score every "
                    "visit with the current version.", icon=":material/difference:")
     dates = [a["visit_date"] for a in scored]
     cols = st.columns(2)

@@ -170,15 +170,8 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
     heads = [a for a in analyses if a["kind"] == "heads"]
     if heads:
         render_heads(ctx, heads[-1], visit, feedback)
-    elif ctx.user.can("analyses.run") and st.button("Score this visit (5 heads)", key=f"score_{visit['id']}"):
-        enc = resources.encoder()
-        if enc is not None:
-            try:
-                with st.spinner("Scoring…"):
-                    analysis.run_heads(ctx, visit["id"], enc)
-                st.rerun()
-            except CoreError as exc:
-                state.show_error(exc)
+    else:
+        st.caption("Not scored yet: the *Analyse* button above scores every visit that has no scores.")
     for a in analyses:
         if a["kind"] == "llm":
             with st.container(border=True):
@@ -191,9 +184,12 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
 
 
 def task_title(name: str) -> str:
+    """The task's clinical name. Dataset names (IMHI DR, Dreaddit, CAMS...) stay on the Models and Quality pages."""
+    import re
+
     from core.llm.tasks import TASKS
 
-    return TASKS[name].title if name in TASKS else name
+    return re.sub(r"\s*\([^)]*\)$", "", TASKS[name].title) if name in TASKS else name
 
 
 def run_task(ctx, visit_id: int, task: str) -> None:

@@ -93,10 +93,13 @@ with tab_visits:
                    "heads would be meaningless). Train one with `python -m core train`.", icon=":material/warning:")
     elif ctx.user.can("analyses.run") and visits:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        chosen = c1.multiselect("Language-model tasks to include", tasks, default=[], key="batch_tasks",
-                                format_func=task_title,
-                                help="The 5 head scores always run; each LLM task adds about 10 s per visit on CPU.")
-        if c2.button("Analyse unanalysed visits", key="analyse_all", type="primary", icon=":material/bolt:"):
+        chosen = c1.multiselect("Language-model questions to include (optional)", tasks, default=[],
+                                key="batch_tasks", format_func=task_title,
+                                help="Analyse scores every unscored visit (seconds) and runs the crisis check; each "
+                                     "language-model question adds a few seconds per visit, longer on a busy machine "
+                                     "and for the first question after start-up while the model loads.")
+        if c2.button("Analyse", key="analyse_all", type="primary", icon=":material/bolt:",
+                     help="Scores every visit that has no scores yet, and answers the chosen questions."):
             llm = resources.llm() if chosen else None
             if chosen and llm is None:
                 st.error("The language model is not available, so the chosen tasks cannot run and nothing was "

@@ -83,7 +83,9 @@ if ctx.user.can("patients.write"):
             if st.form_submit_button("Create patient"):
                 try:
                     pid = patients.create_patient(ctx, pseudonym, name, consent)
-                    st.success(f"Created {pseudonym}.")
-                    st.session_state["patient_id"] = pid
                 except CoreError as exc:
                     state.show_error(exc)
+                else:
+                    # The new patient opens at once: add their first visit there.
+                    go("patient.py", patient_id=pid,
+                       flash=f"Created {pseudonym.strip()}. Add the first visit under *Add visits*.")

@@ -33,6 +33,22 @@ def test_patients_page_empty_then_create(app_env):
     assert not at.exception
     page = patients.list_patients(app_env.ctx("psy"))
     assert [r["pseudonym"] for r in page.rows] == ["P-100"] and page.rows[0]["consent_ml"] == 1
+    # Create-patient lands on the new patient (a page run alone cannot switch pages: the state says where to go).
+    assert at.session_state["patient_id"] == page.rows[0]["id"]
+    opened = app_env.page("pages/patient.py", "psy", patient_id=at.session_state["patient_id"],
+                          flash=at.session_state["flash"]).run()
+    assert not opened.exception
+    assert "P-100" in [t.value for t in opened.title]
+    assert "Created P-100. Add the first visit under *Add visits*." in texts(opened)
+
+
+def test_clinical_screens_use_clinical_names_not_dataset_names():
+    from app.visit_view import task_title
+
+    assert task_title("depression") == "Depression"
+    assert task_title("stress") == "Stress"
+    assert task_title("depression_cause") == "Cause of depression"
+    assert task_title("irf_thwarted_belongingness") == "Interpersonal risk: thwarted belongingness"
 
 
 def test_patient_page_without_consent_says_why(app_env):
@@ -391,7 +407,7 @@ def test_llm_missing_shows_an_error_and_stores_nothing(app_env, monkeypatch):
     assert not at.exception
     assert any("Base model not found: /nonexistent/llm-base" in w.value for w in at.warning)
     assert [e.value for e in at.error] == [
-        "The language model is not available, so Depression (IMHI DR) did not run and nothing was stored. "
+        "The language model is not available, so Depression did not run and nothing was stored. "
         "Ask an administrator to check the model settings on the Models page."]
     # The batch run with a language-model task refuses too, before scoring anything.
     at.multiselect(key="batch_tasks").set_value(["depression"])

@@ -156,7 +156,7 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         button(page, "Add visit").click()
         expect(page.get_by_text("Visit added.")).to_be_visible()
     tab(page, "Visits").click()
-    button(page, "Analyse unanalysed visits").click()
+    button(page, "Analyse").click()
     # The 5 head scores of the newest (expanded) visit, each with its value and uncertainty.
     head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.ytick text")
     expect(head_ticks).to_have_count(5, timeout=300_000)
