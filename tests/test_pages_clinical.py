@@ -503,7 +503,7 @@ def test_visit_timeline_colours_each_visit_by_its_state(app_env):
 
 
 def test_patient_list_colours_arrows_by_what_the_change_means(app_env):
-    """Isolation up is worse (red); support up is better (green): the same arrow, opposite meanings."""
+    """Isolation up is worse (purple); support up is better (green): the same arrow, opposite meanings."""
     from tests.test_trends import store_heads
 
     ctx = app_env.ctx("psy")
@@ -522,8 +522,32 @@ def test_patient_list_colours_arrows_by_what_the_change_means(app_env):
     css = at.dataframe[0].proto.arrow_data.styler.styles
     r, iso, sup = df.index.get_loc(row.name), list(df.columns).index("Social isolation"), list(df.columns).index(
         "Support system")
-    assert re.search(rf"_row{r}_col{iso} {{ color: #b91c1c", css)  # more isolation: worse
-    assert re.search(rf"_row{r}_col{sup} {{ color: #15803d", css)  # more support: better
+    assert re.search(rf"_row{r}_col{iso} {{ color: #CC79A7", css)  # more isolation: worse
+    assert re.search(rf"_row{r}_col{sup} {{ color: #009E73", css)  # more support: better
+    # The status cell is a shape and a word in its marker's colour (never an emoji), explained by the legend.
+    from app.score_style import STATUS_MARKERS
+
+    shape, colour, word = next(v for v in STATUS_MARKERS.values() if row["Status"] == f"{v[0]} {v[2]}")
+    st_col = list(df.columns).index("Status")
+    assert re.search(rf"_row{r}_col{st_col} {{ color: {colour}", css)
+    legend = next(m.value for m in at.markdown if m.value.startswith("**Status**"))
+    for reason in ("crisis", "qa_flag", "worsening", "none"):
+        assert f"data-reason='{reason}'" in legend
+
+
+def test_models_page_shows_every_recorded_evaluation_with_titled_axes(app_env):
+    import json
+
+    at = app_env.page("pages/models.py", "psy").run()
+    assert not at.exception
+    keys = {str(c.proto.id) for c in at.get("plotly_chart")}
+    assert any("eval_heads_loss" in k for k in keys) and any("eval_llm_chart" in k for k in keys)
+    for chart in at.get("plotly_chart"):
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert layout["xaxis"]["title"]["text"]  # every chart names its scale
+    llm = next(d.value for d in at.dataframe if "adapted model" in d.value.columns)
+    assert set(llm["dataset"]) == {"DR", "Irf", "MultiWD", "SAD", "dreaddit"}
+    assert any(e.label == "Glossary of dataset and metric names" for e in at.expander)
 
 
 def test_models_page_shows_the_compute_device_without_a_button(app_env):
