@@ -6,8 +6,8 @@ import html
 
 import streamlit as st
 
-from core.clinical.provenance import DISCLAIMER, signer
 from app.score_style import head_scores_chart  # noqa: F401  (one visual language for scores lives there)
+from core.clinical.provenance import DISCLAIMER, signer
 
 
 def provenance(analysis: dict) -> None:

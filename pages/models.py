@@ -3,8 +3,8 @@
 import streamlit as st
 
 from app import resources, state
-from app.widgets import SYNTHETIC_HEADS_NOTE, heads_trained_on_synthetic
 from app.evaluations_view import render_evaluations
+from app.widgets import SYNTHETIC_HEADS_NOTE, heads_trained_on_synthetic
 from core.models import info as model_info
 from core.models.evaluations import recorded_evaluations
 

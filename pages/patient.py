@@ -7,11 +7,22 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis, demo, patients, signoff
+from core.clinical import analysis, demo, patients, signoff, timing
 from core.clinical.family import family_history_mentions
 from core.errors import CoreError
 from core.models import info as model_info
 from core.safety.crisis import CRISIS_RESOURCES
+
+
+def llm_time_note(measured) -> str:
+    """The tooltip's time per language-model question, from the runs measured on this machine."""
+    if not measured:
+        return ("No language-model question has run on this machine yet, so its time is not known; the first one "
+                "after start-up also waits while the model loads.")
+    seconds, runs = measured
+    return (f"Each language-model question took a median {seconds:.0f} s per visit here (last {runs} runs); the "
+            "first after start-up also waits while the model loads.")
+
 
 ctx = state.context()
 patient_id = st.session_state.get("patient_id")
@@ -95,9 +106,8 @@ with tab_visits:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         chosen = c1.multiselect("Language-model questions to include (optional)", tasks, default=[],
                                 key="batch_tasks", format_func=task_title,
-                                help="Analyse scores every unscored visit (seconds) and runs the crisis check; each "
-                                     "language-model question adds a few seconds per visit, longer on a busy machine "
-                                     "and for the first question after start-up while the model loads.")
+                                help="Analyse scores every unscored visit (seconds) and runs the crisis check. "
+                                     + llm_time_note(state.call(timing.typical_seconds, ctx)))
         if c2.button("Analyse", key="analyse_all", type="primary", icon=":material/bolt:",
                      help="Scores every visit that has no scores yet, and answers the chosen questions."):
             llm = resources.llm() if chosen else None

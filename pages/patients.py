@@ -7,8 +7,8 @@ from app import state
 from app.navigation import go
 from app.score_style import SEVERITY_COLOURS, STATUS_MARKERS, legend_html, marker_text
 from core.clinical import patients
-from core.errors import CoreError
 from core.clinical.trends import NOT_TRENDS
+from core.errors import CoreError
 from core.models.heads import HEADS
 
 ctx = state.context()

@@ -619,3 +619,18 @@ def test_a_signed_output_is_superseded_with_its_reason_never_edited(app_env):
 
     with pytest.raises(PermissionDenied):
         signoff.supersede(app_env.ctx("qa"), llm_id, "not mine to change")
+
+
+def test_the_analyse_tooltip_time_is_measured_not_a_constant(app_env):
+    from core.clinical import timing
+    from core.storage import records
+
+    pid, vid, _, _ = scored_patient(app_env)
+    ctx = app_env.ctx("psy")
+    assert timing.typical_seconds(ctx) == (4.2, 1)  # the one stored answer's run time
+    for ms in (2100.0, 2900.0, 24000.0):
+        records.insert_analysis(app_env.store, visit_id=vid, kind="llm", task="stress", outputs={"label": "no"},
+                                model_id="m", model_version="v", duration_ms=ms)
+    assert timing.typical_seconds(ctx) == (3.55, 4)  # median of 4.2, 2.1, 2.9, 24 s
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert "took a median 4 s per visit here (last 4 runs)" in at.multiselect(key="batch_tasks").help

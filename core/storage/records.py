@@ -363,3 +363,10 @@ def is_integrity_ok(store: Store) -> bool:
         return store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     except DB_ERRORS:  # sqlite3's or SQLCipher's: a file that cannot be read is not intact
         return False
+
+
+def recent_durations(store: Store, kind: str, limit: int = 50) -> list[float]:
+    """Run times (ms) of the newest ``limit`` stored analyses of one kind (no patient data)."""
+    return [r[0] for r in store.db.execute(
+        "SELECT duration_ms FROM analyses WHERE kind = ? AND duration_ms > 0 ORDER BY id DESC LIMIT ?",
+        [kind, int(limit)]).fetchall()]

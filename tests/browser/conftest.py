@@ -49,7 +49,8 @@ def app_url(tmp_path_factory, chromium_path):
     env = {**os.environ, "MHD_DATA_DIR": str(data_dir), "MHD_CACHE_PATH": str(ROOT / "var" / "cache"),
            "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     setup = (
-        "from core import auth, demo\n"
+        "from core.clinical import demo\n"
+        "from core.security import auth\n"
         "from core.settings import load_settings\n"
         "from core.storage import open_store\n"
         "s = load_settings()\n"
