@@ -59,7 +59,7 @@ def show_item(view: dict) -> None:
     with right.container(border=True):
         out = view["outputs"]
         if view["kind"] == "llm":
-            st.markdown(f"**Label:** {out.get('label') or '⚠ none (parse failure)'}")
+            st.markdown(f"**Label:** {out.get('label') or 'none (parse failure)'}")
             probs = out.get("probabilities") or {}
             if probs:
                 st.dataframe(pd.DataFrame({"label": list(probs), "probability": list(probs.values())}),

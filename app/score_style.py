@@ -109,8 +109,8 @@ def scores_summary_html(outputs: dict, reliability: dict[str, HeadReliability] |
                   "border:1px solid #333;margin-right:4px'></span>")
         band = (f"<abbr class='mhd-band' data-colour='{r['colour']}' title='{html.escape(r['help'], quote=True)}' "
                 f"style='text-decoration:underline dotted;cursor:help'>{html.escape(r['band'])}</abbr>")
-        items.append(f"<li>{swatch}<b>{html.escape(spec.label)}</b> {iv.text} on {spec.low:g}–{spec.high:g} · "
-                     f"{band} · {r['confidence']} confidence</li>")
+        items.append(f"<li>{swatch}<b>{html.escape(spec.label)}</b> {iv.text} on a scale of {spec.low:g} to "
+                     f"{spec.high:g} · {band} · {r['confidence']} confidence</li>")
     note = _error_note(next(iter((reliability or {}).values()), None))
     return ("<ul style='list-style:none;padding-left:0;margin:0'>" + "".join(items) + "</ul>"
             f"<div style='font-size:0.8em;color:#555'>Hover a band name for its meaning and source. {note}</div>")

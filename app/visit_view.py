@@ -116,7 +116,7 @@ def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
         unsupported = [c for c in claims if not c.get("supported")]
         st.caption(f"{len(claims) - len(unsupported)} of {len(claims)} rationale claims have support in the note.")
         for c in unsupported:
-            st.markdown(f"⚠️ *No support in the note:* {c['claim']}")
+            st.markdown(f":material/report: *No support in the note:* {c['claim']}")
     if a["task"] == "next_steps":
         from core.llm.tasks import NEXT_STEPS_DISCLAIMER
 

@@ -204,7 +204,7 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     shown = texts(at)
     assert (f"<mark class='mhd-evidence' title='supports: {SUPPORTED}' style='background:#fef08a'>"
             "Says she has felt hopeless for most of the last month.</mark>" in shown)
-    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
+    assert f":material/report: *No support in the note:* {UNSUPPORTED}" in shown
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     assert note.count("<mark") == 1  # only supported claims point into the note
     assert "1 of 2 rationale claims have support in the note." in shown

@@ -87,7 +87,7 @@ class Interval:
 
     @property
     def text(self) -> str:
-        return f"{self.fmt(self.value)} (interval {self.fmt(self.low)}–{self.fmt(self.high)})"
+        return f"{self.fmt(self.value)} (interval {self.fmt(self.low)} to {self.fmt(self.high)})"
 
 
 def interval(head: str, value: float, std: float | None, test_error: float | None) -> Interval:
