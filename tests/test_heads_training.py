@@ -122,7 +122,7 @@ def test_unfreezing_last_layers_saves_only_those_layers(tiny, tmp_path):
 
 
 def test_column_map_jsonl_and_parquet(tmp_path):
-    from core.models.training import load_training_data
+    from core.models.training_data import load_training_data
     from core.synthetic.sessions import generate
 
     df = generate(12, seed=1).rename(columns={"text": "note", "trauma_indicators": "trauma"})
@@ -142,14 +142,14 @@ def test_column_map_jsonl_and_parquet(tmp_path):
     ({(0, "text"): "   "}, r"row 1, column text: empty"),
 ])
 def test_bad_labels_name_row_and_column(tmp_path, change, message):
-    from core.models.training import load_training_data
+    from core.models.training_data import load_training_data
 
     with pytest.raises(DataError, match=message):
         load_training_data(_csv(tmp_path, n=10, changes=change))
 
 
 def test_bad_files(tmp_path):
-    from core.models.training import load_training_data
+    from core.models.training_data import load_training_data
 
     with pytest.raises(DataError, match="not found"):
         load_training_data(tmp_path / "missing.csv")
@@ -191,7 +191,7 @@ def test_score_cli_adds_head_columns(env, capsys):
 def test_split_is_seeded_and_disjoint():
     import numpy as np
 
-    from core.models.training import split_indices
+    from core.models.training_data import split_indices
 
     a = split_indices(100, 7)
     assert [len(x) for x in a] == [70, 15, 15]

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 
 from core import backends as remote
-from core.backends import score_texts
 from core.clinical.access import patient_for, require_consent, visit_for
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
@@ -50,7 +49,7 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 
     start = time.perf_counter()
     try:
-        [scores] = score_texts(encoder, [visit["text"]])
+        [scores] = remote.score_texts(encoder, [visit["text"]])
     except (RuntimeError, ValueError) as exc:
         raise InferenceError(f"The encoder failed on this note: {exc}") from exc
     duration = (time.perf_counter() - start) * 1000

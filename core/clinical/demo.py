@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.backends import score_texts
+from core import backends
 from core.clinical.access import patient_for
 from core.clinical.analysis import HEADS_KIND, heads_cache_key
 from core.context import Context
@@ -74,7 +74,7 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
     todo = _unscored(store, encoder, patient_id)
     if not todo:
         return 0
-    scores = score_texts(encoder, [v["text"] for v, _ in todo], progress=progress)
+    scores = backends.score_texts(encoder, [v["text"] for v, _ in todo], progress=progress)
     with store.tx():
         for (v, key), out in zip(todo, scores):
             records.insert_analysis(store, visit_id=v["id"], kind=HEADS_KIND, task=HEADS_KIND, outputs=out,

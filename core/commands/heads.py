@@ -88,8 +88,9 @@ def _heads_dir(args, settings) -> Path:
 
 
 def train(args, settings) -> int:
-    from core.models.training import TrainArgs, parse_column_map
+    from core.models.training import TrainArgs
     from core.models.training import train as run
+    from core.models.training_data import parse_column_map
 
     targs = TrainArgs(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                       weight_decay=args.weight_decay, max_length=args.max_length, seed=args.seed,
@@ -155,7 +156,7 @@ def score_file(args, settings) -> int:
     from tqdm import tqdm
 
     from core.models.encoder import load_encoder, score_texts
-    from core.models.training import read_table
+    from core.models.training_data import read_table
 
     df = read_table(Path(args.file))
     if args.column not in df.columns:

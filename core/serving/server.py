@@ -225,7 +225,7 @@ class ModelServer:
     def complete(self, prompts: list[str], **kwargs) -> list[dict]:
         complete = self._complete
         if complete is None:
-            from core.backends import complete
+            from core.serving.completions import complete
         llm = self.llm()
         out = []
         with self.llm_lock:
