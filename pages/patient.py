@@ -149,10 +149,13 @@ with tab_visits:
     for i, v in enumerate(newest_first[(vpage - 1) * per_page: vpage * per_page]):
         marker = " · ▲ crisis language" if v["crisis"].flagged else ""
         done = "" if by_visit.get(v["id"]) else " · not analysed"
-        if any(f["state"] == "open" for a in by_visit.get(v["id"], []) for f in feedback.get(a["id"], {}).get(
-                "flags", [])):
+        flagged = any(f["state"] == "open" for a in by_visit.get(v["id"], [])
+                      for f in feedback.get(a["id"], {}).get("flags", []))
+        if flagged:
             done += " · ■ QA flag"
-        with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
+        # The newest visit opens, and so does every visit with an open QA flag: a finding is never hidden.
+        with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}",
+                         expanded=(i == 0 and vpage == 1) or flagged):
             render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, feedback)
 
 with tab_traj:

@@ -35,7 +35,7 @@ else:
     show_names = ctx.user.role in ("psychiatrist", "clinical_lead")
     table = pd.DataFrame([
         {
-            "Status": marker_text(r["status"]),
+            "Status": " · ".join(marker_text(x) for x in r["reasons"]) or marker_text("none"),
             "Pseudonym": r["pseudonym"],
             **({"Name": r["display_name"]} if show_names else {}),
             "Last visit": r["last_visit"] or "—",
