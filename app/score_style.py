@@ -53,8 +53,8 @@ def describe(spec, value: float, std: float | None, rel: HeadReliability | None)
 
 def _error_note(rel: HeadReliability | None) -> str:
     if rel and rel.test_error:
-        return (f"The interval is never narrower than the heads' mean error on held-out synthetic texts "
-                f"(±{rel.test_error:.2g}); on real notes the error is likely larger.")
+        return ("Each interval is 95% and never narrower than that head's mean error on held-out synthetic texts; "
+                "on real notes the error is likely larger.")
     return "The interval is the model's own 95% spread (repeated passes with dropout)."
 
 

@@ -131,4 +131,5 @@ def render_family_history(visits: list[dict], analyses: list[dict]) -> None:
         for m in mentions:
             quote = f"“{m.quote}”" if m.quote else ("the model reads a family history here, but no sentence names "
                                                    "a relative's condition in so many words: check the note")
-            st.markdown(f"- Mentioned in the note of **{m.visit_date}**: {quote}")
+            how = "Mentioned" if m.likely else "Possibly mentioned (the model is uncertain)"
+            st.markdown(f"- {how} in the note of **{m.visit_date}**: {quote}")

@@ -634,3 +634,28 @@ def test_the_analyse_tooltip_time_is_measured_not_a_constant(app_env):
     assert timing.typical_seconds(ctx) == (3.55, 4)  # median of 4.2, 2.1, 2.9, 24 s
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert "took a median 4 s per visit here (last 4 runs)" in at.multiselect(key="batch_tasks").help
+
+
+def test_each_head_bar_is_drawn_in_its_bands_colour_on_a_titled_axis(app_env):
+    import json
+
+    from app.score_style import CRISIS_RED, band_colour
+    from core.models.heads import get_head
+
+    pid, _, heads_id, _ = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    [chart] = [c for c in at.get("plotly_chart") if f"heads_chart_{heads_id}" in str(c.proto.id)]
+    spec_json = json.loads(chart.proto.spec)
+    bars = [t for t in spec_json["data"] if t["type"] == "bar"]
+    assert len(bars) == 5
+    for i, bar in enumerate(bars, start=1):
+        label, band = bar["y"][0].split(": ", 1)
+        spec = next(get_head(h) for h in ("sentiment", "family_history", "trauma", "isolation", "support")
+                    if get_head(h).label == label)
+        assert bar["marker"]["color"] == band_colour(spec, [b for _, b in spec.bands].index(band)) != CRISIS_RED
+        axis = spec_json["layout"]["xaxis" if i == 1 else f"xaxis{i}"]
+        assert axis["title"]["text"] and f"{spec.high:g}" in axis["title"]["text"]
+    shown = texts(at)
+    assert "±" not in "".join(m.value for m in at.markdown if "mhd-band" in m.value)
+    assert "confidence" in shown and "Hover a band name for its meaning and source" in shown

@@ -17,6 +17,16 @@ def test_large_worsening_since_last_visit_alerts():
     assert t.positions == (0, 1)
 
 
+def test_intervals_are_rounded_to_what_the_heads_can_resolve():
+    from core.models.reliability import interval
+
+    trauma = interval("trauma", 2.07, 0.01, 1.51)       # error 1.5 on 0..7: whole numbers, never "± 0.01"
+    assert trauma.text == "2 (interval 1 to 4)" and trauma.confidence == "medium"
+    sentiment = interval("sentiment", 0.09, 0.02, 0.195)
+    assert sentiment.text == "0.1 (interval -0.1 to 0.3)" and sentiment.confidence == "high"
+    assert interval("family_history", 0.69, 0.005, None).text == "0.7"
+
+
 def test_a_change_inside_one_band_or_inside_the_measured_error_is_not_an_alert():
     # Well beyond the MC-dropout spread, but the score stays in the "isolated" band: nothing a clinician could read.
     assert not head_trend(ISO, [2.05, 2.95], [0.05, 0.05]).alert
@@ -69,7 +79,13 @@ def test_family_history_is_a_mention_with_its_quoting_sentence():
              "outputs": heads_outputs({"family_history": p})} for v, d, p in ((1, "2026-01-05", 0.9),
                                                                               (2, "2026-02-05", 0.2))]
     [m] = family_history_mentions(visits, rows)
-    assert (m.visit_id, m.quote) == (1, "Mother was treated for bipolar disorder.")
+    assert (m.visit_id, m.quote, m.likely) == (1, "Mother was treated for bipolar disorder.", True)
+    # Uncertain model, but the note names a relative's condition: a possible mention, with the sentence.
+    rows[0]["outputs"] = heads_outputs({"family_history": 0.6})
+    [m] = family_history_mentions(visits, rows)
+    assert (m.visit_id, m.likely) == (1, False)
+    rows[0]["outputs"] = heads_outputs({"family_history": 0.2})
+    assert family_history_mentions(visits, rows) == []
     assert quoting_sentence("Spends weekends with family.") is None
 
 

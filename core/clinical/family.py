@@ -2,7 +2,8 @@
 
 A relative's mental illness does not change between visits, so the family-history head is read as a fact per
 visit: a visit "mentions a family history" when its newest heads result puts the note in the head's top band
-("likely"). The quoting sentence is the note's first sentence that names a relative together with a mental
+("likely"), or possibly mentions it when the model is uncertain but a sentence names a relative's condition.
+The quoting sentence is the note's first sentence that names a relative together with a mental
 illness, an addiction or a suicide; when the model reads a family history but no sentence says so in those
 words, the fact is shown without a quote and says so.
 """
@@ -30,6 +31,7 @@ class Mention:
     visit_date: str
     probability: float
     quote: str | None      # the sentence that names a relative's condition, or None
+    likely: bool = True    # False: the model is uncertain, but a sentence names a relative's condition
 
 
 def quoting_sentence(text: str) -> str | None:
@@ -42,7 +44,8 @@ def quoting_sentence(text: str) -> str | None:
 
 
 def family_history_mentions(visits: list[dict], analyses: list[dict]) -> list[Mention]:
-    """Visits (oldest first) whose newest heads result reads a family history as likely, with the quote."""
+    """Visits (oldest first) whose newest heads result reads a family history as likely, with the quote; and
+    those it is uncertain about where a sentence does name a relative's condition (``likely`` False)."""
     spec = get_head("family_history")
     top = len(spec.bands) - 1
     text_of = {v["id"]: v for v in visits}
@@ -50,7 +53,9 @@ def family_history_mentions(visits: list[dict], analyses: list[dict]) -> list[Me
     for a in latest_heads_per_visit(analyses):
         h = (a["outputs"].get("heads") or {}).get(spec.name)
         visit = text_of.get(a["visit_id"])
-        if h is None or visit is None or band_index(spec, h["value"]) != top:
+        if h is None or visit is None:
             continue
-        out.append(Mention(visit["id"], visit["visit_date"], float(h["value"]), quoting_sentence(visit["text"])))
+        band, quote = band_index(spec, h["value"]), quoting_sentence(visit["text"])
+        if band == top or (band == top - 1 and quote):
+            out.append(Mention(visit["id"], visit["visit_date"], float(h["value"]), quote, likely=band == top))
     return out

@@ -87,6 +87,8 @@ class Interval:
 
     @property
     def text(self) -> str:
+        if self.fmt(self.low) == self.fmt(self.high):
+            return self.fmt(self.value)  # the interval is narrower than the digit shown
         return f"{self.fmt(self.value)} (interval {self.fmt(self.low)} to {self.fmt(self.high)})"
 
 
