@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors, routes_analyze, routes_openai, routes_ops, routes_predict
+from api import errors, routes_analyze, routes_indicators, routes_openai, routes_ops, routes_predict
 from api.metrics import Metrics, MetricsMiddleware
 from core.safety.deid import install_log_redaction
 from core.serving import ModelServer, require_api_token
@@ -23,7 +23,7 @@ def create_app(settings, *, server: ModelServer | None = None) -> FastAPI:
     app.state.metrics = Metrics(app.state.server)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     errors.install(app)
-    for module in (routes_predict, routes_analyze, routes_openai, routes_ops):
+    for module in (routes_predict, routes_analyze, routes_indicators, routes_openai, routes_ops):
         app.include_router(module.router)
     return app
 

@@ -15,8 +15,13 @@ _ERRORS = {401: {"description": "Missing or wrong bearer token"},
 
 @router.post("/predict", response_model=Prediction, responses=_ERRORS)
 def predict(body: PredictRequest, server=Depends(get_server), who: str = Depends(caller)) -> dict:
-    """Score one text with all five heads."""
-    return server.predict([body.text], endpoint="predict", caller=who)[0]
+    """Score one text with all five heads (and, with indicators=true, the psycholinguistic indicators)."""
+    result = server.predict([body.text], endpoint="predict", caller=who)[0]
+    if body.indicators:
+        from core.clinical.indicators import compute
+
+        result = {**result, "indicators": compute(body.text)}
+    return result
 
 
 @router.post("/predict_batch", response_model=PredictBatchResponse, responses=_ERRORS)

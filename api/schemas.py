@@ -28,6 +28,7 @@ def _check_text(value: str) -> str:
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "I have not slept well."}]})
     text: Text
+    indicators: bool = Field(False, description="Also return the psycholinguistic indicators (word counts).")
 
     @field_validator("text")
     @classmethod
@@ -57,6 +58,43 @@ class HeadScore(BaseModel):
     high: float = Field(description="95th percentile over dropout passes.")
 
 
+class IndicatorsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"text": "I always feel hopeless and alone."}]})
+    text: Text
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return _check_text(v)
+
+
+class IndicatorCell(BaseModel):
+    value: float | None = Field(description="Rate per 100 words (valence: mean VADER compound, -1..1); null when "
+                                            "status is not ok.")
+    count: int = Field(description="Matches in the rate.")
+    negated: int = Field(description="Matches negated within their clause (\"not hopeless\"), counted apart.")
+    std: float | None = Field(description="Sampling spread of the value.")
+    status: str = Field(description="ok | english_only | no_words | not_applicable")
+    reason: str
+    share: float | None = Field(None, description="first_person only: share of all personal pronouns.")
+    by_subtype: dict[str, int] | None = Field(None, description="distortion only: matches per kind.")
+
+
+class Indicators(BaseModel):
+    version: str = Field(description="Word lists and logic version; changes whenever either changes.")
+    words: int
+    sentences: int
+    language: str = Field(description="en, or other (then no indicator is reported).")
+    speaker: str = Field(description="first_person | third_person | unclear")
+    speaker_cues: dict[str, int]
+    notes: list[str]
+    indicators: dict[str, IndicatorCell]
+    emotion: dict | None = Field(description="Per sentence [start, end, emotion] and the share of each emotion.")
+    spans: list[tuple[int, int, str, str, int]] = Field(
+        description="[start, end, indicator, subtype, negated] character spans of every match.")
+
+
 class Prediction(BaseModel):
     heads: dict[str, HeadScore] = Field(description=f"One entry per head: {', '.join(HEAD_NAMES)}.")
     windows: int = Field(description="Overlapping windows a long text was scored in.")
@@ -65,6 +103,7 @@ class Prediction(BaseModel):
     model_id: str
     canary: bool = Field(description="Served by the canary (candidate) version.")
     cached: bool
+    indicators: Indicators | None = Field(None, description="Present when the request set indicators=true.")
 
 
 class PredictBatchResponse(BaseModel):

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import resources, state
+from app.indicators_view import render_trajectories as render_indicators
 from app.score_style import describe
 from app.widgets import DISCLAIMER, provenance, trajectory_chart
 from core.clinical import analysis
@@ -16,10 +17,13 @@ from core.models.heads import HEADS, get_head
 from core.models.reliability import reliability
 
 
-def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool) -> None:
+def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool,
+                        indicators: dict | None = None) -> None:
     scored = latest_heads_per_visit(analyses)
     if not scored:
         st.info("No scored visits yet. Run the analysis on the Visits tab to see trajectories.")
+        if indicators is not None:
+            render_indicators(ctx, visits, indicators, analyses)
         return
     window = ctx.settings.trend_window
     trends = trends_from_analyses(analyses, window, ctx.settings.heads_dir)
@@ -94,6 +98,8 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
                             key=f"traj_{spec.name}", width="stretch")
     st.caption("Shaded bands are severity ranges, each point in its band's colour; error bars are 95% intervals, never "
                f"narrower than the heads' measured error. {DISCLAIMER}")
+    if indicators is not None:
+        render_indicators(ctx, visits, indicators, analyses)
 
     st.subheader("Symptom progression (language model)")
     stored = [a for a in analyses if a["kind"] == "progression"]

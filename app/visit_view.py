@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import resources, state
+from app import claims as claims_view
+from app import indicators_view, resources, state
 from app.score_style import scores_summary_html
 from app.widgets import (
     DISCLAIMER,
@@ -90,13 +91,8 @@ def render_feedback(a: dict, feedback: dict | None) -> None:
         (st.warning if f["state"] == "open" else st.info)(body, icon=":material/flag:")
 
 
-def _evidence_spans(outputs: dict) -> list[tuple[int, int, str]]:
-    spans = []
-    for claim in outputs.get("evidence", []) or []:
-        for ev in claim.get("evidence", []):
-            if claim.get("supported"):
-                spans.append((ev["start"], ev["end"], f"supports: {claim['claim'][:80]}"))
-    return spans
+def _evidence_spans(outputs: dict) -> list[tuple[int, int, str, str]]:
+    return claims_view.evidence_spans(outputs.get("evidence") or [])
 
 
 def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
@@ -111,12 +107,7 @@ def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
     if out.get("rationale"):
         st.markdown("*Rationale (model text):*")
         st.text(out["rationale"])
-    claims = out.get("evidence") or []
-    if claims:
-        unsupported = [c for c in claims if not c.get("supported")]
-        st.caption(f"{len(claims) - len(unsupported)} of {len(claims)} rationale claims have support in the note.")
-        for c in unsupported:
-            st.markdown(f":material/report: *No support in the note:* {c['claim']}")
+    claims_view.render_claims(out.get("evidence") or [])
     if a["task"] == "next_steps":
         from core.llm.tasks import NEXT_STEPS_DISCLAIMER
 
@@ -155,15 +146,21 @@ def render_heads(ctx, a: dict, visit: dict, feedback: dict | None = None) -> Non
 
 
 def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool,
-                 feedback: dict | None = None) -> None:
+                 indicators: dict | None = None, feedback: dict | None = None) -> None:
     crisis = visit["crisis"]
     spans = [(m.start, m.end, f"crisis language: {m.category}", "crisis") for m in crisis.active]
     for a in analyses:
         if a["kind"] == "llm":
             spans += _evidence_spans(a["outputs"])
-    st.markdown(highlight(visit["text"], spans), unsafe_allow_html=True)
+    shown = indicators_view.choose_shown(visit["id"]) if indicators else []
+    if shown:
+        st.markdown(indicators_view.legend(indicators, shown), unsafe_allow_html=True)
+        spans += indicators_view.note_spans(indicators, shown, [s for s in spans if s[3:] == ("crisis",)])
+    st.markdown(highlight(visit["text"], spans, indicators_view.mark_styles()), unsafe_allow_html=True)
     st.caption(f"Source: {visit['source']} · highlighted: :red[crisis language] (red) and evidence for the "
-               "rationales (yellow)")
+               "rationales (yellow); purple marks a sentence that contradicts a rationale claim"
+               + ("; indicators as in the legend (struck through: negated)" if shown else ""))
+    indicators_view.render_panel(ctx, visit, indicators, analyses, consent)
     if not consent:
         st.info("No consent to ML analysis: models do not run on this patient's notes.", icon=":material/block:")
         return

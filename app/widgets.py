@@ -83,20 +83,24 @@ def _date_axis(dates: list[str]) -> dict:
 
 # Crisis language must stand out from evidence at a glance, not only on hover.
 _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;border-bottom:2px solid #b91c1c",
-               "evidence": "background:#fef08a"}
+               "evidence": "background:#fef08a",
+               "contradicts": "background:#e9d5ff;border-bottom:2px solid #7e22ce"}
 
 
-def highlight(text: str, spans: list[tuple]) -> str:
-    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red) or "evidence" (yellow,
-    the default). Crisis spans win where they overlap evidence. Everything is escaped."""
+def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = None) -> str:
+    """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "contradicts" (purple),
+    "evidence" (yellow, the default), or a kind whose CSS ``styles`` gives. Crisis spans win where they overlap
+    anything, then contradicting sentences. Everything is escaped."""
     out, pos = [], 0
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
-    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], m[3] != "crisis")):
+    rank = {"crisis": 0, "contradicts": 1}
+    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], rank.get(m[3], 2))):
         if start < pos:
             continue
         out.append(html.escape(text[pos:start]))
         out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "
-                   f"style='{_MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>{html.escape(text[start:end])}</mark>")
+                   f"style='{(styles or {}).get(kind) or _MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>"
+                   f"{html.escape(text[start:end])}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"

@@ -82,6 +82,14 @@ class NoTrainedHeads(ModelUnavailable):
     """No trained heads checkpoint is installed; scores would be meaningless."""
 
 
+class ReaderUnavailable(ModelUnavailable):
+    """No reasoning reader (answer parser's second reader) at the configured path, or it is damaged."""
+
+
+class NoReaderForTask(ValidationError):
+    """The reasoning reader has no classifier for this task."""
+
+
 class AdapterMismatch(ModelUnavailable):
     """A LoRA adapter was trained for a different base model."""
 

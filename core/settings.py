@@ -55,6 +55,9 @@ class Settings:
     heads_dir: Path = ROOT / "data" / "models" / "heads"
     # Version to load; "latest" follows the pointer.
     heads_version: str = "latest"
+    # Reference band of the psycholinguistic indicators (IQR of not-depressed social-media posts), built by
+    # `python -m core build-indicator-reference`.
+    indicators_reference: Path = ROOT / "data" / "models" / "indicators" / "reference.json"
     # torch, or onnx (onnxruntime, after `python -m core export-onnx`).
     encoder_runtime: Runtime = "torch"
     # Monte-Carlo dropout passes used for per-head uncertainty.
@@ -67,6 +70,9 @@ class Settings:
     # LoRA adapter directory or hub id; "" for none.
     # Production: "klyang/MentaLLaMA-33B-lora".
     llm_adapter: str = str(ROOT / "data" / "models" / "lora-smollm2-imhi")
+    # Reasoning reader: infers the label of an answer that states none from its reasoning
+    # (`python -m core train-parser`); used by `parse`.
+    reasoning_reader: Path = ROOT / "data" / "models" / "reasoning-reader"
     # Fold the adapter into the base weights after loading (faster decode).
     llm_merge_adapter: bool = False
     # none | 8bit | 4bit (bitsandbytes; needs CUDA).

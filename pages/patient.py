@@ -7,7 +7,7 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis, demo, patients, signoff, timing
+from core.clinical import analysis, demo, patients, signoff, timing, visit_indicators
 from core.clinical.family import family_history_mentions
 from core.errors import CoreError
 from core.models import info as model_info
@@ -36,6 +36,7 @@ try:
     visits = patients.list_visits(ctx, patient_id)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
     feedback = signoff.qa_feedback(ctx, patient_id)
+    indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
 except CoreError as exc:
     state.show_error(exc)
     st.stop()
@@ -156,10 +157,11 @@ with tab_visits:
         # The newest visit opens, and so does every visit with an open QA flag: a finding is never hidden.
         with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}",
                          expanded=(i == 0 and vpage == 1) or flagged):
-            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, feedback)
+            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, indicators.get(v["id"]),
+                         feedback)
 
 with tab_traj:
-    render_trajectories(ctx, patient_id, visits, all_analyses, consent)
+    render_trajectories(ctx, patient_id, visits, all_analyses, consent, indicators)
 
 with tab_export:
     from app.export_view import render_export

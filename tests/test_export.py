@@ -79,4 +79,5 @@ def test_export_trajectory_reads_one_heads_result_per_visit_and_the_settings_win
     # The per-visit record and the CSV still list every stored result, each with its version.
     assert md.count("version v20260101_000000") == 3 and md.count("version v20260301_000000") == 3
     rows = list(csv.DictReader(io.StringIO(export.scores_csv(ctx, pid))))
-    assert sorted({r["model_version"] for r in rows}) == ["v20260101_000000", "v20260301_000000"]
+    assert sorted({r["model_version"] for r in rows if r["kind"] == "heads"}) == ["v20260101_000000",
+                                                                                   "v20260301_000000"]

@@ -30,6 +30,83 @@ def test_parse_command_adds_columns(tmp_path, capsys):
     assert "1/3 answers parsed" in capsys.readouterr().out
 
 
+def test_parse_command_takes_a_dataset_name_and_infers_unstated_labels(tmp_path, capsys):
+    src = tmp_path / "gen.csv"
+    pd.DataFrame({"generated_text": [
+        "No, the poster does not suffer from depression. Reasoning: A practical question about a bank account.",
+        "\n\nReasoning: The poster conveys deep hopelessness, worthlessness and exhaustion, has lost interest in "
+        "everything and describes wanting to disappear.",
+        "Reasoning: unclear."]}).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["parse", "--task", "DR", str(src), "--output", str(out)]) == 0  # DR: the depression task
+    df = pd.read_csv(out)
+    assert df["label"].tolist()[:2] == ["no", "yes"] and pd.isna(df["label"][2])
+    assert df["label_source"].tolist()[:2] == ["stated", "inferred"] and pd.isna(df["label_source"][2])
+    assert pd.isna(df["label_probability"][0]) and 0.5 < df["label_probability"][1] <= 1
+    assert df["parse_ok"].tolist() == [True, True, False] and df["note"][2]
+    assert df["reader_version"][0].startswith("reasoning-reader-")
+    assert "2/3 answers parsed (1 stated, 1 inferred from the reasoning)" in capsys.readouterr().out
+    # stated labels only, on request
+    assert main(["parse", "--task", "DR", str(src), "--output", str(out), "--no-infer"]) == 0
+    assert pd.read_csv(out)["parse_ok"].tolist() == [True, False, False]
+
+
+def test_parse_command_multi_question_dataset_and_unknown_names(tmp_path, capsys):
+    src = tmp_path / "gen.csv"
+    q = 'Consider this post: "x" Question: Does the post show risk of {}?'
+    pd.DataFrame({"generated_text": ["Yes, the post shows this risk. Reasoning: a", "Reasoning: b"],
+                  "query": [q.format("thwarted belongingness"), q.format("perceived burdensomeness")]}
+                 ).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["parse", "--task", "Irf", str(src), "--output", str(out)]) == 0
+    df = pd.read_csv(out)
+    assert df["task"].tolist() == ["irf_thwarted_belongingness", "irf_perceived_burdensomeness"]
+    assert df["label"][0] == "yes"
+    pd.DataFrame({"generated_text": ["Reasoning: b"]}).to_csv(src, index=False)
+    assert main(["parse", "--task", "MultiWD", str(src), "--output", str(out)]) == 2
+    assert "asks 6 questions" in capsys.readouterr().err
+    assert main(["parse", "--task", "reddit", str(src), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown task or dataset 'reddit'" in err and "datasets: CAMS, DR, dreaddit, Irf" in err
+
+
+def test_parse_command_without_a_reader_warns_and_defaults_nothing(tmp_path, capsys):
+    src = tmp_path / "gen.csv"
+    pd.DataFrame({"generated_text": ["Reasoning: The poster is exhausted and hopeless about everything."]}
+                 ).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["parse", "--task", "depression", str(src), "--output", str(out),
+                 "--reader", str(tmp_path / "none")]) == 0
+    assert "No reasoning reader in" in capsys.readouterr().err
+    df = pd.read_csv(out)
+    assert pd.isna(df["label"][0]) and not df["parse_ok"][0] and "no reasoning reader" in df["note"][0]
+
+
+def test_train_and_evaluate_parser_commands(tmp_path, capsys):
+    from tests.test_reasoning_reader import _tiny_train
+
+    data = _tiny_train(tmp_path / "train")
+    rr = tmp_path / "rr"
+    assert main(["train-parser", "--data", str(data), "--output", str(rr), "--max-features", "300"]) == 0
+    assert "1 tasks: stress" in capsys.readouterr().out and (rr / "reader.json").exists()
+    ex = tmp_path / "examples"
+    ex.mkdir()
+    pd.DataFrame({"goldens": ["Yes, the poster suffers from stress. Reasoning: x",
+                              "No, the poster does not suffer from stress. Reasoning: y"],
+                  "generated_text": ["Reasoning: The poster feels overwhelmed and anxious about deadlines.",
+                                     "No, the poster does not suffer from stress. Reasoning: A calm day."]}
+                 ).to_csv(ex / "dreaddit_generated.csv", index=False)
+    table = tmp_path / "parser.md"
+    assert main(["evaluate-parser", "--data", str(ex), "--reader", str(rr), "--output", str(table)]) == 0
+    text = table.read_text()
+    # MentaLLaMA's rule gives the first label ("yes") to the answer that states none: right here by luck
+    assert "| dreaddit | 2 | 100.0% / 100.0% / 100.0% | 50.0% / 100.0% / 50.0% | 100.0% / 100.0% / 100.0% | 1 (1) |" \
+        in text
+    from core.llm.parser_eval import mentallama_rule
+
+    assert mentallama_rule("stress", "Reasoning: calm.") == "yes" and mentallama_rule("stress", "No, x") == "no"
+
+
 def test_parse_command_names_a_missing_column(tmp_path, capsys):
     src = tmp_path / "gen.csv"
     pd.DataFrame({"x": ["a"]}).to_csv(src, index=False)

@@ -204,7 +204,7 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     shown = texts(at)
     assert (f"<mark class='mhd-evidence' title='supports: {SUPPORTED}' style='background:#fef08a'>"
             "Says she has felt hopeless for most of the last month.</mark>" in shown)
-    assert f":material/report: *No support in the note:* {UNSUPPORTED}" in shown
+    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     assert note.count("<mark") == 1  # only supported claims point into the note
     assert "1 of 2 rationale claims have support in the note." in shown
@@ -214,6 +214,24 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     assert (f"model `multitask:embedded:all-MiniLM-L6-v2` · version `{version}` · draft · "
             "Decision support, not a diagnosis.") in shown
     assert any(b.key == f"sign_{heads_id}" for b in at.button)
+
+
+def test_a_claim_the_note_contradicts_is_shown_as_contradicted_not_supported(app_env):
+    contradicted = "She denies feeling hopeless."
+    pid, *_ = scored_patient(app_env, rationale=f"{contradicted} {UNSUPPORTED}")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    shown = texts(at)
+    assert ("0 of 2 rationale claims have support in the note. Unsupported: 1 · contradicted by the note: 1."
+            in shown)
+    [box] = [e.value for e in at.error if "Contradicted by the note" in e.value]
+    assert contradicted in box and "“Says she has felt hopeless for most of the last month.”" in box
+    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
+    [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
+    # the contradicting sentence is marked in the note as such (purple), never as support
+    assert (f"<mark class='mhd-contradicts' title='contradicts: {contradicted}' "
+            "style='background:#e9d5ff;border-bottom:2px solid #7e22ce'>Says she has felt hopeless") in note
+    assert "class='mhd-evidence'" not in note
 
 
 def test_sign_off_shows_who_signed_and_removes_the_button(app_env):
@@ -659,3 +677,25 @@ def test_each_head_bar_is_drawn_in_its_bands_colour_on_a_titled_axis(app_env):
     shown = texts(at)
     assert "±" not in "".join(m.value for m in at.markdown if "mhd-band" in m.value)
     assert "confidence" in shown and "Hover a band name for its meaning and source" in shown
+
+
+def test_claim_rendering_helpers_keep_contradictions_apart_from_support():
+    from app.claims import evidence_spans, summary_line
+    from app.widgets import highlight
+
+    text = "Denies suicidal ideation. Sleeps badly."
+    denial = {"sentence": "Denies suicidal ideation.", "start": 0, "end": 25, "score": 0.8}
+    claims = [
+        {"claim": "Shows suicidal ideation.", "status": "contradicted", "supported": False,
+         "evidence": [denial], "contradicted_by": {**denial, "reason": "the note says the opposite about: suicidal"}},
+        {"claim": "Has no suicidal ideation.", "status": "supported", "supported": True, "evidence": [denial],
+         "contradicted_by": None},
+        {"claim": "Poor sleep.", "supported": True, "evidence": [{"sentence": "Sleeps badly.", "start": 26,
+                                                                  "end": 39, "score": 0.6}]},  # stored before
+    ]
+    spans = evidence_spans(claims)
+    assert [(s[0], s[3]) for s in spans] == [(0, "contradicts"), (0, "evidence"), (26, "evidence")]
+    html = highlight(text, spans)
+    assert html.count("<mark") == 2 and "class='mhd-contradicts' title='contradicts: Shows suicidal" in html
+    assert summary_line(claims) == ("2 of 3 rationale claims have support in the note. "
+                                    "Unsupported: 0 · contradicted by the note: 1.")

@@ -14,7 +14,8 @@ SHARED_IMHI = Path(__file__).resolve().parent.parent.parent / "shared" / "data" 
 def test_template_obeyed():
     r = parse_response("depression", "Yes, the poster suffers from depression. Reasoning: Hopelessness.")
     assert r == {"label": "yes", "rationale": "Hopelessness.", "parse_ok": True, "template_ok": True,
-                 "label_source": "before Reasoning"}
+                 "label_source": "stated", "stated_at": "before Reasoning", "label_probability": None,
+                 "inferred_label": None, "inferred_probability": None, "note": None}
 
 
 def test_leading_newlines():
@@ -25,8 +26,8 @@ def test_leading_newlines():
 def test_reasoning_first_has_no_label_and_does_not_default():
     r = parse_response("depression", "\n\nReasoning: The post does not exhibit strong emotional indicators of "
                                      "very severe depression.")
-    assert r["label"] is None and r["parse_ok"] is False
-    assert r["rationale"].startswith("The post does not exhibit")
+    assert r["label"] is None and r["parse_ok"] is False and r["label_source"] is None
+    assert r["rationale"].startswith("The post does not exhibit") and "no label sentence" in r["note"]
 
 
 def test_repeated_reasoning_markers():
@@ -42,7 +43,7 @@ def test_label_sentence_without_reasoning_marker():
 def test_label_stated_only_at_the_end():
     r = parse_response("depression_cause", "Reasoning: The poster mentions weed. Therefore, the assigned label for "
                                            "this post is Medication.")
-    assert r["label"] == "medication" and r["label_source"] == "stated in reasoning"
+    assert r["label"] == "medication" and r["label_source"] == "stated" and r["stated_at"] == "stated in reasoning"
     assert label_as_paper("depression_cause", "Reasoning: x. The assigned label for this post is Medication.") is None
 
 

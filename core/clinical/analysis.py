@@ -15,13 +15,17 @@ import time
 from collections.abc import Callable
 
 from core import backends as remote
+from core.clinical import indicators
 from core.clinical.access import patient_for, require_consent, visit_for
+from core.clinical.visit_indicators import by_visit
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
 from core.llm import answers
+from core.llm.emotion import sentence_emotions
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
+EMOTION_KIND = "emotion"  # the emotion question asked of each sentence (not in the review queue: no rationale)
 
 
 def _key(*parts) -> str:
@@ -130,6 +134,34 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
         )
         ctx.audit("model.run", "analysis", aid, patient_id=patient_id, kind=PROGRESSION_KIND,
                   model_version=outputs.get("model_version", ""))
+    return records.get_analysis(ctx.store, aid)
+
+
+def run_sentence_emotions(ctx: Context, visit_id: int, llm, *, progress=None) -> dict:
+    """The language model's emotion for each sentence of one visit (label scoring), stored once."""
+    visit, _ = _visit_for_run(ctx, visit_id)
+    if getattr(llm, "remote", False):
+        raise InferenceError("The emotion of each sentence is scored by the in-process model only; unset llm_url.")
+    key = _key("emotion-sentences", answers.cache_key(llm, "emotion", visit["text"]), indicators.version())
+    found = records.find_analysis(ctx.store, visit_id, EMOTION_KIND, "emotion", key)
+    if found:
+        return found
+    stored = by_visit(ctx, visit["patient_id"], [visit]).get(visit_id) or {}
+    spans = [(a, b) for a, b, _ in (stored.get("emotion") or {}).get("sentences", [])] or [(0, len(visit["text"]))]
+    start = time.perf_counter()
+    try:
+        outputs = sentence_emotions(llm, visit["text"], spans, progress=progress)
+    except (RuntimeError, ValueError) as exc:
+        raise InferenceError(f"The language model failed on this note: {exc}") from exc
+    with ctx.store.tx():
+        aid = records.insert_analysis(
+            ctx.store, visit_id=visit_id, kind=EMOTION_KIND, task="emotion", outputs=outputs,
+            model_id=outputs["model_id"], model_version=outputs["model_version"],
+            prompt_version=outputs["prompt_version"], cache_key=key,
+            duration_ms=(time.perf_counter() - start) * 1000, created_by=ctx.user.id,
+        )
+        ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=EMOTION_KIND, task="emotion",
+                  model_version=outputs["model_version"], prompt_version=outputs["prompt_version"])
     return records.get_analysis(ctx.store, aid)
 
 

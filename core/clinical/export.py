@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 
 from core import __version__
+from core.clinical import indicators, visit_indicators
 from core.clinical.access import patient_for
 from core.clinical.provenance import DISCLAIMER, signer
 from core.clinical.trends import trends_from_analyses
@@ -47,6 +48,8 @@ def _markdown(ctx: Context, patient_id: int) -> str:
                          f"{t.reason if t.alert else ''} |")
         lines += ["", f"Newest heads result of each visit; trend test over the last {ctx.settings.trend_window} "
                   "scored visits.", ""]
+    found = visit_indicators.by_visit(ctx, patient_id, visits)
+    lines += _indicator_lines(ctx, visits, found)
     lines += ["## Visits", ""]
     by_visit: dict[int, list] = {}
     for a in analyses:
@@ -55,6 +58,8 @@ def _markdown(ctx: Context, patient_id: int) -> str:
         crisis = detect_crisis(v["text"])
         lines.append(f"### {v['visit_date']}" + (" — CRISIS LANGUAGE: " + ", ".join(crisis.categories)
                                                    if crisis.flagged else ""))
+        if v["id"] in found:
+            lines.append("- Indicators (word counts, no model): " + _indicator_cells(found[v["id"]]))
         for a in by_visit.get(v["id"], []):
             prov = (f"model {a['model_id']} version {a['model_version']}"
                     + (f", prompt {a['prompt_version']}" if a["prompt_version"] else "")
@@ -71,11 +76,49 @@ def _markdown(ctx: Context, patient_id: int) -> str:
                              + f" ({prov})")
                 if o.get("rationale"):
                     lines.append(f"  - Rationale: {o['rationale'].strip()}")
+            elif a["kind"] == "emotion":
+                probs = a["outputs"].get("probabilities") or {}
+                lines.append(f"- Emotion per sentence (language model): **{a['outputs'].get('label')}** ("
+                             + ", ".join(f"{k} {v:.2f}" for k, v in probs.items()) + f") ({prov})")
             elif a["kind"] == "progression":
                 lines.append(f"- Progression: {a['outputs'].get('trend')} — {a['outputs'].get('rationale', '')}"
                              f" ({prov})")
         lines.append("")
     return "\n".join(lines)
+
+
+def _indicator_cells(result: dict) -> str:
+    cells = []
+    for spec in indicators.INDICATORS:
+        c = result["indicators"].get(spec.name) or {}
+        if c.get("status") == "ok":
+            cells.append(f"{spec.label} {c['value']:.2f}")
+        else:
+            cells.append(f"{spec.label} {c.get('status', '—').replace('_', ' ')}")
+    emotion = result.get("emotion") or {}
+    if emotion:
+        cells.append("emotion " + " / ".join(f"{k} {v:.0%}" for k, v in emotion["share"].items() if v))
+    return ", ".join(cells)
+
+
+def _indicator_lines(ctx: Context, visits: list[dict], found: dict[int, dict]) -> list[str]:
+    """The indicators' trend table (same rules as the heads), with where the reference band comes from."""
+    if not found:
+        return []
+    ref = visit_indicators.reference(ctx.settings)
+    lines = ["## Psycholinguistic indicators", "",
+             "Rates per 100 words (valence: mean VADER compound, -1..1), counted in the note's words; no model.", "",
+             "| Indicator | Latest | Change since last | Direction | Alert | Reference IQR |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    bands = (ref or {}).get("indicators", {})
+    for t in visit_indicators.trends(found, visits, ctx.settings.trend_window, ref):
+        band = bands.get(t.head)
+        iqr = f"{band['p25']:.2f}–{band['p75']:.2f}" if band else ""
+        lines.append(f"| {t.label} | {'' if t.last is None else f'{t.last:.2f}'} | "
+                     f"{'' if t.change is None else f'{t.change:+.2f}'} | {t.direction} | "
+                     f"{t.reason if t.alert else ''} | {iqr} |")
+    lines += ["", visit_indicators.reference_note(ref), ""]
+    return lines
 
 
 def scores_csv(ctx: Context, patient_id: int) -> str:
@@ -85,7 +128,8 @@ def scores_csv(ctx: Context, patient_id: int) -> str:
     w = csv.writer(buf)
     w.writerow(["pseudonym", "visit_date", "analysis_id", "kind", "task", "label", "probability",
                 *[f"{h.name}" for h in HEADS], *[f"{h.name}_std" for h in HEADS],
-                "model_id", "model_version", "prompt_version", "status", "signed_by", "signed_at"])
+                "model_id", "model_version", "prompt_version", "status", "signed_by", "signed_at",
+                *[f"ind_{n}" for n in indicators.NAMES]])
     for a in analyses:
         o = a["outputs"]
         heads = o.get("heads", {}) if a["kind"] == "heads" else {}
@@ -96,6 +140,15 @@ def scores_csv(ctx: Context, patient_id: int) -> str:
             *[heads.get(h.name, {}).get("value") for h in HEADS], *[heads.get(h.name, {}).get("std") for h in HEADS],
             a["model_id"], a["model_version"], a["prompt_version"], a["status"],
             signer(a) if a["status"] == "signed" else None, a["signed_at"]]])
+    # One row per visit with its indicators (word counts: no model, nothing to sign); empty where not reported.
+    found = visit_indicators.by_visit(ctx, patient_id, visits)
+    for v in visits:
+        if v["id"] in found:
+            values = indicators.summary(found[v["id"]])
+            w.writerow([safe_cell(x) for x in [
+                patient["pseudonym"], v["visit_date"], None, "indicators", "indicators", None, None,
+                *[None] * (2 * len(HEADS)), "word-lists", found[v["id"]].get("version"), None, None, None, None,
+                *[values[n] for n in indicators.NAMES]]])
     ctx.audit("export.patient", "patient", patient_id, format="csv")
     return buf.getvalue()
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from core.clinical.access import check_access, owner_filter, visit_for
 from core.clinical.cohort import summarise_patients
+from core.clinical.indicator_records import compute_many, store_many
 from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
 from core.errors import ValidationError
@@ -117,10 +118,13 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
     check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
-    [vid] = records.insert_visits(
-        ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
-        ctx.user.id,
-    )
+    found = compute_many([text])  # word counts, no model: before the write lock is taken
+    with ctx.store.tx():  # the visit and its indicators are stored together or not at all
+        [vid] = records.insert_visits(
+            ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
+            ctx.user.id,
+        )
+        store_many(ctx.store, [vid], found)
     ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
     return vid
 
@@ -145,7 +149,10 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
                            "source": f"import:{filename}"[:200]})
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
-    ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+    found = compute_many([v["text"] for v in visits])  # word counts, no model: before the write lock is taken
+    with ctx.store.tx():  # the visits and their indicators are stored together or not at all
+        ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
+        store_many(ctx.store, ids, found)
     ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1])
     return ids
 

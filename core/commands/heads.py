@@ -68,6 +68,8 @@ def register(sub) -> None:
     p.add_argument("file")
     p.add_argument("--output", required=True, help=".csv or .jsonl")
     p.add_argument("--column", default="text")
+    p.add_argument("--indicators", action="store_true",
+                   help="also add the psycholinguistic indicator columns (ind_*; empty where not reported)")
     p.set_defaults(func=score_file)
 
     p = sub.add_parser("export-onnx", help="export a heads version with its backbone to ONNX and check it")
@@ -176,6 +178,10 @@ def score_file(args, settings) -> int:
         df[f"{name}_std"] = [r["heads"][name]["std"] for r in results]
     df["windows"] = [r["windows"] for r in results]
     df["heads_version"] = enc.version
+    if args.indicators:
+        from core.clinical.indicators import add_columns
+
+        add_columns(df, texts)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".jsonl", ".ndjson"):

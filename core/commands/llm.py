@@ -1,4 +1,4 @@
-"""LLM commands: train-lora, evaluate-imhi, parse, analyze, llm-info."""
+"""LLM commands: train-lora, evaluate-imhi, parse, analyze, llm-info (train-parser, evaluate-parser: parser.py)."""
 
 from __future__ import annotations
 
@@ -56,11 +56,17 @@ def register(sub) -> None:
                    help="predictions are kept here so a stopped or repeated run does not redo them ('' = off)")
     p.set_defaults(func=evaluate_imhi)
 
-    p = sub.add_parser("parse", help="read MentaLLaMA-style answers into label, rationale, parse_ok columns")
+    p = sub.add_parser("parse", help="read MentaLLaMA-style answers into label, label_source, label_probability, "
+                                      "rationale, parse_ok columns")
     p.add_argument("file", help="CSV or JSONL")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True,
+                   help="task name or IMHI dataset name (DR, dreaddit, SAD, Irf, MultiWD, CAMS, loneliness, t-sid, "
+                        "swmh); a dataset asking several questions needs a query column")
     p.add_argument("--column", default="generated_text")
+    p.add_argument("--query-column", default="query", help="IMHI query column (picks the task per row)")
     p.add_argument("--output", required=True)
+    p.add_argument("--reader", help="reasoning reader folder (default: settings.reasoning_reader)")
+    p.add_argument("--no-infer", action="store_true", help="stated labels only: do not infer from the reasoning")
     p.set_defaults(func=parse_file)
 
     p = sub.add_parser("analyze", help="label, probability and rationale for every text of a CSV/JSONL (column text)")
@@ -142,27 +148,45 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
-    from core.errors import DataError
+    from core.errors import ReaderUnavailable
+    from core.llm.reasoning_reader import load_reader
+    from core.llm.tasks import resolve_tasks, task_for_query
 
-    get_task(args.task)
+    names = resolve_tasks(args.task)
     df = _read_table(Path(args.file))
     if args.column not in df.columns:
         raise DataError(f"{args.file}: no column {args.column!r} (columns: {', '.join(map(str, df.columns))})")
-    parsed = [parse_response(args.task, t) for t in df[args.column]]
-    df["label"] = [p["label"] for p in parsed]
-    df["rationale"] = [p["rationale"] for p in parsed]
-    df["parse_ok"] = [p["parse_ok"] for p in parsed]
+    if len(names) > 1 and args.query_column not in df.columns:
+        raise DataError(f"{args.task} asks {len(names)} questions ({', '.join(names)}): give one of them as --task, "
+                        f"or a file with a {args.query_column!r} column holding each row's IMHI query")
+    reader = None
+    if not args.no_infer:
+        try:
+            reader = load_reader(Path(args.reader) if args.reader else Path(settings.reasoning_reader))
+        except ReaderUnavailable as exc:
+            print(f"warning: {exc}; labels are read only where the answer states them", file=sys.stderr)
+    if len(names) > 1:
+        tasks = [task_for_query(str(q), args.task).name for q in df[args.query_column]]
+    else:
+        tasks = names * len(df)
+    parsed = [parse_response(t, text, reader=reader) for t, text in zip(tasks, df[args.column], strict=True)]
+    if len(names) > 1:
+        df["task"] = tasks
+    for col in ("label", "label_source", "label_probability", "rationale", "parse_ok", "inferred_label",
+                "inferred_probability", "note"):
+        df[col] = [p[col] for p in parsed]
+    if reader is not None:
+        df["reader_version"] = reader.version
     _write_table(df, Path(args.output))
     ok = sum(p["parse_ok"] for p in parsed)
-    print(f"{ok}/{len(parsed)} answers parsed; written to {args.output}")
+    inferred = sum(p["label_source"] == "inferred" for p in parsed)
+    print(f"{ok}/{len(parsed)} answers parsed ({ok - inferred} stated, {inferred} inferred from the reasoning); "
+          f"written to {args.output}")
     return 0
 
 
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
-
-    from core.errors import DataError
-    from core.llm.tasks import get_task
 
     get_task(args.task)
     df = _read_table(Path(args.file))

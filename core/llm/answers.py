@@ -6,7 +6,8 @@
 * The rationale is generated after the chosen label sentence and ``Reasoning:``,
   greedily (deterministic), bounded, and streamed piece by piece to ``on_token``.
 * ``parse_response`` reads free text from any MentaLLaMA-style model into
-  ``{label or None, rationale, parse_ok}`` and never falls back to a default.
+  ``{label or None, label_source, rationale, parse_ok}`` and never falls back to a default;
+  given a reasoning reader it infers the label an answer argues for without stating it.
 
 torch is imported inside the functions that run the model; parsing needs none.
 """
@@ -95,15 +96,19 @@ def split_answer(text: str) -> tuple[str, str, int]:
     return head.strip(), rationale.strip(), len(parts) - 1
 
 
-def parse_response(task_name: str, text) -> dict:
-    """{label or None, rationale, parse_ok, template_ok, label_source} from one model answer."""
+def parse_response(task_name: str, text, reader=None) -> dict:
+    """One answer read into {label, label_source, label_probability, parse_ok, rationale, note, ...}.
+
+    A stated label wins ("stated"; ``stated_at`` says where). Else a reasoning reader, when given, infers one
+    ("inferred", with its probability; ``ReasoningReader.read_into``). Never a default: no label, ``note`` why."""
     task = get_task(task_name)
     if text is None or (isinstance(text, float) and text != text):  # None or NaN from a CSV
         text = ""
     text = str(text).strip()
-    out = {"label": None, "rationale": "", "parse_ok": False, "template_ok": False, "label_source": None}
+    out = {"label": None, "label_source": None, "label_probability": None, "parse_ok": False, "rationale": "",
+           "template_ok": False, "stated_at": None, "inferred_label": None, "inferred_probability": None, "note": None}
     if not text:
-        return out
+        return {**out, "note": "empty answer"}
     head, rationale, markers = split_answer(text)
     if head:
         label = label_from_sentence(task, head) if markers else None
@@ -113,23 +118,27 @@ def parse_response(task_name: str, text) -> dict:
             label = label_from_sentence(task, first)
             if label is not None:
                 rationale = (rest + " " + rationale).strip()
-                out["label_source"] = "first sentence"
+                out["stated_at"] = "first sentence"
         else:
-            out["label_source"] = "before Reasoning"
+            out["stated_at"] = "before Reasoning"
             out["template_ok"] = markers == 1 and bool(rationale)
         if label is None and not markers:
             rationale = head  # free text with no template at all
         out["label"] = label
-    else:
-        label = None
     if out["label"] is None:
         # Some answers only name the label at the end ("the assigned label for this post is Work").
         stated = [label_from_sentence(task, m.group(1)) for m in _STATED_RE.finditer(text)]
         stated = {s for s in stated if s}
         if len(stated) == 1:
             out["label"] = stated.pop()
-            out["label_source"] = "stated in reasoning"
+            out["stated_at"] = "stated in reasoning"
     out["rationale"] = rationale
+    if out["label"] is not None:
+        out["label_source"] = "stated"
+    if reader is not None and task.kind == "classify":
+        reader.read_into(out, task.name)
+    elif out["label"] is None:
+        out["note"] = "no label sentence found (no reasoning reader was used)"
     out["parse_ok"] = out["label"] is not None
     return out
 

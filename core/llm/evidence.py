@@ -3,8 +3,14 @@
 Each rationale sentence is embedded with the encoder backbone (all-MiniLM-L6-v2
 by default; mean pooling over tokens, L2-normalised) and compared by cosine
 similarity with every sentence of the source. The best matches come back with
-character offsets into the source so the UI can highlight them; a claim whose
-best match is below the threshold is marked unsupported.
+character offsets into the source so the UI can highlight them. Each claim gets a
+status:
+
+* ``contradicted`` — one of the few most similar source sentences (``CONTRADICTION_CANDIDATES``,
+  whatever their similarity) says the opposite (``core.llm.polarity``: "denies X" against "shows X",
+  engagement against withdrawal); never counted as support, whatever the similarity;
+* ``supported`` — the best match reaches the threshold and none contradicts;
+* ``unsupported`` — the best match is below the threshold.
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ from typing import Any
 
 from core.errors import ModelUnavailable, ValidationError
 from core.hardware import resolve_device, resolve_encoder_source
+from core.llm.polarity import contradiction
 
 # Cosine similarity from which a source sentence counts as support (MiniLM scale; related paraphrases score ~0.35-0.8, unrelated < 0.2).
 SUPPORT_THRESHOLD = 0.35
 TOP_K = 2
+# Source sentences, most similar first, checked for a contradiction of each claim (whatever their similarity:
+# a note sentence that denies what a claim asserts may share few words with it, e.g. engagement vs withdrawal).
+CONTRADICTION_CANDIDATES = 3
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 
@@ -88,7 +98,8 @@ def load_sentence_embedder(settings) -> SentenceEmbedder:
 
 def link_evidence(rationale: str, source_text: str, *, settings=None, embedder: SentenceEmbedder | None = None,
                   threshold: float = SUPPORT_THRESHOLD, top_k: int = TOP_K) -> list[dict]:
-    """For each rationale sentence: {claim, supported, score, evidence: [{sentence, start, end, score}]}."""
+    """For each rationale sentence: {claim, status, supported, score, evidence: [{sentence, start, end, score}],
+    contradicted_by: the contradicting evidence with its reason, or None}."""
     if not source_text or not source_text.strip():
         raise ValidationError("The source text is empty; there is nothing to link evidence to")
     claims = [c for c, _, _ in split_sentences(rationale or "")]
@@ -111,6 +122,25 @@ def link_evidence(rationale: str, source_text: str, *, settings=None, embedder: 
             for v, j in zip(values.tolist(), idx.tolist(), strict=False)
         ]
         best = evidence[0]["score"] if evidence else 0.0
-        out.append({"claim": claim, "supported": best >= threshold, "score": best,
-                    "evidence": [e for e in evidence if e["score"] >= threshold] or evidence[:1]})
+        matched = [e for e in evidence if e["score"] >= threshold] or evidence[:1]
+        order = row.argsort(descending=True)[:CONTRADICTION_CANDIDATES].tolist()
+        against = next(({"sentence": source[j][0], "start": source[j][1], "end": source[j][2],
+                         "score": round(float(row[j]), 4), "reason": why}
+                        for j in order if (why := contradiction(claim, source[j][0]))), None)
+        status = "contradicted" if against else ("supported" if best >= threshold else "unsupported")
+        out.append({"claim": claim, "status": status, "supported": status == "supported", "score": best,
+                    "evidence": matched, "contradicted_by": against})
     return out
+
+
+def claim_status(claim: dict) -> str:
+    """supported | unsupported | contradicted (results stored before contradictions were checked have no status)."""
+    return claim.get("status") or ("supported" if claim.get("supported") else "unsupported")
+
+
+def support_summary(claims: list[dict]) -> dict:
+    """Counts of claims by status."""
+    counts = {"supported": 0, "unsupported": 0, "contradicted": 0}
+    for c in claims or []:
+        counts[claim_status(c)] += 1
+    return counts

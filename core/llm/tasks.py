@@ -150,6 +150,21 @@ _tasks += [
                  "self-harm": "suicide or self-harm tendency", "bipolar disorder": "bipolar",
                  "post-traumatic stress disorder": "ptsd", "offmychest": "no mental disorders"},
     ),
+    # The tone of a note among a small fixed set (the word-list emotion of core.clinical.indicators uses the same
+    # five). No IMHI dataset asks it; the wording follows the IMHI pattern and the label is scored, not parsed.
+    Task(
+        "emotion", "Emotion", "What emotion does the poster mainly express?",
+        {
+            "sadness": "The poster mainly expresses sadness.",
+            "fear": "The poster mainly expresses fear.",
+            "anger": "The poster mainly expresses anger.",
+            "joy": "The poster mainly expresses joy.",
+            "neutral": "The poster does not express a particular emotion.",
+        },
+        "emotion-1", dataset="",
+        aliases={"sad": "sadness", "sorrow": "sadness", "anxiety": "fear", "afraid": "fear", "angry": "anger",
+                 "happiness": "joy", "happy": "joy", "no particular emotion": "neutral", "no emotion": "neutral"},
+    ),
     # --- digital-twin tasks ---------------------------------------------------
     Task(
         "risk", "Risk assessment", "What is the level of mental-health risk shown in this text?",
@@ -199,6 +214,20 @@ def get_task(name: str) -> Task:
         return TASKS[name]
     except KeyError:
         raise ValidationError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+
+
+def resolve_tasks(name: str) -> list[str]:
+    """Task names for a task name or an IMHI dataset name (DR, dreaddit, SAD, Irf, MultiWD, CAMS, ...).
+
+    A dataset asks one question (DR -> depression) or several (Irf, MultiWD: one task per question)."""
+    if name in TASKS:
+        return [name]
+    key = str(name or "").strip().lower()
+    if key in DATASET_TASKS:
+        return list(DATASET_TASKS[key])
+    datasets = sorted({t.dataset for t in _tasks if t.dataset} | {"t-sid"}, key=str.lower)
+    raise ValidationError(f"Unknown task or dataset {name!r}; tasks: {', '.join(TASKS)}; "
+                          f"datasets: {', '.join(datasets)}")
 
 
 def task_for_query(query: str, dataset: str | None = None) -> Task:

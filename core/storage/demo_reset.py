@@ -5,8 +5,8 @@ from __future__ import annotations
 from core.errors import ValidationError
 from core.storage.db import Store, utcnow
 
-_TABLES = ["flags", "review_items", "crisis_acks", "analyses", "visits", "patients", "model_cache",
-           "prediction_log"]
+_TABLES = ["flags", "review_items", "crisis_acks", "analyses", "visit_indicators", "visits", "patients",
+           "model_cache", "prediction_log"]
 
 
 def wipe_demo(store: Store) -> None:

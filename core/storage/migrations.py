@@ -226,7 +226,22 @@ def _m004_session_revocation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
 
 
-def _m005_signoff_loop(db: sqlite_utils.Database) -> None:
+def _m005_visit_indicators(db: sqlite_utils.Database) -> None:
+    # Psycholinguistic indicators (word counts, no model) computed when a visit is saved, one row per version of
+    # the word lists; visits saved before this migration get theirs when their patient is next opened.
+    db.execute(
+        """CREATE TABLE visit_indicators (
+            visit_id INTEGER NOT NULL REFERENCES visits(id),
+            version TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            duration_ms REAL NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (visit_id, version)
+        )"""
+    )
+
+
+def _m006_signoff_loop(db: sqlite_utils.Database) -> None:
     # Sign-off carries an optional note; a signed output is never edited, but it can be superseded, with the
     # reason, by whom and when recorded here (append-only, like the audit trail).
     db.execute("ALTER TABLE analyses ADD COLUMN sign_note TEXT NOT NULL DEFAULT ''")
@@ -253,7 +268,8 @@ MIGRATIONS = [
     (2, "prediction log", _m002_prediction_log),
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
-    (5, "sign-off note and superseded signed outputs", _m005_signoff_loop),
+    (5, "psycholinguistic indicators per visit", _m005_visit_indicators),
+    (6, "sign-off note and superseded signed outputs", _m006_signoff_loop),
 ]
 
 
