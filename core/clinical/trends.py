@@ -58,8 +58,16 @@ def _sign_worse(spec) -> int:
     return 1 if spec.worse_when == "high" else -1
 
 
-def _concern(spec, value: float) -> int:
+def _concern(spec, value: float) -> int | None:
+    """Band of clinical concern of a value; None for a scale without bands (e.g. the word-count indicators)."""
+    if not getattr(spec, "bands", None):
+        return None
     return severity_rank(spec, band_index(spec, value))
+
+
+def _crosses(spec, before: float, after: float) -> bool:
+    """Whether a change is clinically readable: into another band of concern (always, on a scale without bands)."""
+    return _concern(spec, before) is None or _concern(spec, before) != _concern(spec, after)
 
 
 def _band(spec, value: float) -> str:
@@ -79,7 +87,7 @@ def head_trend(spec, values: list[float], stds: list[float], window: int = 4, er
     change = last - values[-2]
     combined = math.sqrt((stds[-1] if stds else 0) ** 2 + (stds[-2] if len(stds) > 1 else 0) ** 2)
     change_sig = (abs(change) > max(1.96 * combined, floor) and abs(change) >= MIN_CHANGE_FRACTION * span
-                  and _concern(spec, last) != _concern(spec, values[-2]))
+                  and _crosses(spec, values[-2], last))
 
     slope = p = None
     trend_worse = trend_better = False
@@ -92,7 +100,7 @@ def head_trend(spec, values: list[float], stds: list[float], window: int = 4, er
             tau, p = kendalltau(order, recent)
             slope = float(theilslopes(recent, order)[0])
             big = abs(slope) * (len(recent) - 1) >= max(MIN_TREND_FRACTION * span, floor)
-            readable = _concern(spec, recent[-1]) != _concern(spec, recent[0])
+            readable = _crosses(spec, recent[0], recent[-1])
             if p is not None and not math.isnan(p) and p < TREND_P and big and readable:
                 trend_worse = slope * worse > 0
                 trend_better = slope * worse < 0
@@ -111,6 +119,13 @@ def head_trend(spec, values: list[float], stds: list[float], window: int = 4, er
         direction = "steady"
     reasons, positions = [], None
     moved = "rose" if (change or 0) > 0 else "fell"
+    if not getattr(spec, "bands", None):  # a scale without bands: the change in its own units
+        if change_worse:
+            reasons.append(f"worsened by {abs(change):.2f} since the last visit (beyond model uncertainty)")
+        if trend_worse:
+            reasons.append(f"steady worsening over the last {len(recent)} visits (Kendall p={p:.2f})")
+        return HeadTrend(spec.name, spec.label, last, change, change_sig, slope, p, direction, alert,
+                         "; ".join(reasons) or "no significant worsening")
     if trend_worse:
         first = values[-len(recent)]
         rising = "risen" if slope > 0 else "fallen"
