@@ -145,6 +145,28 @@ def render_heads(ctx, a: dict, visit: dict, feedback: dict | None = None) -> Non
         st.caption("Red words push this head's score up, blue words push it down.")
 
 
+_WHY_NOT = {"negated": "negated in the same clause (a denial, 'no', 'never')",
+            "contrast": "prevention, statistics or media context"}
+
+
+def render_crisis_check(crisis) -> None:
+    """What the crisis check looked at and did not flag, and whether its semantic layer ran."""
+    layer = ("phrase rules and semantic similarity" if crisis.semantic == "on"
+             else f"phrase rules only; semantic layer off: {crisis.semantic_note or 'no encoder'}")
+    if not crisis.considered:
+        st.caption(f"Crisis check: {layer}.")
+        return
+    with st.expander(f"Crisis check: considered, not flagged ({len(crisis.considered)})",
+                     icon=":material/fact_check:"):
+        st.caption(f"Checked with {layer}.")
+        for f in crisis.considered:
+            if f.layer == "semantic":
+                how = f"semantic similarity {f.score:.2f}; {f.detail}"
+            else:
+                how = f"phrase rule “{f.phrase}”; {_WHY_NOT.get(f.detail, f.detail or 'negated')}"
+            st.markdown(f"- {f.category}: “{f.sentence}” · _{how}_")
+
+
 def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool,
                  indicators: dict | None = None, feedback: dict | None = None) -> None:
     crisis = visit["crisis"]
@@ -160,6 +182,7 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
     st.caption(f"Source: {visit['source']} · highlighted: :red[crisis language] (red) and evidence for the "
                "rationales (yellow); purple marks a sentence that contradicts a rationale claim"
                + ("; indicators as in the legend (struck through: negated)" if shown else ""))
+    render_crisis_check(crisis)
     indicators_view.render_panel(ctx, visit, indicators, analyses, consent)
     if not consent:
         st.info("No consent to ML analysis: models do not run on this patient's notes.", icon=":material/block:")

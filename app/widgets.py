@@ -89,13 +89,31 @@ _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;borde
 
 def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = None) -> str:
     """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "contradicts" (purple),
-    "evidence" (yellow, the default), or a kind whose CSS ``styles`` gives. Crisis spans win where they overlap
-    anything, then contradicting sentences. Everything is escaped."""
-    out, pos = [], 0
-    marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans]
+    "evidence" (yellow, the default), or a kind whose CSS ``styles`` gives. Crisis spans always stay visible:
+    any other mark overlapping one is cut around it, whichever starts first; where other marks overlap, the
+    earlier one wins (at the same start, contradicting sentences before evidence). Everything is escaped."""
+    marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans if s[1] > s[0]]
+    crisis = sorted((m for m in marks if m[3] == "crisis"), key=lambda m: m[0])
+    pieces = []
+    for start, end, title, kind in crisis:  # crisis among itself: first wins, later ones keep what is left
+        if pieces and start < pieces[-1][1]:
+            start = pieces[-1][1]
+        if start < end:
+            pieces.append((start, end, title, kind))
+    for start, end, title, kind in marks:
+        if kind == "crisis":
+            continue
+        parts = [(start, end)]
+        for cs, ce, _, _ in crisis:  # other marks keep only what no crisis span covers
+            parts = [(a, b) for s0, e0 in parts
+                     for a, b in ((s0, min(e0, cs)), (max(s0, ce), e0)) if b > a]
+        pieces += [(a, b, title, kind) for a, b in parts]
     rank = {"crisis": 0, "contradicts": 1}
-    for start, end, title, kind in sorted(marks, key=lambda m: (m[0], rank.get(m[3], 2))):
+    out, pos = [], 0
+    for start, end, title, kind in sorted(pieces, key=lambda m: (m[0], rank.get(m[3], 2))):
         if start < pos:
+            start = pos  # overlapping non-crisis marks: the earlier one wins
+        if start >= end:
             continue
         out.append(html.escape(text[pos:start]))
         out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "

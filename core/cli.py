@@ -15,7 +15,7 @@ from core.errors import CoreError
 from core.safety.deid import install_log_redaction
 from core.settings import load_settings
 
-COMMAND_MODULES = ["base", "heads", "llm", "parser", "security", "review", "api", "indicators"]
+COMMAND_MODULES = ["base", "heads", "llm", "parser", "security", "review", "api", "indicators", "crisis"]
 
 
 def build_parser() -> argparse.ArgumentParser:

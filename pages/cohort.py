@@ -40,7 +40,9 @@ c3.metric("Need attention", len(data["attention"]),
           help="Patients with at least one of: crisis language, an open QA flag, a worsening trend on an adequately "
                "evaluated signal. Outputs awaiting sign-off alone do not count.")
 by_reason = {r: sum(1 for a in data["attention"] if r in a["reasons"]) for r in cohort.REASONS}
-c4.markdown("<br>".join(f"{marker_html(r)}: {n}" for r, n in by_reason.items()), unsafe_allow_html=True)
+c4.metric("Crisis flags", by_reason["crisis"], help="Patients with crisis language nobody has acknowledged.")
+st.markdown("Need attention because of: " + " &nbsp; ".join(f"{marker_html(r)}: {n}" for r, n in by_reason.items()),
+            unsafe_allow_html=True)
 
 st.subheader("Patients needing attention")
 st.markdown(legend_html(("crisis", "qa_flag", "worsening")), unsafe_allow_html=True)

@@ -33,7 +33,8 @@ if patient_id is None:
     st.stop()
 try:
     patient = patients.get_patient(ctx, patient_id)
-    visits = patients.list_visits(ctx, patient_id)
+    # The crisis check stored at save time; the encoder upgrades results the rules alone produced.
+    visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready())
     all_analyses = analysis.patient_analyses(ctx, patient_id)
     feedback = signoff.qa_feedback(ctx, patient_id)
     indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
@@ -53,24 +54,40 @@ if ctx.demo and consent and (enc := resources.encoder_if_ready()) is not None:
 if flash := st.session_state.pop("flash", None):
     st.success(flash)
 
-# --- crisis safety net: independent of every model, needs acknowledgement ---------------------------
+# --- crisis safety net: rules + semantic layer, stored when each visit was saved; needs acknowledgement ---------
 for v in visits:
-    if not v["crisis"].flagged:
+    crisis = v["crisis"]
+    if crisis.risk_factors:
+        # Someone else's suicide (family history, bereavement) is a risk factor, not the patient's ideation.
+        quoted = "; ".join(f"“{f.sentence}”" for f in crisis.risk_factors[:3])
+        st.info(f"**Suicide of a relative or other person: risk factor** (note of {v['visit_date']}): {quoted}",
+                icon=":material/info:")
+    if not crisis.flagged:
         continue
     acks = patients.crisis_acknowledged(ctx, v["id"])
-    if any(a["user_id"] == ctx.user.id for a in acks):
-        st.warning(f"Crisis language in the note of {v['visit_date']} ({', '.join(v['crisis'].categories)}); "
-                   "acknowledged.", icon=":material/emergency:")
+    if acks:
+        who = "; ".join(f"{a['username'] or 'a former user'} ({a['role'] or 'role unknown'}) on "
+                        f"{a['acknowledged_at'][:16].replace('T', ' ')} UTC" + (f": “{a['note']}”" if a["note"] else "")
+                        for a in acks)
+        st.warning(f"Crisis language in the note of {v['visit_date']} ({', '.join(crisis.categories)}); "
+                   f"acknowledged by {who}.", icon=":material/emergency:")
         continue
     with st.container(border=True):
         st.error(f"**Crisis language detected** in the note of {v['visit_date']}: "
-                 f"{', '.join(v['crisis'].categories)}. Model scores do not override this.",
+                 f"{', '.join(crisis.categories)}. Model scores do not override this.",
                  icon=":material/emergency:")
+        for f in crisis.flags:
+            st.markdown(f"- **{f.category}**: “{f.sentence}” · _{f.describe()}_")
+        if crisis.semantic != "on":
+            st.caption(f"Semantic layer off ({crisis.semantic_note or 'no encoder'}): only the phrase rules checked "
+                       "this note.")
         for line in CRISIS_RESOURCES:
             st.markdown(f"- {line}")
+        ack_note = st.text_input("Note for the care team (optional): what you did or will do",
+                                 key=f"ack_note_{v['id']}", max_chars=patients.ACK_NOTE_MAX)
         if st.button("I have seen this and will act on it", key=f"ack_{v['id']}", type="primary"):
             try:
-                patients.acknowledge_crisis(ctx, v["id"])
+                patients.acknowledge_crisis(ctx, v["id"], ack_note)
                 st.rerun()
             except CoreError as exc:
                 state.show_error(exc)

@@ -1,6 +1,6 @@
 import pytest
 
-from core.safety.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
+from core.safety.crisis import IDEATION, OTHER_SUICIDE, PLAN, PREPARATORY, SELF_HARM, detect_crisis
 
 
 @pytest.mark.parametrize("text,category", [
@@ -11,7 +11,7 @@ from core.safety.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
     ("He says everyone would be better off dead without him.", IDEATION),
     ("Admits to cutting her wrists last weekend.", SELF_HARM),
     ("Ongoing self-harm by burning.", SELF_HARM),
-    ("Has been stockpiling pills and wrote a goodbye note.", PLAN),
+    ("Has been stockpiling pills and wrote a goodbye note.", PREPARATORY),
     ("Took an overdose in March.", PLAN),
     # misspellings
     ("been having sucidal thoughts", IDEATION),
@@ -22,8 +22,6 @@ from core.safety.crisis import IDEATION, PLAN, SELF_HARM, detect_crisis
     ("She wants to die.", IDEATION),
     ("He wishes he were dead.", IDEATION),
     ("Says she would rather be dead than go back.", IDEATION),
-    ("Her brother killed himself in 2019; she thinks about it daily.", IDEATION),
-    ("Her mother took her own life when she was twelve.", IDEATION),
     ("Keeps saying he wants to just die.", IDEATION),
     # a negation cue earlier in the sentence that does not reach the phrase
     ("No appetite, says she wants to kill herself.", IDEATION),
@@ -68,3 +66,112 @@ def test_match_offsets_point_into_the_original_text():
     text = "Session 3. Reports SUICIDAL thoughts."
     [m] = detect_crisis(text).active
     assert text[m.start:m.end] == "SUICIDAL"
+
+
+# ----------------------------------------------------------------------------- normalisation and bad input
+from core.safety.crisis import ATTEMPT, normalise  # noqa: E402
+
+
+@pytest.mark.parametrize("text", [
+    "I want to k i l l myself",                 # letter-spaced
+    "thinking about s-u-i-c-i-d-e again",       # letter-spaced with hyphens
+    "I want to kіll mysеlf",                    # Cyrillic і and е
+    "ѕuісіdal thoughts",                        # Cyrillic ѕ, і, с
+    "su\u200bici\u200bdal thoughts",            # zero-width spaces
+    "I want to k\u200dill my\u00adself",        # zero-width joiner, soft hyphen
+    "ｉ ｗａｎｔ ｔｏ ｋｉｌｌ ｍｙｓｅｌｆ",            # full-width letters (NFKC)
+    "su1c1dal again tonight",                   # digits for letters
+    "I want to dieeeee",                        # repeated letters
+    "I k i l l myself every night in my head",  # a leading "I" stays a word of its own
+    "I want to kill myself",                    # plain control
+])
+def test_normalisation_before_matching(text):
+    result = detect_crisis(text)
+    assert result.flagged, text
+    for m in result.active:  # offsets point into the original text, whatever was removed or mapped
+        assert text[m.start:m.end] == m.phrase and m.phrase.strip()
+
+
+def test_normalise_keeps_offsets_into_the_original():
+    text = "Ｉ  k i l l\u200b"
+    norm, where = normalise(text)
+    assert norm == "i kill"
+    assert all(0 <= w < len(text) for w in where) and len(where) == len(norm)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "💀💀💀", "\u200b\u200b", "....", "1234 5678"])
+def test_bad_input_never_flags_or_fails(text):
+    assert not detect_crisis(text).flagged
+
+
+def test_a_long_note_is_checked_to_its_last_sentence():
+    filler = "The patient discussed work, sleep and her weekend plans with her sister. " * 2500  # ~30,000 words
+    result = detect_crisis(filler + "At the end she said she wants to kill herself.")
+    assert result.flagged and result.active[-1].start > len(filler)
+
+
+@pytest.mark.parametrize("text,category", [
+    ("i genuinely want to kms", IDEATION),
+    ("thinking about ctb this weekend", IDEATION),
+    ("might just sewerslide", IDEATION),
+    ("ngl i wanna unalive myself", IDEATION),
+    ("honestly ready to off myself", IDEATION),
+    ("i want to hang myslf", PLAN),
+    ("My plan is to take every pill in the cabinet on Friday.", PLAN),
+    ("I just want to go to sleep and not wake up.", IDEATION),
+    ("Wrote farewell letters to his children last week.", PREPARATORY),
+    ("Has been giving away her belongings to friends.", PREPARATORY),
+    ("She looked up online how many tablets would be lethal.", PREPARATORY),
+    ("He bought a gun on Monday.", PREPARATORY),
+    ("Tried to hang herself in 2021.", ATTEMPT),
+    ("His friend reports he has a rifle and said he would use it on himself.", PLAN),
+    ("Quiero matarme.", IDEATION),
+    ("Je pense à me suicider.", IDEATION),
+    ("Ich will nicht mehr leben.", IDEATION),
+    ("Quero morrer.", IDEATION),
+    ("Voglio farla finita.", IDEATION),
+    ("Me corto cuando estoy triste.", SELF_HARM),
+    ("Pt endorses passive SI.", IDEATION),
+])
+def test_slang_preparatory_and_other_languages(text, category):
+    result = detect_crisis(text)
+    assert category in result.categories, (text, result.categories)
+
+
+@pytest.mark.parametrize("text", [
+    "Her maternal uncle died by suicide; patient denies current suicidal ideation.",
+    "Family history notable for father's suicide in 2010.",
+    "Her brother killed himself in 2019; she thinks about it daily.",
+    "Her mother took her own life when she was twelve.",
+    "We attended a suicide prevention workshop.",
+    "The novel's heroine takes her own life in the last chapter.",
+    "SI: denied. HI: denied.",
+    "Suicidal ideation - none.",
+    "Asked about thoughts of death: \"No, not at all.\"",
+    "I'm killing myself laughing at these memes.",
+    "I'm going to overdose on chocolate this Easter.",
+    "Si tengo tiempo voy al cine.",
+    "Je n'ai pas d'idées suicidaires.",
+    "I bought a rope for my climbing course.",
+    "We made a plan for how to handle the holidays.",
+    "I walked 5 kms today.",
+])
+def test_contrast_negation_and_other_persons_suicide_do_not_flag(text):
+    assert not detect_crisis(text).flagged, text
+
+
+def test_other_persons_suicide_is_a_risk_factor_but_attempts_stay_crisis():
+    uncle = detect_crisis("Maternal uncle died by suicide in 2015.")
+    assert [m.category for m in uncle.risk_factors] == [OTHER_SUICIDE] and not uncle.flagged
+    assert detect_crisis("Her brother almost killed himself last month.").flagged
+    assert detect_crisis("He tried to kill himself in May.").flagged
+
+
+@pytest.mark.parametrize("text", ["I want to overcome my fear of heights.", "The project is overdone and overdue."])
+def test_words_near_overdose_are_not_misspellings_of_it(text):
+    assert not detect_crisis(text).flagged
+
+
+def test_od_abbreviation_is_not_the_word_odd():
+    assert detect_crisis("She OD'd on her pills last year.").flagged
+    assert not detect_crisis("My mom found it odd. Odd number of children.").flagged

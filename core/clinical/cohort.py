@@ -13,7 +13,7 @@ from collections import defaultdict
 from core.clinical.trends import arrow, trends_from_analyses
 from core.context import Context
 from core.models.heads import HEADS
-from core.safety.crisis import detect_crisis
+from core.safety.crisis_state import patient_states
 from core.storage import records, signoff
 
 # Reasons, most urgent first; the status of a patient is the first that applies, or "none".
@@ -50,17 +50,19 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
     """Add status light, crisis flag and per-head trend arrows to patient rows (in place)."""
 
     ids = [r["id"] for r in rows]
-    latest = _latest_visit_texts(ctx, ids)
     flagged = signoff.patients_with_current_flags(ctx.store, ids)
+    # Crisis: any visit with a flag nobody on the care team has acknowledged, not only the latest note.
+    states = patient_states(ctx.store, ids)
     analyses_by_patient: dict[int, list[dict]] = defaultdict(list)
     for pid in ids:
         analyses_by_patient[pid] = records.list_patient_analyses(ctx.store, pid)
     for row in rows:
         pid = row["id"]
         analyses = analyses_by_patient[pid]
-        visit = latest.get(pid)
-        crisis = bool(visit) and detect_crisis(visit["text"]).flagged
+        state = states.get(pid) or {}
+        crisis = bool(state.get("unacknowledged"))
         row["crisis"] = crisis
+        row["crisis_acknowledged"] = int(state.get("flagged") or 0) - int(state.get("unacknowledged") or 0)
         trends = trends_from_analyses(analyses, ctx.settings.trend_window, ctx.settings.heads_dir)
         row["trends"] = {t.head: {"arrow": arrow(t), "direction": t.direction, "alert": t.alert} for t in trends}
         row["alerts"] = [t.label for t in trends if t.alert]
@@ -85,14 +87,15 @@ def overview(ctx: Context) -> dict:
         latest_scores.append({"patient_id": pid, **{h.name: last[h.name]["value"] for h in HEADS if h.name in last}})
     attention = []
     rows, _ = records.list_patients(ctx.store, limit=100_000)
-    latest = _latest_visit_texts(ctx, [r["id"] for r in rows])
+    states = patient_states(ctx.store, [r["id"] for r in rows])
+    unsigned_counts = records.unsigned_by_patient(ctx.store)  # one query, not one per patient
     flagged = signoff.patients_with_current_flags(ctx.store, [r["id"] for r in rows])
     for r in rows:
         pid = r["id"]
         trends = trends_from_analyses(by_patient.get(pid, []), ctx.settings.trend_window, ctx.settings.heads_dir)
         worsening = _adequate_alerts(ctx, trends, by_patient.get(pid, []))
-        crisis = pid in latest and detect_crisis(latest[pid]["text"]).flagged
-        unsigned = sum(1 for a in records.list_patient_analyses(ctx.store, pid) if a["status"] == "draft")
+        crisis = bool((states.get(pid) or {}).get("unacknowledged"))
+        unsigned = unsigned_counts.get(pid, 0)
         status, reasons = _status(crisis, flagged.get(pid, 0), worsening)
         if reasons:  # awaiting sign-off alone is work to do, not a reason for attention
             attention.append({"patient_id": pid, "pseudonym": r["pseudonym"], "status": status, "reasons": reasons,

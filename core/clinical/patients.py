@@ -18,7 +18,7 @@ from core.clinical.indicator_records import compute_many, store_many
 from core.clinical.uploads import read_upload, read_visit_batch
 from core.context import Context
 from core.errors import ValidationError
-from core.safety.crisis import detect_crisis
+from core.safety.crisis_state import assess_for_visit, results_for, store_result
 from core.storage import records
 
 PSEUDONYM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")
@@ -113,31 +113,36 @@ def get_patient(ctx: Context, patient_id: int) -> dict:
 
 
 # ---------------------------------------------------------------- visits
-def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste") -> int:
+def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str = "paste", *, encoder=None) -> int:
+    """Store one visit and run the crisis check on it (rules, plus the semantic layer when ``encoder`` is given)."""
     patient = records.get_patient(ctx.store, patient_id)
     check_access(ctx, patient, write=True)
     ctx.require("visits.write")
     text = validate_text(text, ctx)
+    consent = bool(patient["consent_ml"])
     found = compute_many([text])  # word counts, no model: before the write lock is taken
-    with ctx.store.tx():  # the visit and its indicators are stored together or not at all
+    crisis = assess_for_visit(text, encoder, consent=consent)  # rules (+ semantic layer): never the LLM
+    with ctx.store.tx():  # the visit, its indicators and its crisis result are stored together or not at all
         [vid] = records.insert_visits(
             ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
             ctx.user.id,
         )
         store_many(ctx.store, [vid], found)
-    ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text))
+        store_result(ctx.store, vid, crisis)
+    ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text),
+              crisis=crisis.categories, crisis_semantic=crisis.semantic)
     return vid
 
 
-def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes) -> int:
+def add_visit_upload(ctx: Context, patient_id: int, visit_date, filename: str, data: bytes, *, encoder=None) -> int:
     """A note uploaded as .txt/.md/.docx/.pdf becomes one visit."""
 
     text = read_upload(filename, data, ctx.settings)
-    return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}")
+    return add_visit(ctx, patient_id, visit_date, text, source=f"upload:{filename}", encoder=encoder)
 
 
-def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> list[int]:
-    """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing."""
+def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes, *, encoder=None) -> list[int]:
+    """A .csv/.jsonl of many dated visits: validated first, then stored all-or-nothing; each gets the crisis check."""
 
     patient = records.get_patient(ctx.store, patient_id)
     check_access(ctx, patient, write=True)
@@ -149,31 +154,47 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes) -> 
                            "source": f"import:{filename}"[:200]})
         except ValidationError as exc:
             raise ValidationError(f"Row {i}: {exc}") from exc
+    consent = bool(patient["consent_ml"])
     found = compute_many([v["text"] for v in visits])  # word counts, no model: before the write lock is taken
-    with ctx.store.tx():  # the visits and their indicators are stored together or not at all
+    crisis = [assess_for_visit(v["text"], encoder, consent=consent) for v in visits]  # every visit of the batch
+    with ctx.store.tx():  # the visits, their indicators and crisis results are stored together or not at all
         ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
         store_many(ctx.store, ids, found)
-    ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1])
+        for vid, result in zip(ids, crisis):
+            store_result(ctx.store, vid, result)
+    ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1],
+              crisis_visits=sum(r.flagged for r in crisis))
     return ids
 
 
-def list_visits(ctx: Context, patient_id: int) -> list[dict]:
+def list_visits(ctx: Context, patient_id: int, *, encoder=None) -> list[dict]:
+    """The patient's visits, each with its stored crisis result (``visit["crisis"]``, a CrisisAssessment)."""
     patient = records.get_patient(ctx.store, patient_id)
     check_access(ctx, patient)
     visits = records.list_visits(ctx.store, patient_id)
+    crisis = results_for(ctx.store, visits, encoder, consent=bool(patient["consent_ml"]))
     for v in visits:
-        v["crisis"] = detect_crisis(v["text"])
+        v["crisis"] = crisis[v["id"]]
     ctx.audit("visit.list", "patient", patient_id, count=len(visits))
     return visits
 
 
-def acknowledge_crisis(ctx: Context, visit_id: int) -> None:
-    """Record that the clinician saw the crisis banner for this visit."""
+ACK_NOTE_MAX = 1000
+
+
+def acknowledge_crisis(ctx: Context, visit_id: int, note: str = "") -> None:
+    """Record that a clinician saw the crisis banner of this visit and will act; the whole care team sees it."""
     ctx.require("crisis.ack")
-    visit, _ = visit_for(ctx, visit_id)
-    records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id)
-    ctx.audit("crisis.acknowledge", "visit", visit_id, categories=detect_crisis(visit["text"]).categories)
+    visit, patient = visit_for(ctx, visit_id)
+    note = (note or "").strip()
+    if len(note) > ACK_NOTE_MAX:
+        raise ValidationError(f"The note is {len(note):,} characters; keep it under {ACK_NOTE_MAX:,}.")
+    crisis = results_for(ctx.store, [visit], consent=bool(patient["consent_ml"]))[visit_id]
+    records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id, note)
+    ctx.audit("crisis.acknowledge", "visit", visit_id, categories=crisis.categories, with_note=bool(note))
 
 
 def crisis_acknowledged(ctx: Context, visit_id: int) -> list[dict]:
+    """Every acknowledgement of this visit's crisis banner: who (username, role), when, and their note."""
+    visit_for(ctx, visit_id)
     return records.crisis_acks(ctx.store, visit_id)

@@ -82,6 +82,29 @@ class Encoder:
     def head_names(self) -> list[str]:
         return self.model.head_names
 
+    def sentence_embeddings(self, texts: list[str]) -> torch.Tensor:
+        """L2-normalised mean-pooled backbone embeddings of short texts, one batched pass (the crisis check's
+        semantic layer). Mean pooling whatever pooling the heads use: similarity needs the sentence-level mean."""
+        if not texts:
+            return torch.zeros((0, self.model.backbone.config.hidden_size))
+        ids = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        seqs, owner = [], []
+        for i, t_ids in enumerate(ids):
+            for w in windows_for(self.tokenizer, t_ids, self.max_length):  # sentences are short; guards odd input
+                seqs.append(w)
+                owner.append(i)
+        pad = self.tokenizer.pad_token_id or 0
+        with self._lock:
+            saved = self.model.pooling
+            try:
+                self.model.pooling = "mean"
+                pooled = embed_sequences(self.model, seqs, pad, device=self.device)
+            finally:
+                self.model.pooling = saved
+        out = torch.zeros((len(texts), pooled.shape[1]))
+        out.index_add_(0, torch.tensor(owner), pooled)
+        return torch.nn.functional.normalize(out, dim=-1)
+
 
 def load_encoder(settings) -> Encoder:
     """Backbone + the heads version named by settings (``latest`` follows the pointer)."""

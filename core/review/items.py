@@ -84,12 +84,11 @@ def confidence_of(analysis: dict) -> float | None:
     return None
 
 
-def _crisis(text: str) -> bool:
-    try:
-        from core.safety.crisis import detect_crisis
-    except ImportError:  # the detector ships separately; without it, no crisis boost
-        return False
-    return bool(detect_crisis(text or "").flagged)
+def _crisis(ctx: Context, visit_id: int, text: str) -> bool:
+    """The visit's stored crisis result (both layers when it was saved), computed now if it has none."""
+    from core.safety.crisis_state import results_for
+
+    return results_for(ctx.store, [{"id": visit_id, "text": text or ""}])[visit_id].flagged
 
 
 def priority_of(analysis: dict, crisis: bool) -> float:
@@ -116,7 +115,7 @@ def _sync(ctx: Context) -> int:
     for a in new:
         text = a.pop("visit_text")
         if a["visit_id"] not in crisis_by_visit:  # several outputs share one note: detect once
-            crisis_by_visit[a["visit_id"]] = _crisis(text)
+            crisis_by_visit[a["visit_id"]] = _crisis(ctx, a["visit_id"], text)
         crisis = crisis_by_visit[a["visit_id"]]
         items.append({"analysis_id": a["id"], "priority": priority_of(a, crisis), "confidence": confidence_of(a),
                       "crisis": crisis, "required_reviews": overlap})

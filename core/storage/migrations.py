@@ -241,7 +241,27 @@ def _m005_visit_indicators(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m006_signoff_loop(db: sqlite_utils.Database) -> None:
+def _m006_crisis_results(db: sqlite_utils.Database) -> None:
+    # The crisis check's result is stored when a visit is saved, so banners, lights and cohort counts read it
+    # instead of recomputing; ``version`` names the detector that produced it (an older one is recomputed).
+    # Acknowledgements carry a note and count for the whole care team.
+    db.execute(
+        """CREATE TABLE visit_crisis (
+            visit_id INTEGER PRIMARY KEY REFERENCES visits(id),
+            version TEXT NOT NULL,
+            semantic TEXT NOT NULL DEFAULT 'off',
+            flagged INTEGER NOT NULL DEFAULT 0,
+            risk_factor INTEGER NOT NULL DEFAULT 0,
+            result TEXT NOT NULL,
+            computed_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_visit_crisis_flagged ON visit_crisis(flagged)")
+    db.execute("ALTER TABLE crisis_acks ADD COLUMN note TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_crisis_acks_visit ON crisis_acks(visit_id)")
+
+
+def _m007_signoff_loop(db: sqlite_utils.Database) -> None:
     # Sign-off carries an optional note; a signed output is never edited, but it can be superseded, with the
     # reason, by whom and when recorded here (append-only, like the audit trail).
     db.execute("ALTER TABLE analyses ADD COLUMN sign_note TEXT NOT NULL DEFAULT ''")
@@ -269,7 +289,8 @@ MIGRATIONS = [
     (3, "review queue: assignment, rounds, adjudication", _m003_review),
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
     (5, "psycholinguistic indicators per visit", _m005_visit_indicators),
-    (6, "sign-off note and superseded signed outputs", _m006_signoff_loop),
+    (6, "stored crisis results; acknowledgement notes", _m006_crisis_results),
+    (7, "sign-off note and superseded signed outputs", _m007_signoff_loop),
 ]
 
 

@@ -292,6 +292,13 @@ def model_versions_in_use(store: Store, kind: str) -> set[str]:
     return {r["model_version"] for r in rows if r["model_version"]}
 
 
+def unsigned_by_patient(store: Store) -> dict[int, int]:
+    """Draft (unsigned) outputs per patient id, in one query (cohort views)."""
+    rows = _rows(store, "SELECT v.patient_id, COUNT(*) AS n FROM analyses a JOIN visits v ON v.id = a.visit_id"
+                        " WHERE a.status = 'draft' GROUP BY v.patient_id", [])
+    return {r["patient_id"]: r["n"] for r in rows}
+
+
 def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:
     """For each patient, every analysis of ``kind`` with its visit date (for cohort views)."""
     rows = _rows(
@@ -339,12 +346,12 @@ def cache_put(store: Store, cache_key: str, kind: str, outputs: dict) -> None:
         )
 
 
-# ---------------------------------------------------------------- crisis acknowledgements
-def insert_crisis_ack(store: Store, visit_id: int, user_id: int | None) -> int:
+# ---------------------------------------------------------------- crisis results and acknowledgements
+def insert_crisis_ack(store: Store, visit_id: int, user_id: int | None, note: str = "") -> int:
     with store.tx(durable=True):
         cur = store.db.execute(
-            "INSERT INTO crisis_acks (visit_id, user_id, acknowledged_at) VALUES (?,?,?)",
-            [visit_id, user_id, utcnow()],
+            "INSERT INTO crisis_acks (visit_id, user_id, acknowledged_at, note) VALUES (?,?,?,?)",
+            [visit_id, user_id, utcnow(), note],
         )
     return cur.lastrowid
 
@@ -352,10 +359,62 @@ def insert_crisis_ack(store: Store, visit_id: int, user_id: int | None) -> int:
 def crisis_acks(store: Store, visit_id: int) -> list[dict]:
     return _rows(
         store,
-        "SELECT c.*, u.username FROM crisis_acks c LEFT JOIN users u ON u.id = c.user_id"
+        "SELECT c.*, u.username, u.display_name, u.role FROM crisis_acks c LEFT JOIN users u ON u.id = c.user_id"
         " WHERE visit_id = ? ORDER BY c.id",
         [visit_id],
     )
+
+
+def put_visit_crisis(store: Store, visit_id: int, *, version: str, semantic: str, flagged: bool,
+                     risk_factor: bool, result: dict) -> None:
+    with store.tx():
+        store.db.execute(
+            "INSERT OR REPLACE INTO visit_crisis (visit_id, version, semantic, flagged, risk_factor, result,"
+            " computed_at) VALUES (?,?,?,?,?,?,?)",
+            [visit_id, version, semantic, int(flagged), int(risk_factor), json.dumps(result, ensure_ascii=False),
+             utcnow()],
+        )
+
+
+def visit_crisis(store: Store, visit_ids: list[int]) -> dict[int, dict]:
+    """Stored crisis results by visit id (``result`` parsed); visits without one are absent."""
+    out: dict[int, dict] = {}
+    ids = [int(v) for v in visit_ids]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))  # placeholders only; the values are bound
+        for row in _rows(store, f"SELECT * FROM visit_crisis WHERE visit_id IN ({marks})", chunk):
+            row["result"] = json.loads(row["result"])
+            out[row["visit_id"]] = row
+    return out
+
+
+def visits_needing_crisis_check(store: Store, version: str, patient_ids: list[int] | None = None) -> list[dict]:
+    """Visits (id, patient_id, text) with no stored crisis result of this detector version."""
+    sql = ("SELECT v.id, v.patient_id, v.text FROM visits v LEFT JOIN visit_crisis c ON c.visit_id = v.id"
+           " WHERE (c.visit_id IS NULL OR c.version != ?)")
+    params: list = [version]
+    if patient_ids is not None:
+        if not patient_ids:
+            return []
+        sql += f" AND v.patient_id IN ({','.join('?' * len(patient_ids))})"
+        params += [int(p) for p in patient_ids]
+    return _rows(store, sql + " ORDER BY v.id", params)
+
+
+def crisis_state_by_patient(store: Store, patient_ids: list[int] | None = None) -> dict[int, dict]:
+    """Per patient: visits whose stored result flags crisis, and how many of them nobody has acknowledged."""
+    sql = ("SELECT v.patient_id AS patient_id, COUNT(*) AS flagged,"
+           " SUM(CASE WHEN EXISTS (SELECT 1 FROM crisis_acks a WHERE a.visit_id = v.id) THEN 0 ELSE 1 END)"
+           " AS unacknowledged, MAX(v.visit_date) AS last_flagged"
+           " FROM visits v JOIN visit_crisis c ON c.visit_id = v.id WHERE c.flagged = 1")
+    params: list = []
+    if patient_ids is not None:
+        if not patient_ids:
+            return {}
+        sql += f" AND v.patient_id IN ({','.join('?' * len(patient_ids))})"
+        params += [int(p) for p in patient_ids]
+    return {r["patient_id"]: r for r in _rows(store, sql + " GROUP BY v.patient_id", params)}
 
 
 def is_integrity_ok(store: Store) -> bool:

@@ -134,7 +134,7 @@ def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tm
     expect(page.get_by_text("Visit added.")).to_be_visible()
     expect(page.get_by_text("Crisis language detected")).to_be_visible()
     button(page, "I have seen this and will act on it").click()
-    expect(page.get_by_text("acknowledged.")).to_be_visible()
+    expect(page.get_by_text("acknowledged by")).to_be_visible()
 
     note = tmp_path / "visit.txt"
     note.write_text("Session 3. Mood brighter, saw two friends, sleeping better.", encoding="cp1252")

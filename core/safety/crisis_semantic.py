@@ -1,0 +1,201 @@
+"""The semantic crisis layer: note sentences compared with a bank of crisis and contrast exemplars.
+
+People rarely write the phrase a rule expects ("I gave my cat to my neighbour
+because I won't be needing her"). This layer embeds every sentence of a note
+with the backbone the app already loads (the heads' encoder, mean pooling,
+L2-normalised) in one batched pass and compares it by cosine similarity with
+the exemplar bank in ``crisis_exemplars.json``:
+
+* ``crisis``: sentences organised by C-SSRS categories (wish to be dead,
+  passive and active ideation, method, intent, plan, preparatory acts, past
+  attempts, non-suicidal self-injury, third-person reports);
+* ``contrast``: sentences that share words with crisis language but are not a
+  disclosure (idioms, media, prevention work, clinician negations, someone
+  else's death, low mood without crisis, everyday plans).
+
+A sentence flags when its best crisis similarity reaches ``THRESHOLD`` (or
+the lower ``CUE_THRESHOLD`` when the sentence contains a word of the risk
+lexicon: die, pills, rope, goodbye, alive, ...) and is higher than its best
+contrast similarity by more than ``MARGIN``. The
+threshold was chosen on the development part of tests/data/crisis_eval.csv
+and on IMHI DR *train* posts (see bench/RESULTS.md); the held-out part of the
+evaluation set and the IMHI DR test posts were not used to choose it.
+
+The bank is embedded once per loaded encoder and kept on it. Sentences longer
+than ``UNIT_WORDS`` words are checked as overlapping word windows, so a
+20,000-word note is checked in full, never truncated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import ModelUnavailable
+
+BANK_FILE = Path(__file__).with_name("crisis_exemplars.json")
+THRESHOLD = 0.62   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
+CUE_THRESHOLD = 0.60  # lower bar for sentences that contain a word of the risk lexicon below
+MARGIN = 0.0       # the crisis similarity must beat the nearest contrast exemplar by more than this
+UNIT_WORDS = 48    # longer sentences are checked as windows of this many words
+UNIT_OVERLAP = 16  # words shared by consecutive windows
+
+# C-SSRS exemplar category -> the crisis category the banner names.
+BANNER_CATEGORY = {
+    "wish to be dead": "suicidal ideation", "passive ideation": "suicidal ideation",
+    "active ideation": "suicidal ideation", "method": "intent or plan", "intent": "intent or plan",
+    "plan": "intent or plan", "preparatory acts": "preparatory acts", "past attempt": "past attempt",
+    "non-suicidal self-injury": "self-harm", "third-person report": "third-person report",
+}
+
+# Words that put a sentence in the neighbourhood of self-harm: a sentence with one of them needs less similarity
+# to flag ("I counted the tablets left in the bottle"), one without needs more ("I sorted my things out").
+RISK_LEXICON = re.compile(
+    r"\b(?:di(?:e|es|ed|ing)|dead|death|alive|live|living|life|exist\w*|gone|goodbyes?|farewell|burden|"
+    r"disappear\w*|wake|forever|end(?:ing|ed)?|over|kill\w*|hurt\w*|harm\w*|cut\w*|blade|razor|scars?|bleed\w*|"
+    r"burn\w*|pills?|tablets?|meds|medication|overdos\w*|bottle|rope|noose|gun|rifle|knife|bridge|ledge|roof|"
+    r"jump\w*|train|tracks|drown\w*|hang\w*|suicid\w*|letters?|note|will|belongings|things|anymore|"
+    r"attempt\w*|tried|survive\w*|hospital|icu|ambulance|peace|escape|point|reason|future|tonight|"
+    r"permanent\w*|stop|matter|miss|without\s+me|here)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+|(?<=[.!?])(?=[A-Z])")
+_CLAUSE = re.compile(r";\s*|,?\s+(?=(?:but|however|though|although|except|yet)\b)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of the note checked on its own: a sentence, a clause of one, or a window of a long one."""
+
+    text: str
+    start: int
+    end: int
+
+
+def split_units(text: str) -> list[Unit]:
+    """Sentences and clauses of ``text`` with character offsets; long ones as overlapping word windows."""
+    units: list[Unit] = []
+    for s, e in _spans(text, _SENTENCE_END, 0, len(text)):
+        for cs, ce in _spans(text, _CLAUSE, s, e):
+            units.extend(_windows(text, cs, ce))
+    return units
+
+
+def _spans(text: str, pattern: re.Pattern, start: int, end: int) -> list[tuple[int, int]]:
+    out, pos = [], start
+    for m in pattern.finditer(text, start, end):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, end))
+    result = []
+    for s, e in out:
+        piece = text[s:e]
+        lead = len(piece) - len(piece.lstrip())
+        s2, e2 = s + lead, s + len(piece.rstrip())
+        if e2 - s2 >= 2 and re.search(r"\w", text[s2:e2]):
+            result.append((s2, e2))
+    return result
+
+
+def _windows(text: str, start: int, end: int) -> list[Unit]:
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    if len(words) <= UNIT_WORDS:
+        return [Unit(text[start:end], start, end)]
+    out, step = [], UNIT_WORDS - UNIT_OVERLAP
+    for i in range(0, len(words), step):
+        chunk = words[i:i + UNIT_WORDS]
+        s, e = start + chunk[0][0], start + chunk[-1][1]
+        out.append(Unit(text[s:e], s, e))
+        if i + UNIT_WORDS >= len(words):
+            break
+    return out
+
+
+@lru_cache(maxsize=1)
+def load_bank() -> dict:
+    """The exemplar bank: {"crisis": {category: [sentences]}, "contrast": {kind: [sentences]}}."""
+    try:
+        data = json.loads(BANK_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"The crisis exemplar bank {BANK_FILE.name} cannot be read: {exc}") from exc
+    return {"crisis": data["crisis"], "contrast": data["contrast"]}
+
+
+@dataclass
+class _Bank:
+    crisis: object            # [n, hidden] normalised embeddings
+    crisis_labels: list[tuple[str, str]]  # (category, exemplar)
+    contrast: object
+    contrast_labels: list[tuple[str, str]]
+
+
+def semantic_available(encoder) -> str:
+    """Empty when the encoder can run the semantic layer, else why not."""
+    if encoder is None:
+        return "the encoder is not loaded"
+    if getattr(encoder, "remote", False):
+        return "the encoder runs on a remote server, which scores heads only"
+    if not callable(getattr(encoder, "sentence_embeddings", None)):
+        return "the encoder has no backbone in this process"
+    return ""
+
+
+def embed(encoder, texts: list[str]):
+    """Normalised sentence embeddings from the loaded encoder's backbone (``Encoder.sentence_embeddings``)."""
+    return encoder.sentence_embeddings(texts)
+
+
+def _bank_for(encoder) -> _Bank:
+    cached = getattr(encoder, "_crisis_bank", None)
+    if cached is not None:
+        return cached
+    bank = load_bank()
+    crisis_labels = [(cat, s) for cat, items in bank["crisis"].items() for s in items]
+    contrast_labels = [(kind, s) for kind, items in bank["contrast"].items() for s in items]
+    emb = embed(encoder, [s for _, s in crisis_labels] + [s for _, s in contrast_labels])
+    built = _Bank(emb[:len(crisis_labels)], crisis_labels, emb[len(crisis_labels):], contrast_labels)
+    try:
+        encoder._crisis_bank = built
+    except AttributeError:
+        pass
+    return built
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    unit: Unit
+    crisis: float          # best cosine similarity to a crisis exemplar
+    category: str          # its C-SSRS category
+    exemplar: str
+    contrast: float        # best cosine similarity to a contrast exemplar
+    contrast_kind: str
+    contrast_exemplar: str
+
+    @property
+    def cue(self) -> bool:
+        return bool(RISK_LEXICON.search(self.unit.text))
+
+    def limit(self, threshold: float = THRESHOLD, cue_threshold: float = CUE_THRESHOLD) -> float:
+        return min(threshold, cue_threshold) if self.cue else threshold
+
+    def flags(self, threshold: float = THRESHOLD, margin: float = MARGIN, cue_threshold: float = CUE_THRESHOLD) -> bool:
+        return self.crisis >= self.limit(threshold, cue_threshold) and self.crisis > self.contrast + margin
+
+
+def score_units(encoder, units: list[Unit]) -> list[UnitScore]:
+    """Nearest crisis and contrast exemplar of every unit (one batched backbone pass over the units)."""
+    if not units:
+        return []
+    bank = _bank_for(encoder)
+    emb = embed(encoder, [u.text for u in units])
+    crisis = emb @ bank.crisis.T
+    contrast = emb @ bank.contrast.T
+    c_val, c_idx = crisis.max(dim=1)
+    k_val, k_idx = contrast.max(dim=1)
+    out = []
+    for i, u in enumerate(units):
+        cat, ex = bank.crisis_labels[int(c_idx[i])]
+        kind, kex = bank.contrast_labels[int(k_idx[i])]
+        out.append(UnitScore(u, float(c_val[i]), cat, ex, float(k_val[i]), kind, kex))
+    return out

@@ -1,0 +1,124 @@
+"""What the clinician sees of the crisis check: risk-factor notice, red highlight, patient-level state, shared
+acknowledgement, stored results."""
+
+from core.clinical import cohort, patients
+from core.safety.crisis import OTHER_SUICIDE
+
+UNCLE_NOTE = ("Family history: maternal uncle died by suicide in 2015. Patient denies current suicidal ideation, "
+              "intent or plan. Mood improving with sertraline.")
+CRISIS_NOTE = "Session 4. Says she wants to kill herself and has been stockpiling pills."
+
+
+def texts(at) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.error]
+    parts += [e.value for e in at.info] + [e.value for e in at.warning] + [e.value for e in at.success]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_relatives_suicide_is_a_calm_risk_factor_notice_not_the_crisis_banner(app_env):
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-UNCLE", consent_ml=False)
+    vid = patients.add_visit(ctx, pid, "2026-03-02", UNCLE_NOTE)
+    [visit] = patients.list_visits(ctx, pid)
+    assert not visit["crisis"].flagged
+    assert [f.category for f in visit["crisis"].risk_factors] == [OTHER_SUICIDE]
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    assert "Crisis language detected" not in texts(at)
+    assert not any(b.key == f"ack_{vid}" for b in at.button)
+    assert any("Suicide of a relative or other person: risk factor" in i.value and "maternal uncle" in i.value
+               for i in at.info)
+    assert patients.list_patients(ctx).rows[0]["crisis"] is False
+
+
+def test_crisis_red_stays_visible_under_an_evidence_span_that_starts_earlier():
+    from app.widgets import highlight
+
+    text = "Low mood. She says she wants to die. Poor sleep."
+    start = text.index("wants to die")
+    html_ = highlight(text, [(0, len(text), "supports: risk", "evidence"),
+                             (start, start + len("wants to die"), "crisis language: x", "crisis")])
+    assert "class='mhd-crisis'" in html_ and ">wants to die</mark>" in html_
+    assert html_.count("class='mhd-evidence'") == 2  # the evidence is cut around the crisis mark
+
+
+def test_patient_in_crisis_while_any_visit_is_unacknowledged(app_env):
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-ANY", consent_ml=False)
+    vid = patients.add_visit(ctx, pid, "2026-03-02", CRISIS_NOTE)
+    patients.add_visit(ctx, pid, "2026-03-02", "Harmless follow-up: slept better, went for a walk.")
+    [row] = patients.list_patients(ctx).rows
+    assert row["crisis"] is True and row["status"] == "crisis"
+    lead = app_env.ctx("lead")
+    attention = cohort.overview(lead)["attention"]
+    assert [a["crisis"] for a in attention if a["patient_id"] == pid] == [True]
+    at = app_env.page("pages/cohort.py", "lead").run()
+    assert not at.exception
+    assert [m.value for m in at.metric if m.label == "Crisis flags"] == ["1"]
+    patients.acknowledge_crisis(ctx, vid, "Called her; safety plan reviewed.")
+    [row] = patients.list_patients(ctx).rows
+    assert row["crisis"] is False and row["crisis_acknowledged"] == 1
+    assert not [a for a in cohort.overview(lead)["attention"] if a["patient_id"] == pid and a["crisis"]]
+
+
+def test_acknowledgement_is_shared_with_the_care_team(app_env):
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-ACK", consent_ml=False)
+    vid = patients.add_visit(ctx, pid, "2026-03-02", CRISIS_NOTE)
+    lead_page = app_env.page("pages/patient.py", "lead", patient_id=pid).run()
+    assert "Crisis language detected" in texts(lead_page)  # nobody has acknowledged yet
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    at.text_input(key=f"ack_note_{vid}").input("Phoned patient, crisis team informed.")
+    at.button(key=f"ack_{vid}").click().run()
+    assert not at.exception
+    lead_page = app_env.page("pages/patient.py", "lead", patient_id=pid).run()
+    assert not lead_page.exception
+    shown = texts(lead_page)
+    assert "Crisis language detected" not in shown
+    assert not any(b.key == f"ack_{vid}" for b in lead_page.button)
+    assert any("acknowledged by psy (psychiatrist)" in w.value and "Phoned patient, crisis team informed." in w.value
+               for w in lead_page.warning)
+    [ack] = patients.crisis_acknowledged(app_env.ctx("lead"), vid)
+    assert ack["username"] == "psy" and ack["note"] == "Phoned patient, crisis team informed."
+
+
+def test_banner_names_category_sentence_and_layer_and_says_the_semantic_layer_was_off(app_env):
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-WHY", consent_ml=False)
+    patients.add_visit(ctx, pid, "2026-03-02", CRISIS_NOTE + " Denies any plan to overdose.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "suicidal ideation" in shown and "phrase rule" in shown and "wants to kill herself" in shown
+    assert "Semantic layer off (no consent to ML analysis" in shown
+    assert any("considered, not flagged" in e.label for e in at.expander)
+
+
+def test_crisis_result_is_stored_at_save_and_read_back_without_recomputing(app_env, monkeypatch):
+    from core.safety import crisis_check
+    from core.storage import records
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-STORE", consent_ml=False)
+    vid = patients.add_visit(ctx, pid, "2026-03-02", CRISIS_NOTE)
+    stored = records.visit_crisis(app_env.store, [vid])[vid]
+    assert stored["flagged"] == 1 and stored["version"] == crisis_check.DETECTOR_VERSION
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(crisis_check, "assess_crisis", boom)
+    monkeypatch.setattr("core.safety.crisis_state.assess_crisis", boom)
+    [visit] = patients.list_visits(ctx, pid)
+    assert visit["crisis"].flagged and visit["crisis"].flags[0].layer == "rule"
+
+
+def test_import_batch_runs_the_crisis_check_on_every_visit(app_env):
+    from core.storage import records
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-BATCH", consent_ml=False)
+    data = (b"visit_date,text\n2026-01-01,Slept well.\n2026-01-08,\"Says she wants to kill herself.\"\n")
+    ids = patients.import_visits(ctx, pid, "v.csv", data)
+    stored = records.visit_crisis(app_env.store, ids)
+    assert [stored[i]["flagged"] for i in ids] == [0, 1]
