@@ -120,8 +120,8 @@ def _new_patient(page, app_url, pseudonym):
     page.get_by_role("textbox", name="Pseudonymous id").fill(pseudonym)
     tick(page, "The patient consents to ML analysis of their notes")
     button(page, "Create patient").click()
-    # Create-patient lands on the new patient.
-    expect(page.get_by_role("heading", name=pseudonym)).to_be_visible()
+    # Create-patient lands on the new patient (the first page of a fresh app also loads the encoder).
+    expect(page.get_by_role("heading", name=pseudonym)).to_be_visible(timeout=180_000)
     expect(page.get_by_text(f"Created {pseudonym}. Add the first visit under Add visits.")).to_be_visible()
 
 
@@ -224,12 +224,14 @@ def test_scores_speak_one_language_status_has_a_legend_and_qa_flags_reach_the_ps
     from core.models.heads import HEADS as SPECS
 
     _new_patient(page, app_url, "J-STYLE-1")
-    for text in ["Session 1. Sees friends weekly; mother was treated for depression for years.",
-                 "Session 2. Has stopped seeing anyone, stays in alone, flashbacks of the assault most nights."]:
+    for n, text in enumerate(["Session 1. Sees friends weekly; mother was treated for depression for years.",
+                              "Session 2. Has stopped seeing anyone, stays in alone, flashbacks of the assault "
+                              "most nights."], start=1):
+        settle(page)
         tab(page, "Add visits").click()
         page.get_by_role("textbox", name="Session note").fill(text)
         button(page, "Add visit").click()
-        expect(page.get_by_text("Visit added.")).to_be_visible()
+        expect(page.get_by_text(f"{n} visits · consent")).to_be_visible(timeout=60_000)
     tab(page, "Visits").click()
     button(page, "Analyse").click()
     head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
