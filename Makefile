@@ -26,13 +26,14 @@ run: install
 	$(BIN)/python -m core init-db
 	$(BIN)/python -m core seed-demo --if-empty
 	@port="$(PORT)"; [ -n "$$port" ] || port=$$($(BIN)/python -c 'from core.settings import load_settings; print(load_settings().port)'); \
+	upload_mb=$$($(BIN)/python -c 'from core.settings import load_settings; print(load_settings().max_upload_mb)'); \
 	echo ""; \
 	echo "  mhdash is starting on http://localhost:$$port (listening on $(ADDRESS))"; \
 	echo "  Log in with an account printed above on first run (also in var/first-run-credentials.txt)."; \
 	echo "  Later: accounts are managed by the admin on the Users page, or python -m core users --help."; \
 	echo ""; \
 	exec $(BIN)/streamlit run app/main.py --server.headless true --server.port $$port \
-		--server.address $(ADDRESS) --browser.gatherUsageStats false
+		--server.address $(ADDRESS) --browser.gatherUsageStats false --server.maxUploadSize $$upload_mb
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -133,6 +133,17 @@ class Analysis(BaseModel):
     notes: list[str]
     truncated: bool | None = None
     cached: bool
+    label_source: str = Field("", description="task_head (label from an IMHI task head; the LLM wrote the "
+                                              "rationale) or llm")
+    label_model_id: str = ""
+    label_model_version: str = Field("", description="version of the model that produced the label")
+    reliability: dict | None = Field(None, description="{reliable, note, summary} from the label source's recorded "
+                                                       "IMHI evaluation")
+    faithful_evidence: dict | None = Field(None, description="task-head labels: the note sentences whose deletion "
+                                                             "lowers the label's probability most (occlusion)")
+    llm: dict | None = Field(None, description="task-head labels: the LLM's own scored label and whether its "
+                                               "recorded evaluation makes it a reliable second reading")
+    disagreement: bool = False
 
 
 class TaskInfo(BaseModel):

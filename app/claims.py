@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.widgets import inert, md_escape
 from core.llm.evidence import claim_status, support_summary
 
 
@@ -35,8 +36,9 @@ def render_claims(claims: list[dict]) -> None:
     for c in claims:
         if claim_status(c) == "contradicted":
             ev = c.get("contradicted_by") or {}
-            st.error(f"**Contradicted by the note:** {c['claim']}  \nThe note says: “{ev.get('sentence', '')}”"
-                     + (f" ({ev['reason']})" if ev.get("reason") else ""), icon=":material/block:")
+            st.error(f"**Contradicted by the note:** {md_escape(c['claim'])}  \nThe note says: "
+                     f"“{md_escape(ev.get('sentence', ''))}”"
+                     + (f" ({md_escape(ev['reason'])})" if ev.get("reason") else ""), icon=":material/block:")
     for c in claims:
         if claim_status(c) == "unsupported":
-            st.markdown(f"⚠️ *No support in the note:* {c['claim']}")
+            st.markdown(f"⚠️ *No support in the note:* {inert(c['claim'])}", unsafe_allow_html=True)

@@ -10,7 +10,7 @@ from core.security.auth import User
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
-# (file, title, icon, permission, section)
+# (file, title, icon, permission, section); permission None: every logged-in account
 PAGES = [
     ("patients.py", "Patients", ":material/groups:", "patients.read", "Clinical"),
     ("patient.py", "Patient", ":material/person:", "patients.read", "Clinical"),
@@ -20,11 +20,16 @@ PAGES = [
     ("models.py", "Models", ":material/model_training:", "models.read", "System"),
     ("users.py", "Users", ":material/manage_accounts:", "users.manage", "System"),
     ("audit.py", "Audit trail", ":material/policy:", "audit.read", "System"),
+    ("account.py", "Account", ":material/account_circle:", None, "Account"),
 ]
 
 
+def _allowed(user: User, permission: str | None) -> bool:
+    return permission is None or user.can(permission)
+
+
 def allowed_pages(user: User) -> list[str]:
-    return [f for f, _, _, perm, _ in PAGES if user.can(perm)]
+    return [f for f, _, _, perm, _ in PAGES if _allowed(user, perm)]
 
 
 def _page(file: str, title: str, icon: str):
@@ -39,7 +44,7 @@ def all_pages() -> list:
 def pages_for(user: User) -> dict[str, list]:
     sections: dict[str, list] = {}
     for file, title, icon, perm, section in PAGES:
-        if not user.can(perm) or not (PAGES_DIR / file).exists():
+        if not _allowed(user, perm) or not (PAGES_DIR / file).exists():
             continue
         sections.setdefault(section, []).append(_page(file, title, icon))
     return sections

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import settings
-from core.errors import CoreError
+from core.errors import CoreError, ModelUnavailable
 
 
 @st.cache_resource(show_spinner="Loading the encoder and heads…")
@@ -60,4 +60,25 @@ def embedder():
     try:
         return _embedder()
     except CoreError:
+        return None
+
+
+@st.cache_resource(show_spinner="Loading the IMHI task heads…")
+def _task_heads():
+    from core.models.task_heads import load_task_heads
+
+    return load_task_heads(settings(), _encoder())
+
+
+def task_heads():
+    """The IMHI task heads on the loaded encoder, or None with the reason shown (their tasks then take the
+    language model's label, with its reliability note)."""
+    enc = encoder()
+    if enc is None:
+        return None
+    try:
+        return _task_heads()
+    except ModelUnavailable as exc:
+        st.warning(f"Task heads not loaded, so labels come from the language model: {exc}",
+                   icon=":material/warning:")
         return None

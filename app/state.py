@@ -58,8 +58,10 @@ def _login_form() -> None:
         if st.button("Log in with single sign-on", key="login_sso"):
             st.login()
     if submitted:
+        from app.account import client_address
+
         try:
-            _, token = auth.login(main_store(), settings(), username, password)
+            _, token = auth.login(main_store(), settings(), username, password, client=client_address())
         except AuthError as exc:
             st.error(str(exc))
             return
@@ -110,6 +112,9 @@ def context() -> Context:
     if user is None:
         _login_form()
         st.stop()
+    if user.must_change_password:
+        _forced_change(user)
+        st.stop()
     demo = bool(st.session_state.get(DEMO_KEY)) and user.can("demo.use")
     store = demo_store() if demo else main_store()
     ctx = Context(settings=settings(), store=store, user=user, demo=demo)
@@ -122,6 +127,20 @@ def context() -> Context:
             unsafe_allow_html=True,
         )
     return ctx
+
+
+def _forced_change(user: auth.User) -> None:
+    """A password set by an administrator opens nothing but this form until the person chooses their own."""
+    from app.account import change_password_form
+
+    st.title("Choose a new password")
+    st.info(f"Welcome, {user.display_name}. Your password was set by an administrator; choose your own before "
+            "you continue. Nobody else will know it.")
+    if change_password_form(user, key="forced"):
+        st.rerun()
+    if st.button("Log out", key="forced_logout"):
+        logout()
+        st.rerun()
 
 
 def _enter_demo(store: Store, user: auth.User) -> None:

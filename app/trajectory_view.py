@@ -8,7 +8,7 @@ import streamlit as st
 from app import resources, state
 from app.indicators_view import render_trajectories as render_indicators
 from app.score_style import describe
-from app.widgets import DISCLAIMER, provenance, trajectory_chart
+from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
 from core.clinical import analysis
 from core.clinical.family import family_history_mentions
 from core.clinical.trends import NOT_TRENDS, latest_heads_per_visit, trends_from_analyses
@@ -117,7 +117,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
 
                 def on_token(piece):
                     pieces.append(piece)
-                    box.markdown("".join(pieces))
+                    box.markdown(inert("".join(pieces)), unsafe_allow_html=True)
 
                 try:
                     with st.spinner("Reading the visits in order…"):

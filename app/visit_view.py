@@ -11,6 +11,7 @@ from app.widgets import (
     DISCLAIMER,
     head_scores_chart,
     highlight,
+    inert,
     probabilities_chart,
     provenance,
     synthetic_heads_note,
@@ -95,25 +96,85 @@ def _evidence_spans(outputs: dict) -> list[tuple[int, int, str, str]]:
     return claims_view.evidence_spans(outputs.get("evidence") or [])
 
 
+def _basis_spans(outputs: dict) -> list[tuple[int, int, str, str]]:
+    """What a task head's label rests on, as green note highlights."""
+    fe = outputs.get("faithful_evidence") or {}
+    return [(s["start"], s["end"], f"the label '{fe.get('label')}' rests on this sentence: deleting it lowers its "
+             f"probability by {s['drop']:.2f}", "basis") for s in fe.get("sentences") or []]
+
+
+UNRELIABLE_MARK = "treat its label as unreliable"
+
+
+def _reliability(out: dict) -> tuple[bool | None, str | None]:
+    """(reliable?, sentence) of the label's source; older answers carry the note among their notes."""
+    rel = out.get("reliability")
+    if isinstance(rel, dict):
+        return rel.get("reliable"), rel.get("note") or rel.get("summary")
+    weak = next((n for n in out.get("notes") or [] if UNRELIABLE_MARK in n), None)
+    return (False, weak) if weak else (None, None)
+
+
 def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
     render_feedback(a, feedback)
     out = a["outputs"]
     probs = out.get("probabilities") or {}
     label = out.get("label") or ("suggestions" if a["task"] == "next_steps" else "—")
     p = probs.get(label)
-    st.markdown(f"**{task_title(a['task'])}: {label}**" + (f" · model probability ≈ {p:.1f}" if p is not None else ""))
+    head = out.get("label_source") == "task_head"
+    source = (f" · label from the task head `{out.get('label_model_version')}`" if head
+              else " · label from the language model" if out.get("label") and probs else "")
+    st.markdown(f"**{task_title(a['task'])}: {label}**"
+                + (f" · model probability ≈ {p:.1f}" if p is not None else "") + source)
+    reliable, note = _reliability(out)
     if probs:
-        st.plotly_chart(probabilities_chart(probs), key=f"probs_{a['id']}", width="stretch")
+        # The probability bar and what the label source's recorded evaluation says about it, side by side.
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            st.plotly_chart(probabilities_chart(probs), key=f"probs_{a['id']}", width="stretch")
+        with c2:
+            if reliable is False and note:
+                st.warning(note, icon=":material/warning:")
+            elif note:
+                st.info(note, icon=":material/verified:")
+    elif reliable is False and note:
+        st.warning(note, icon=":material/warning:")
+    llm = out.get("llm") or {}
+    if head and llm.get("shown") and llm.get("label"):
+        lp = (llm.get("probabilities") or {}).get(llm["label"])
+        st.markdown(f"LLM reading: **{llm['label']}**" + (f" · p = {lp:.2f}" if lp is not None else "")
+                    + f" · `{llm.get('model_version', '')}`")
+    if out.get("disagreement"):
+        st.warning(f"The task head says **{label}**, the language model says **{llm.get('label')}**. Both have a "
+                   "reliable recorded evaluation on this task: this answer is queued for review with priority.",
+                   icon=":material/call_split:")
+    basis = (out.get("faithful_evidence") or {}).get("sentences") or []
+    if head:
+        st.markdown("**What the label rests on** (sentences whose deletion lowers the task head's probability of "
+                    f"*{label}* most; highlighted green in the note)")
+        if basis:
+            for s in basis:
+                st.markdown(f"- “{s['text']}” — without it, p({label}) falls by {s['drop']:.2f}")
+        else:
+            st.caption("No single sentence lowers the label's probability when deleted: the label rests on the "
+                       "note as a whole.")
     if out.get("rationale"):
-        st.markdown("*Rationale (model text):*")
+        if head:
+            st.markdown("*Generated text (language model; it explains the label, it did not choose it):*")
+        else:
+            st.markdown("*Rationale (model text):*")
         st.text(out["rationale"])
     claims_view.render_claims(out.get("evidence") or [])
     if a["task"] == "next_steps":
         from core.llm.tasks import NEXT_STEPS_DISCLAIMER
 
         st.warning(NEXT_STEPS_DISCLAIMER, icon=":material/info:")
-    for note in out.get("notes") or []:
-        st.caption(f"Note: {note}")
+    for n in out.get("notes") or []:
+        if n != note:
+            st.caption(f"Note: {n}")
+    if head:
+        st.caption(f"Label: task head `{out.get('label_model_version')}` (`{out.get('label_model_id')}`) · "
+                   f"rationale: language model `{out.get('model_version') or '—'}`")
     provenance(a)
     _sign_button(ctx, a, feedback)
 
@@ -173,14 +234,15 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
     spans = [(m.start, m.end, f"crisis language: {m.category}", "crisis") for m in crisis.active]
     for a in analyses:
         if a["kind"] == "llm":
-            spans += _evidence_spans(a["outputs"])
+            spans += _basis_spans(a["outputs"]) + _evidence_spans(a["outputs"])
     shown = indicators_view.choose_shown(visit["id"]) if indicators else []
     if shown:
         st.markdown(indicators_view.legend(indicators, shown), unsafe_allow_html=True)
         spans += indicators_view.note_spans(indicators, shown, [s for s in spans if s[3:] == ("crisis",)])
     st.markdown(highlight(visit["text"], spans, indicators_view.mark_styles()), unsafe_allow_html=True)
-    st.caption(f"Source: {visit['source']} · highlighted: :red[crisis language] (red) and evidence for the "
-               "rationales (yellow); purple marks a sentence that contradicts a rationale claim"
+    st.caption(f"Source: {visit['source']} · highlighted: :red[crisis language] (red), :green[what a task head's "
+               "label rests on] (green) and evidence for the rationales (yellow); purple marks a sentence that "
+               "contradicts a rationale claim"
                + ("; indicators as in the legend (struck through: negated)" if shown else ""))
     render_crisis_check(crisis)
     indicators_view.render_panel(ctx, visit, indicators, analyses, consent)
@@ -198,7 +260,7 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
                 render_llm(ctx, a, feedback)
     if ctx.user.can("analyses.run"):
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        task = c1.selectbox("Ask the language model", tasks, key=f"task_{visit['id']}", format_func=task_title)
+        task = c1.selectbox("Ask a clinical question", tasks, key=f"task_{visit['id']}", format_func=task_title)
         if c2.button("Run", key=f"run_task_{visit['id']}", icon=":material/play_arrow:"):
             run_task(ctx, visit["id"], task)
 
@@ -224,11 +286,13 @@ def run_task(ctx, visit_id: int, task: str) -> None:
 
     def on_token(piece: str) -> None:
         streamed.append(piece)
-        box.markdown("*Rationale (streaming):* " + "".join(streamed))
+        box.markdown("*Rationale (streaming):* " + inert("".join(streamed)), unsafe_allow_html=True)
 
+    heads = resources.task_heads()
     try:
         with st.spinner(f"Running {task}…"):
-            analysis.run_llm_task(ctx, visit_id, task, llm, embedder=resources.embedder(), on_token=on_token)
+            analysis.run_llm_task(ctx, visit_id, task, llm, embedder=resources.embedder(), on_token=on_token,
+                                  task_heads=heads, encoder=resources.encoder() if heads is not None else None)
         st.rerun()
     except CoreError as exc:
         state.show_error(exc)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app.score_style import head_scores_chart  # noqa: F401  (one visual language for scores lives there)
@@ -84,14 +82,40 @@ def _date_axis(dates: list[str]) -> dict:
 # Crisis language must stand out from evidence at a glance, not only on hover.
 _MARK_STYLE = {"crisis": "background:#fecaca;color:#7f1d1d;font-weight:600;border-bottom:2px solid #b91c1c",
                "evidence": "background:#fef08a",
-               "contradicts": "background:#e9d5ff;border-bottom:2px solid #7e22ce"}
+               "contradicts": "background:#e9d5ff;border-bottom:2px solid #7e22ce",
+               # sentences a task head's label rests on (occlusion): the primary explanation
+               "basis": "background:#bbf7d0;border-bottom:2px solid #15803d"}
+
+
+# Every character Markdown, GitHub-flavoured Markdown, Streamlit's directives (:red[..], :material/..:) or LaTeX
+# ($..$) could act on becomes a numeric entity, and every line break a <br>: no blank line can end the HTML block,
+# so nothing from a note (or from model text quoting it) is ever interpreted, only shown.
+_INERT = {ord(c): f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~<>&:$=\"'^%@/;?"}
+_INERT.update({ord("\r"): "", ord("\n"): "<br>", ord("\t"): "&#9;"})
+
+
+def md_escape(text: str) -> str:
+    """``text`` for a Markdown-only element (st.error, st.warning): every ASCII punctuation character
+    backslash-escaped (CommonMark shows it literally, and no directive or formula can start), lines joined."""
+    joined = " ".join(line.strip() for line in str(text).splitlines() if line.strip())  # no indented code block
+    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in joined)
+
+
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def inert(text: str) -> str:
+    """HTML for ``text`` that Markdown renders exactly as typed (for st.markdown(..., unsafe_allow_html=True))."""
+    return str(text).replace("\r\n", "\n").translate(_INERT)
 
 
 def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = None) -> str:
     """HTML of ``text`` with (start, end, title[, kind]) spans marked; kind "crisis" (red), "contradicts" (purple),
-    "evidence" (yellow, the default), or a kind whose CSS ``styles`` gives. Crisis spans always stay visible:
-    any other mark overlapping one is cut around it, whichever starts first; where other marks overlap, the
-    earlier one wins (at the same start, contradicting sentences before evidence). Everything is escaped."""
+    "basis" (green: what a task head's label rests on), "evidence" (yellow, the default), or a kind whose CSS
+    ``styles`` gives. Crisis spans always stay visible: any other mark overlapping one is cut around it, whichever
+    starts first; where other marks overlap, the earlier one wins (at the same start, contradicting sentences, then
+    basis, then evidence). Everything from the note is made inert (``inert``): its Markdown and HTML are shown,
+    never interpreted, and nothing it links to is fetched."""
     marks = [(s[0], s[1], s[2], s[3] if len(s) > 3 else "evidence") for s in spans if s[1] > s[0]]
     crisis = sorted((m for m in marks if m[3] == "crisis"), key=lambda m: m[0])
     pieces = []
@@ -108,19 +132,19 @@ def highlight(text: str, spans: list[tuple], styles: dict[str, str] | None = Non
             parts = [(a, b) for s0, e0 in parts
                      for a, b in ((s0, min(e0, cs)), (max(s0, ce), e0)) if b > a]
         pieces += [(a, b, title, kind) for a, b in parts]
-    rank = {"crisis": 0, "contradicts": 1}
+    rank = {"crisis": 0, "contradicts": 1, "basis": 2}
     out, pos = [], 0
-    for start, end, title, kind in sorted(pieces, key=lambda m: (m[0], rank.get(m[3], 2))):
+    for start, end, title, kind in sorted(pieces, key=lambda m: (m[0], rank.get(m[3], 3))):
         if start < pos:
             start = pos  # overlapping non-crisis marks: the earlier one wins
         if start >= end:
             continue
-        out.append(html.escape(text[pos:start]))
-        out.append(f"<mark class='mhd-{kind}' title='{html.escape(title, quote=True)}' "
+        out.append(inert(text[pos:start]))
+        out.append(f"<mark class='mhd-{kind}' title='{inert(title)}' "
                    f"style='{(styles or {}).get(kind) or _MARK_STYLE.get(kind, _MARK_STYLE['evidence'])}'>"
-                   f"{html.escape(text[start:end])}</mark>")
+                   f"{inert(text[start:end])}</mark>")
         pos = end
-    out.append(html.escape(text[pos:]))
+    out.append(inert(text[pos:]))
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(out) + "</div>"
 
 
@@ -134,7 +158,7 @@ def token_heat(pairs: list[tuple[str, float]]) -> str:
         a = min(1.0, abs(score) / top)
         rgb = "185,28,28" if score > 0 else "29,78,216"
         parts.append(f"<span title='{score:+.3f}' style='background:rgba({rgb},{a:.2f});padding:0 1px'>"
-                     f"{html.escape(tok)}</span>")
+                     f"{inert(tok)}</span>")
     return "<div style='line-height:1.9'>" + " ".join(parts) + "</div>"
 
 

@@ -71,9 +71,37 @@ def require_in_process(model, feature: str, setting: str) -> None:
 
 # ============================================================================ HTTP
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_token_transport(url: str, token: str) -> None:
+    """ConfigError unless the bearer token would travel encrypted (https) or stay on this machine (loopback):
+    over plain http anyone on the path could read it and use the API as this server."""
+    from urllib.parse import urlsplit
+
+    if not token:
+        return
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "https" or (scheme == "http" and _loopback(parts.hostname or "")):
+        return
+    raise ConfigError(f"Refusing to send the API token to {parts.scheme or '?'}://{parts.hostname or url}: use an "
+                      "https:// address, or a loopback one (localhost, 127.0.0.1) for a server on this machine.")
+
+
 def _client(url: str, token: str, timeout: float, transport=None):
     import httpx
 
+    check_token_transport(url, token)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
 
@@ -287,15 +315,18 @@ def _softmax(scores: list[float]) -> list[float]:
     return [x / z for x in e]
 
 
-def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None) -> dict:
+def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None,
+            follow_label: str | None = None) -> dict:
     """``core.llm.answers.analyze`` for a RemoteLLM (and the in-process one, passed through).
 
-    ``on_token`` receives the rationale once, whole: the completion is not streamed.
+    ``on_token`` receives the rationale once, whole: the completion is not streamed. With `follow_label` the
+    rationale is generated after that label's sentence (the model's own label is still returned).
     """
     if not is_remote(llm):
         from core.llm.answers import analyze as local
 
-        return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens)
+        return local(llm, task_name, text, on_token=on_token, max_new_tokens=max_new_tokens,
+                     follow_label=follow_label)
 
     task = get_task(task_name)
     if text is None or not str(text).strip():
@@ -323,7 +354,7 @@ def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: in
             probs = _softmax(corrected_scores(llm, task, scores))
             result["probabilities"] = {label: round(p, 6) for label, p in zip(task.labels, probs, strict=True)}
             result["label"] = max(result["probabilities"], key=result["probabilities"].get)
-            sentence = task.label_sentences[result["label"]]
+            sentence = task.label_sentences[follow_label or result["label"]]
             lead = f"{sentence} {REASONING}"
         else:
             sentence = lead = sentences[0]

@@ -114,5 +114,33 @@ class AuditTampered(CoreError):
     """The audit hash chain does not verify."""
 
 
+class DatabaseInUse(StorageError):
+    """The database is open elsewhere (the app, a worker), so it cannot be replaced now."""
+
+
+class RateLimited(AuthError):
+    """Too many attempts in a short time; ``retry_after`` says how many seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = int(retry_after)
+
+
 class RemoteUnsupported(InferenceError):
     """The feature needs the in-process model, and settings point at a remote model server."""
+
+
+class TaskHeadsUnavailable(ModelUnavailable):
+    """No usable IMHI task heads (none trained, or the folder cannot be read)."""
+
+
+class TaskHeadsBackboneMismatch(TaskHeadsUnavailable):
+    """The task heads were trained on another encoder backbone than the one loaded."""
+
+
+class CorruptCheckpoint(TaskHeadsUnavailable):
+    """A task-heads checkpoint is damaged (unreadable, wrong shapes, or its weights do not match their hash)."""
+
+
+class EmptyNote(ValidationError):
+    """A note with no words in it cannot be labelled."""

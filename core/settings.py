@@ -47,6 +47,11 @@ class Settings:
     db_key: str = field(default="", repr=False)
     # File holding the passphrase (e.g. /run/secrets/mhdash_db_key, mode 0600), read when db_key is empty.
     db_key_file: Path | None = None
+    # Key of the audit trail's HMAC chain and checkpoints, kept outside the database (MHD_AUDIT_KEY, at least
+    # 32 characters). Empty: read audit_key_file, else <folder of the database>/audit.key (created, mode 0600).
+    # Whoever can read it can rewrite the trail undetected (except against checkpoints kept off the host).
+    audit_key: str = field(default="", repr=False)
+    audit_key_file: Path | None = None
 
     # --- encoder + heads (multi-task psychosocial model) ----------------
     # Hub id, local directory, or EMBEDDED_ENCODER. Production: "xlm-roberta-large".
@@ -58,6 +63,13 @@ class Settings:
     # Reference band of the psycholinguistic indicators (IQR of not-depressed social-media posts), built by
     # `python -m core build-indicator-reference`.
     indicators_reference: Path = ROOT / "data" / "models" / "indicators" / "reference.json"
+
+
+    # Folder of versioned IMHI task heads (one classifier per IMHI question on the same backbone's
+    # pooled embeddings; `python -m core train-task-heads`). Tasks they cover take their label from them.
+    task_heads_dir: Path = ROOT / "data" / "models" / "task-heads"
+    # Task-heads version to load; "latest" follows the pointer.
+    task_heads_version: str = "latest"
     # torch, or onnx (onnxruntime, after `python -m core export-onnx`).
     encoder_runtime: Runtime = "torch"
     # Monte-Carlo dropout passes used for per-head uncertainty.
@@ -89,8 +101,16 @@ class Settings:
     encoder_url: str = ""
     # Base URL of an OpenAI-compatible completions server; "" = in-process.
     llm_url: str = ""
-    # Bearer token for the API (serve and clients); "" disables serving.
-    api_token: str = ""
+    # Bearer token for the API (serve and clients); "" disables serving. Sent only to https or loopback servers.
+    api_token: str = field(default="", repr=False)
+    # Largest request body the API reads, in MB (checked from Content-Length before reading, and while reading).
+    api_max_body_mb: int = 16
+    # Requests per minute one client address may make to the API, and failed-token requests per minute
+    # before it gets 429 with Retry-After.
+    api_rate_per_minute: int = 1200
+    api_auth_failures_per_minute: int = 20
+    # Serve interactive API docs at /docs (behind the token, like /openapi.json); off by default.
+    api_docs: bool = False
 
     # --- uploads ---------------------------------------------------------
     max_upload_mb: int = 10
@@ -103,6 +123,8 @@ class Settings:
     # Failed logins before an account is locked, and for how long.
     lockout_threshold: int = 5
     lockout_minutes: int = 15
+    # Login attempts per minute from one client address (and for one username) before logins are throttled.
+    login_rate_per_minute: int = 20
 
     # --- UI ----------------------------------------------------------------
     port: int = 8501

@@ -51,10 +51,15 @@ if c1.button("Verify hash chain", key="audit_verify", icon=":material/verified:"
         state.show_error(exc)
     else:
         if result.ok:
-            st.success(f"Chain intact: {result.checked:,} events verified.")
+            st.success(f"Chain intact: {result.checked:,} events verified, "
+                       f"{result.checkpoints:,} signed checkpoints match.")
         else:
-            st.error(f"TAMPERED: event {result.first_bad_id} does not match the chain "
-                     f"(checked {result.checked:,}). Preserve a copy of the database and investigate.")
+            where = (f"event {result.first_bad_id} does not match the chain" if result.first_bad_id
+                     else "the trail does not match its signed checkpoints")
+            st.error(f"TAMPERED: {where} (checked {result.checked:,}). Preserve a copy of the database and "
+                     "investigate.")
+            for problem in result.problems[:10]:
+                st.text(problem)
 if c2.button("Prepare CSV export", key="audit_export", icon=":material/download:"):
     try:
         st.session_state["audit_csv"] = audit.export_csv(store, ctx.user, filters)

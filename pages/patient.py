@@ -33,17 +33,22 @@ if patient_id is None:
     st.stop()
 try:
     patient = patients.get_patient(ctx, patient_id)
-    # The crisis check stored at save time; the encoder upgrades results the rules alone produced.
-    visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready())
+except CoreError as exc:
+    state.show_error(exc)
+    st.stop()
+
+consent = bool(patient["consent_ml"])
+# The title first: loading the encoder below can take a while on a cold start, and the page should say whose it is.
+st.title(f"{patient['pseudonym']}" + (f" · {patient['display_name']}" if patient["display_name"] else ""))
+try:
+    # The crisis check stored at save time; with consent, the encoder upgrades results the rules alone produced.
+    visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready() if consent else None)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
     feedback = signoff.qa_feedback(ctx, patient_id)
     indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
 except CoreError as exc:
     state.show_error(exc)
     st.stop()
-
-consent = bool(patient["consent_ml"])
-st.title(f"{patient['pseudonym']}" + (f" · {patient['display_name']}" if patient["display_name"] else ""))
 st.caption(f"{len(visits)} visits · consent to ML analysis: {'yes' if consent else 'no'}")
 if ctx.demo and consent and (enc := resources.encoder_if_ready()) is not None:
     # The synthetic cohort shows its scores at once, also to a clinical lead, who cannot run analyses.

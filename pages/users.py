@@ -34,13 +34,14 @@ if notice:
     st.success(notice)
 secret = st.session_state.pop("users_secret", None)
 if secret:
-    st.warning(f"Password for **{secret[0]}**, shown once. Pass it on securely; they should change it.")
+    st.warning(f"Password for **{secret[0]}**, shown once. Pass it on securely; it opens only the form to choose their own at the next login.")
     st.code(secret[1], language=None)
 
 st.dataframe(
     pd.DataFrame([{
         "Username": r["username"], "Name": r["display_name"], "Role": r["role_label"],
-        "Status": "disabled" if not r["active"] else ("locked" if r["locked"] else "active"),
+        "Status": "disabled" if not r["active"] else ("locked" if r["locked"] else (
+            "must choose a password" if r.get("must_change_password") else "active")),
         "Failed logins": r["failed_logins"], "Created": r["created_at"][:16].replace("T", " "),
     } for r in rows]),
     hide_index=True, width="stretch", key="users_table",

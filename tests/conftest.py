@@ -48,11 +48,12 @@ def users(store):
     """One account per role; passwords are 'correct horse battery'."""
     from core.security import auth
 
-    admin = auth.create_user(store, "admin", "correct horse battery", "admin")
+    # must_change=False: these tests are about something else (tests/test_auth.py covers the forced change).
+    admin = auth.create_user(store, "admin", "correct horse battery", "admin", must_change=False)
     out = {"admin": admin}
     for name, role in [("psy", "psychiatrist"), ("psy2", "psychiatrist"), ("lead", "clinical_lead"),
                        ("qa", "qa_reviewer"), ("qa2", "qa_reviewer")]:
-        out[name] = auth.create_user(store, name, "correct horse battery", role, actor=admin)
+        out[name] = auth.create_user(store, name, "correct horse battery", role, actor=admin, must_change=False)
     return out
 
 
@@ -85,11 +86,11 @@ def app_env(tmp_path, monkeypatch):
     st.cache_data.clear()
     settings = load_settings()
     store = open_store(settings.database)
-    admin = auth.create_user(store, "admin", PASSWORD, "admin")
+    admin = auth.create_user(store, "admin", PASSWORD, "admin", must_change=False)
     users = {"admin": admin}
     for name, role in [("psy", "psychiatrist"), ("psy2", "psychiatrist"), ("lead", "clinical_lead"),
                        ("qa", "qa_reviewer")]:
-        users[name] = auth.create_user(store, name, PASSWORD, role, actor=admin)
+        users[name] = auth.create_user(store, name, PASSWORD, role, actor=admin, must_change=False)
 
     class Env:
         def __init__(self):

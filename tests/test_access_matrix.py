@@ -102,10 +102,10 @@ def test_owner_sees_their_patient_and_the_other_psychiatrist_does_not(matrix):
 
 def test_navigation_lists_exactly_the_permitted_pages(app_env):
     expected = {
-        "psychiatrist": {"patients.py", "patient.py", "models.py"},
-        "clinical_lead": {"patients.py", "patient.py", "cohort.py", "quality.py", "models.py"},
-        "qa_reviewer": {"review.py", "quality.py"},
-        "admin": {"models.py", "users.py", "audit.py"},
+        "psychiatrist": {"patients.py", "patient.py", "models.py", "account.py"},
+        "clinical_lead": {"patients.py", "patient.py", "cohort.py", "quality.py", "models.py", "account.py"},
+        "qa_reviewer": {"review.py", "quality.py", "account.py"},
+        "admin": {"models.py", "users.py", "audit.py", "account.py"},
     }
     for name, role in [("psy", "psychiatrist"), ("lead", "clinical_lead"), ("qa", "qa_reviewer"),
                        ("admin", "admin")]:

@@ -129,13 +129,15 @@ def test_health_is_open_and_names_versions_without_phi(env):
     assert "text" not in r.text.lower().replace("context", "")
 
 
-def test_openapi_schema_is_published(env):
+def test_openapi_schema_is_published_behind_the_token(env):
     client, _, _ = env
-    schema = client.get("/openapi.json").json()
+    assert client.get("/openapi.json").status_code == 401
+    schema = client.get("/openapi.json", headers=AUTH).json()
     for path in ("/predict", "/predict_batch", "/analyze", "/health", "/metrics", "/v1/completions"):
         assert path in schema["paths"], path
     assert schema["paths"]["/predict_batch"]["post"]["requestBody"]
-    assert client.get("/docs").status_code == 200
+    assert client.get("/docs").status_code == 401
+    assert client.get("/docs", headers=AUTH).status_code == 404  # off unless api_docs is set
 
 
 @pytest.mark.parametrize("method,path,body", [

@@ -85,7 +85,7 @@ def test_no_server_errors(app, mode):
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=AUTH)
     checks = [not_a_server_error, response_schema_conformance, status_code_conformance]
     operations = [r.ok() for r in schema.get_all_operations()]
     assert len(operations) >= 8

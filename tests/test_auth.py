@@ -177,10 +177,47 @@ def test_role_change_ends_sessions(store, settings, users):
 
 
 def test_change_own_password(store, settings, users):
-    with pytest.raises(AuthError):
-        auth.change_password(store, users["psy"], "wrong password!", "a new long passphrase")
-    auth.change_password(store, users["psy"], PW, "a new long passphrase")
+    _, old_session = auth.login(store, settings, "psy", PW)
+    with pytest.raises(AuthError, match="current password is wrong"):
+        auth.change_password(store, settings, users["psy"], "wrong password!", "a new long passphrase")
+    with pytest.raises(ValidationError, match="differ"):
+        auth.change_password(store, settings, users["psy"], PW, PW)
+    token = auth.change_password(store, settings, users["psy"], PW, "a new long passphrase")
+    with pytest.raises(SessionExpired):
+        auth.resume(store, settings, old_session)  # every other session ends
+    assert auth.resume(store, settings, token).username == "psy"  # the person stays logged in
     auth.login(store, settings, "psy", "a new long passphrase")
+    assert {"user.change_password_failed", "user.change_password"} <= set(_actions(store))
+
+
+def test_wrong_current_password_counts_toward_the_lockout(store, settings, users):
+    s = settings.replace(lockout_threshold=3)
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            auth.change_password(store, s, users["psy"], "wrong password!", "a new long passphrase")
+    with pytest.raises(AccountLocked):
+        auth.change_password(store, s, users["psy"], "wrong password!", "a new long passphrase")
+    with pytest.raises(AccountLocked):
+        auth.change_password(store, s, users["psy"], PW, "a new long passphrase")
+
+
+def test_admin_set_passwords_must_be_changed_at_next_login(store, settings, users):
+    """A new account and an admin reset both force a change: until then the account can do nothing."""
+    created = auth.create_user(store, "newdoc", PW, "psychiatrist", actor=users["admin"])
+    assert created.must_change_password and not created.can("patients.read")
+    user, token = auth.login(store, settings, "newdoc", PW)
+    assert user.must_change_password and not user.can("patients.read")
+    with pytest.raises(PermissionDenied, match="new password"):
+        auth.require(user, "patients.read")
+    assert auth.resume(store, settings, token).must_change_password
+    new_token = auth.change_password(store, settings, user, PW, "my own new passphrase")
+    user = auth.resume(store, settings, new_token)
+    assert not user.must_change_password and user.can("patients.read")
+    # After an admin reset, the admin's password works only to choose a new one.
+    temp = auth.reset_password(store, users["psy"].id, users["admin"])
+    psy, _ = auth.login(store, settings, "psy", temp)
+    assert psy.must_change_password and not psy.can("patients.write")
+    assert next(u for u in auth.list_users(store, users["admin"]) if u["username"] == "psy")["must_change_password"]
 
 
 @pytest.mark.parametrize("password", ["short", "password1234", "aaaaaaaaaaaaaaaa", "x" * 2000, "psy-secret-pass",
@@ -222,7 +259,7 @@ def test_last_admin_is_protected(store, users):
         auth.set_role(store, admin.id, "psychiatrist", admin)
     with pytest.raises(ValidationError, match="last active administrator"):
         auth.set_active(store, admin.id, False, auth.console_actor())
-    second = auth.create_user(store, "admin2", PW, "admin", actor=admin)
+    second = auth.create_user(store, "admin2", PW, "admin", actor=admin, must_change=False)
     auth.set_active(store, admin.id, False, second)
     with pytest.raises(NotFound):
         auth.set_active(store, 9999, False, second)
@@ -232,7 +269,7 @@ def test_first_run_bootstrap(store, settings):
     password = auth.bootstrap_admin(store)
     assert password and len(password) >= auth.MIN_PASSWORD_LENGTH
     user, _ = auth.login(store, settings, "admin", password)
-    assert user.role == "admin"
+    assert user.role == "admin" and user.must_change_password  # a password shown on screen is changed at once
     assert auth.bootstrap_admin(store) is None
 
 
@@ -249,16 +286,53 @@ def test_outdated_hashes_are_upgraded_at_login(store, settings, users):
 def test_oidc_identity_maps_to_a_local_account(store, settings, users):
     admin = users["admin"]
     auth.create_user(store, "anna.smith@clinic.example", PW, "psychiatrist", "Dr Anna Smith", actor=admin)
+    idp = "https://idp.example"
     user, token = auth.login_oidc(store, settings, {"email": "anna.smith@clinic.example", "email_verified": True,
-                                                    "iss": "https://idp.example"})
+                                                    "iss": idp, "sub": "anna-1"})
     assert user.role == "psychiatrist" and auth.resume(store, settings, token) == user
+    # The SSO session is not held to the admin-set password's forced change (there is no password in it).
+    assert not user.must_change_password
     with pytest.raises(AuthError, match="No active mhdash account"):
-        auth.login_oidc(store, settings, {"email": "stranger@clinic.example"})
+        auth.login_oidc(store, settings, {"email": "stranger@clinic.example", "email_verified": True, "iss": idp,
+                                          "sub": "s-9"})
     with pytest.raises(AuthError, match="not verified"):
-        auth.login_oidc(store, settings, {"email": "anna.smith@clinic.example", "email_verified": False})
+        auth.login_oidc(store, settings, {"email": "anna.smith@clinic.example", "email_verified": False,
+                                          "iss": idp, "sub": "anna-1"})
     with pytest.raises(AuthError, match="e-mail"):
         auth.login_oidc(store, settings, {"sub": "123"})
     assert "auth.sso_refused" in _actions(store)
+
+
+def test_oidc_needs_a_verified_email_and_binds_issuer_and_subject(store, settings, users):
+    admin = users["admin"]
+    auth.create_user(store, "anna.smith@clinic.example", PW, "psychiatrist", actor=admin)
+    idp = "https://idp.example"
+    anna = {"email": "anna.smith@clinic.example", "email_verified": True, "iss": idp, "sub": "anna-1"}
+    # No email_verified claim at all is refused (it was accepted before).
+    with pytest.raises(AuthError, match="not verified"):
+        auth.login_oidc(store, settings, {k: v for k, v in anna.items() if k != "email_verified"})
+    with pytest.raises(AuthError, match="not verified"):
+        auth.login_oidc(store, settings, {**anna, "email_verified": "true"})  # a string is not a verification
+    with pytest.raises(AuthError, match="issuer and subject"):
+        auth.login_oidc(store, settings, {k: v for k, v in anna.items() if k != "sub"})
+    auth.login_oidc(store, settings, anna)  # binds (idp, anna-1) to the account
+    # Someone else at the same provider who gets the address later (a recycled mailbox) is refused.
+    with pytest.raises(AuthError, match="linked to another identity"):
+        auth.login_oidc(store, settings, {**anna, "sub": "someone-else"})
+    # The bound subject keeps its account even if the provider's e-mail claim changes.
+    user, _ = auth.login_oidc(store, settings, {**anna, "email": "anna.s@clinic.example"})
+    assert user.username == "anna.smith@clinic.example"
+
+
+def test_oidc_honours_the_lockout(store, settings, users):
+    auth.create_user(store, "bob@clinic.example", PW, "psychiatrist", actor=users["admin"])
+    s = settings.replace(lockout_threshold=2)
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            auth.login(store, s, "bob@clinic.example", "wrong password!")
+    with pytest.raises(AccountLocked):
+        auth.login_oidc(store, s, {"email": "bob@clinic.example", "email_verified": True, "iss": "https://i",
+                                   "sub": "b"})
 
 
 def test_oidc_configured_reads_secrets(tmp_path):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.security import auth
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -89,3 +93,43 @@ def test_nobody_logged_in_sees_the_login_form(app_env, page):
     at = app_env.page(page, None).run()
     assert not at.exception and not at.dataframe
     assert at.text_input(key="login_username") is not None
+
+
+def test_forced_password_change_at_first_login(app_env):
+    """An admin-created account sees only the change form until it chooses its own password; then the app."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.security import auth
+
+    auth.create_user(app_env.store, "newdoc", "temporary pass 123", "psychiatrist", actor=app_env.users["admin"])
+    _, token = auth.login(app_env.store, app_env.settings, "newdoc", "temporary pass 123")
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    at.session_state["auth_token"] = token
+    at.run()
+    assert not at.exception
+    assert "Choose a new password" in [t.value for t in at.title]
+    assert not any(b.label == "Log out" and b.key == "logout" for b in at.button)  # no navigation, no pages
+    at.text_input(key="forced_current").set_value("temporary pass 123")
+    at.text_input(key="forced_new").set_value("my very own passphrase")
+    at.text_input(key="forced_again").set_value("my very own passphrase")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(b.key == "logout" for b in at.button)  # the app itself now
+    with pytest.raises(auth.SessionExpired):
+        auth.resume(app_env.store, app_env.settings, token)  # the admin-era session is gone
+    user, _ = auth.login(app_env.store, app_env.settings, "newdoc", "my very own passphrase")
+    assert not user.must_change_password
+
+
+def test_account_page_changes_the_password(app_env):
+    from core.security import auth
+
+    at = app_env.page("pages/account.py", "qa").run()
+    assert not at.exception
+    at.text_input(key="account_current").set_value("correct horse battery")
+    at.text_input(key="account_new").set_value("another long passphrase")
+    at.text_input(key="account_again").set_value("another long passphrase")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Password changed" in " ".join(s.value for s in at.success)
+    auth.login(app_env.store, app_env.settings, "qa", "another long passphrase")

@@ -43,8 +43,8 @@ def fuzz_store(tmp_path_factory):
 
     s = load_settings(env={}, data_dir=tmp_path_factory.mktemp("fuzz"))
     store = open_store(s.database)
-    admin = auth.create_user(store, "admin", "correct horse battery", "admin")
-    psy = auth.create_user(store, "psy", "correct horse battery", "psychiatrist", actor=admin)
+    admin = auth.create_user(store, "admin", "correct horse battery", "admin", must_change=False)
+    psy = auth.create_user(store, "psy", "correct horse battery", "psychiatrist", actor=admin, must_change=False)
     ctx = Context(settings=s, store=store, user=psy)
     pid = patients.create_patient(ctx, "P-FUZZ", consent_ml=True)
     yield store, ctx, pid

@@ -1,5 +1,8 @@
 """AppTest of the clinical pages: patients, patient, cohort — per role and state."""
 
+import html as htmllib
+import re
+
 import pytest
 
 from core.clinical import patients
@@ -202,9 +205,11 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
     shown = texts(at)
+    # Note and model text reach the page inert (every Markdown character an HTML entity): unescape to read them.
+    readable = htmllib.unescape(shown)
     assert (f"<mark class='mhd-evidence' title='supports: {SUPPORTED}' style='background:#fef08a'>"
-            "Says she has felt hopeless for most of the last month.</mark>" in shown)
-    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
+            "Says she has felt hopeless for most of the last month.</mark>" in readable)
+    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in readable
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     assert note.count("<mark") == 1  # only supported claims point into the note
     assert "1 of 2 rationale claims have support in the note." in shown
@@ -225,9 +230,11 @@ def test_a_claim_the_note_contradicts_is_shown_as_contradicted_not_supported(app
     assert ("0 of 2 rationale claims have support in the note. Unsupported: 1 · contradicted by the note: 1."
             in shown)
     [box] = [e.value for e in at.error if "Contradicted by the note" in e.value]
+    box = re.sub(r"\\(.)", r"\1", box)  # note and model text reach st.error backslash-escaped (md_escape)
     assert contradicted in box and "“Says she has felt hopeless for most of the last month.”" in box
-    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in shown
-    [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
+    assert f"⚠️ *No support in the note:* {UNSUPPORTED}" in htmllib.unescape(shown)
+    [note] = [htmllib.unescape(m.value) for m in at.markdown
+              if m.value.startswith("<div style='white-space:pre-wrap")]
     # the contradicting sentence is marked in the note as such (purple), never as support
     assert (f"<mark class='mhd-contradicts' title='contradicts: {contradicted}' "
             "style='background:#e9d5ff;border-bottom:2px solid #7e22ce'>Says she has felt hopeless") in note
@@ -359,7 +366,7 @@ def test_token_attributions_on_demand_with_the_real_encoder(app_env):
     at.button(key=f"explain_{heads_id}").click().run()
     assert not at.exception
     heat = next(m.value for m in at.markdown if "<span title=" in m.value)
-    assert ">hopeless</span>" in heat and ">Sundays.</span>" in heat
+    assert ">hopeless</span>" in heat and ">Sundays.</span>" in htmllib.unescape(heat)
     assert "Red words push this head's score up, blue words push it down." in texts(at)
 
 
@@ -696,6 +703,7 @@ def test_claim_rendering_helpers_keep_contradictions_apart_from_support():
     spans = evidence_spans(claims)
     assert [(s[0], s[3]) for s in spans] == [(0, "contradicts"), (0, "evidence"), (26, "evidence")]
     html = highlight(text, spans)
-    assert html.count("<mark") == 2 and "class='mhd-contradicts' title='contradicts: Shows suicidal" in html
+    assert html.count("<mark") == 2
+    assert "class='mhd-contradicts' title='contradicts: Shows suicidal" in htmllib.unescape(html)
     assert summary_line(claims) == ("2 of 3 rationale claims have support in the note. "
                                     "Unsupported: 0 · contradicted by the note: 1.")

@@ -80,7 +80,7 @@ def test_heads_correction_and_locked_item_for_second_reviewer(app_env, seeded):
     from core.security import auth
 
     qa2 = auth.create_user(app_env.store, "qa2", "correct horse battery", "qa_reviewer",
-                           actor=app_env.users["admin"])
+                           actor=app_env.users["admin"], must_change=False)
     app_env.users["qa2"] = qa2
     review.claim(app_env.ctx("qa2"), seeded["heads"])
     at = app_env.page("pages/review.py", "qa", review_item=seeded["heads"]).run()
@@ -165,7 +165,7 @@ def test_adjudicate_tab_settles_a_disagreement(app_env, seeded):
     from core.security import auth
 
     app_env.users["qa2"] = auth.create_user(app_env.store, "qa2", "correct horse battery", "qa_reviewer",
-                                            actor=app_env.users["admin"])
+                                            actor=app_env.users["admin"], must_change=False)
     review.set_overlap(app_env.ctx("qa"), 2)
     review.decide(app_env.ctx("qa"), seeded["llm"], "approve")
     review.decide(app_env.ctx("qa2"), seeded["llm"], "flag", reason="missed_risk", severity="high",

@@ -17,7 +17,7 @@ def test_stored_analysis_carries_signers_display_name(store, settings, users):
     from core.clinical import analysis, patients
 
     auth.create_user(store, "dr.house", "a long enough passphrase 42", "psychiatrist", display_name="Dr Greg House",
-                     actor=auth.console_actor())
+                     actor=auth.console_actor(), must_change=False)
     user, _ = auth.login(store, settings, "dr.house", "a long enough passphrase 42")
     ctx = Context(store=store, settings=settings, user=user)
     pid = patients.create_patient(ctx, "P-SIGN", consent_ml=True)

@@ -3,6 +3,7 @@ clients (RemoteEncoder, remote analyze over /v1/completions) against it, with th
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -145,7 +146,7 @@ def test_remote_analyze_falls_back_to_parsing_generated_text(live):
             ch["logprobs"] = None
         return httpx.Response(resp.status_code, json=body)
 
-    llm = remote.connect_llm("http://proxy", TOKEN, transport=httpx.MockTransport(no_logprobs))
+    llm = remote.connect_llm("https://proxy", TOKEN, transport=httpx.MockTransport(no_logprobs))
     out = remote.analyze(llm, "depression", "Nothing matters any more and I stay in bed all day.",
                          max_new_tokens=12)
     assert out["label_method"] == "parsed from generated text" and out["probabilities"] == {}
@@ -194,7 +195,32 @@ def test_advertised_label_prior_correction_is_validated_not_trusted():
         assert request.url.path == "/v1/models"
         return httpx.Response(200, json=listing)
 
-    llm = remote.connect_llm("http://served", TOKEN, transport=httpx.MockTransport(models))
+    llm = remote.connect_llm("https://served", TOKEN, transport=httpx.MockTransport(models))
     assert llm.model == "served" and llm.prior_shift == {"stress": {"yes": -0.4, "no": 0.2}}
     listing["data"][0].pop("label_prior_shift")
-    assert remote.connect_llm("http://served", TOKEN, transport=httpx.MockTransport(models)).prior_shift == {}
+    assert remote.connect_llm("https://served", TOKEN, transport=httpx.MockTransport(models)).prior_shift == {}
+
+
+@pytest.mark.parametrize("url,allowed", [
+    ("http://llm.example:8080", False), ("http://10.0.0.5:8000", False), ("ftp://llm.example", False),
+    ("https://llm.example", True), ("http://127.0.0.1:8000", True), ("http://localhost:8000", True),
+    ("http://[::1]:8000", True), ("http://127.0.0.1.evil.example", False),
+])
+def test_the_api_token_never_travels_over_plain_http_off_the_machine(url, allowed):
+    from core import backends as remote
+    from core.errors import ConfigError
+
+    sent = []
+
+    def capture(request):
+        sent.append(request.headers.get("authorization"))
+        return httpx.Response(200, json={"data": [{"id": "m"}]})
+
+    if allowed:
+        with contextlib.suppress(Exception):
+            remote.connect_llm(url, TOKEN, transport=httpx.MockTransport(capture))
+        assert sent and sent[0] == f"Bearer {TOKEN}"
+    else:
+        with pytest.raises(ConfigError, match="Refusing to send the API token"):
+            remote.connect_llm(url, TOKEN, transport=httpx.MockTransport(capture))
+        assert sent == []

@@ -53,3 +53,22 @@ def test_db_key_defaults_to_plain_and_never_shows_in_repr():
     s = load_settings(env={"MHD_DB_KEY": "a-long-random-passphrase-for-tests"})
     assert s.database_key == "a-long-random-passphrase-for-tests"
     assert "a-long-random-passphrase" not in repr(s)
+
+
+def test_secrets_stay_out_of_repr():
+    from core.settings import load_settings
+
+    s = load_settings(env={}, api_token="api-token-" + "q" * 30, audit_key="audit-key-" + "w" * 30)
+    assert "qqqqqqqqqq" not in repr(s) and "wwwwwwwwww" not in repr(s)
+
+
+def test_streamlit_upload_limit_matches_the_product_limit():
+    import tomllib
+    from pathlib import Path
+
+    from core.settings import Settings
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == Settings().max_upload_mb
+    assert "--server.maxUploadSize $$upload_mb" in (root / "Makefile").read_text()

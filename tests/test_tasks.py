@@ -63,3 +63,10 @@ def test_light_modules_do_not_import_torch():
            "print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_task_object_passes_through_get_task_so_a_run_resolves_it_once():
+    from core.llm.tasks import get_task
+
+    task = get_task("depression")
+    assert get_task(task) is task

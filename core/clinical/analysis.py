@@ -22,6 +22,7 @@ from core.context import Context
 from core.errors import InferenceError, SignedImmutable
 from core.llm import answers
 from core.llm.emotion import sentence_emotions
+from core.llm.tasks import Task, get_task
 from core.storage import records
 
 HEADS_KIND, LLM_KIND, PROGRESSION_KIND = "heads", "llm", "progression"
@@ -37,6 +38,25 @@ def _visit_for_run(ctx: Context, visit_id: int) -> tuple[dict, dict]:
     visit, patient = visit_for(ctx, visit_id, write=True)
     require_consent(patient)
     return visit, patient
+
+
+def _store_result(ctx: Context, *, visit_id: int, kind: str, task: str, outputs: dict, model_id: str,
+                  model_version: str, prompt_version: str, key: str, started: float, cache: bool = False,
+                  **audit_details) -> dict:
+    """The one ending of every model run: the result and its ``model.run`` event in one transaction (and the answer
+    in the model cache when ``cache``), then the stored row. Provenance comes from the caller, never guessed."""
+    duration = (time.perf_counter() - started) * 1000
+    extra = {k: outputs.get(k, "") for k in ("label_source", "label_model_version")} if kind == LLM_KIND else {}
+    with ctx.store.tx():
+        if cache:
+            records.cache_put(ctx.store, key, kind, outputs)
+        aid = records.insert_analysis(
+            ctx.store, visit_id=visit_id, kind=kind, task=task, outputs=outputs, model_id=model_id,
+            model_version=model_version, prompt_version=prompt_version, cache_key=key, duration_ms=duration,
+            created_by=ctx.user.id, **extra)
+        ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=kind, task=task,
+                  model_version=model_version, prompt_version=prompt_version, **extra, **audit_details)
+    return records.get_analysis(ctx.store, aid)
 
 
 def heads_cache_key(encoder, text_hash: str) -> str:
@@ -56,23 +76,33 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
         [scores] = remote.score_texts(encoder, [visit["text"]])
     except (RuntimeError, ValueError) as exc:
         raise InferenceError(f"The encoder failed on this note: {exc}") from exc
-    duration = (time.perf_counter() - start) * 1000
-    with ctx.store.tx():
-        aid = records.insert_analysis(
-            ctx.store, visit_id=visit_id, kind=HEADS_KIND, task=HEADS_KIND, outputs=scores,
-            model_id=encoder.model_id, model_version=encoder.version, cache_key=key, duration_ms=duration,
-            created_by=ctx.user.id,
-        )
-        ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=HEADS_KIND, model_version=encoder.version)
-    return records.get_analysis(ctx.store, aid)
+    return _store_result(ctx, visit_id=visit_id, kind=HEADS_KIND, task=HEADS_KIND, outputs=scores,
+                         model_id=encoder.model_id, model_version=encoder.version, prompt_version="", key=key,
+                         started=start)
 
 
-def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
-                 on_token: Callable[[str], None] | None = None) -> dict:
-    """Answer one clinical task on one visit: label by scoring, streamed rationale, linked evidence."""
+def llm_task_key(llm, task: str | Task, text: str, task_heads=None) -> str:
+    """Cache key of one task's answer: the LLM's key, plus the task-heads version when a head gives the label."""
+    from core.llm.labelled_answers import cache_parts
 
+    task = get_task(task)
+    key = answers.cache_key(llm, task, text)
+    extra = cache_parts(task_heads, task.name)
+    return key if not extra else "llm:" + _key(key, extra)
+
+
+def run_llm_task(ctx: Context, visit_id: int, task: str | Task, llm, *, embedder=None,
+                 on_token: Callable[[str], None] | None = None, task_heads=None, encoder=None) -> dict:
+    """Answer one clinical task on one visit: the label (task head where there is one, else the LLM's scored
+    label), the LLM's streamed rationale, faithful evidence for a head's label, linked evidence for the rationale.
+
+    The task is resolved once here and the Task object is handed on; the cache key is computed once."""
+    from core.llm.labelled_answers import answer
+
+    spec = get_task(task)
+    task = spec.name
     visit, _ = _visit_for_run(ctx, visit_id)
-    key = answers.cache_key(llm, task, visit["text"])
+    key = llm_task_key(llm, spec, visit["text"], task_heads)
     found = records.find_analysis(ctx.store, visit_id, LLM_KIND, task, key)
     if found:
         return found
@@ -80,9 +110,9 @@ def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
     start = time.perf_counter()
     if outputs is None:
         try:
-            outputs = remote.analyze(llm, task, visit["text"], on_token=on_token)
+            outputs = answer(llm, spec, visit["text"], task_heads=task_heads, encoder=encoder, on_token=on_token)
         except (RuntimeError, ValueError) as exc:
-            raise InferenceError(f"The language model failed on this note: {exc}") from exc
+            raise InferenceError(f"The model failed on this note: {exc}") from exc
         if embedder is not None and outputs.get("rationale"):
             from core.llm.evidence import link_evidence
 
@@ -90,19 +120,10 @@ def run_llm_task(ctx: Context, visit_id: int, task: str, llm, *, embedder=None,
                                                 embedder=embedder)
     elif on_token is not None and outputs.get("rationale"):
         on_token(outputs["rationale"])
-    duration = (time.perf_counter() - start) * 1000
-    with ctx.store.tx():
-        records.cache_put(ctx.store, key, LLM_KIND, outputs)
-        aid = records.insert_analysis(
-            ctx.store, visit_id=visit_id, kind=LLM_KIND, task=task, outputs=outputs,
-            model_id=outputs.get("model_id", getattr(llm, "model_id", "")),
-            model_version=outputs.get("model_version", getattr(llm, "version", "")),
-            prompt_version=outputs.get("prompt_version", ""), cache_key=key, duration_ms=duration,
-            created_by=ctx.user.id,
-        )
-        ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=LLM_KIND, task=task,
-                  model_version=outputs.get("model_version", ""), prompt_version=outputs.get("prompt_version", ""))
-    return records.get_analysis(ctx.store, aid)
+    return _store_result(ctx, visit_id=visit_id, kind=LLM_KIND, task=task, outputs=outputs,
+                         model_id=outputs.get("model_id", getattr(llm, "model_id", "")),
+                         model_version=outputs.get("model_version", getattr(llm, "version", "")),
+                         prompt_version=outputs.get("prompt_version", ""), key=key, started=start, cache=True)
 
 
 def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dict:
@@ -125,23 +146,16 @@ def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dic
     outputs = answers.symptom_progression(
         llm, [{"visit_date": v["visit_date"], "text": v["text"]} for v in visits], on_token=on_token
     )
-    with ctx.store.tx():
-        aid = records.insert_analysis(
-            ctx.store, visit_id=latest["id"], kind=PROGRESSION_KIND, task="progression", outputs=outputs,
-            model_id=outputs.get("model_id", ""), model_version=outputs.get("model_version", ""),
-            prompt_version=outputs.get("prompt_version", ""), cache_key=key,
-            duration_ms=(time.perf_counter() - start) * 1000, created_by=ctx.user.id,
-        )
-        ctx.audit("model.run", "analysis", aid, patient_id=patient_id, kind=PROGRESSION_KIND,
-                  model_version=outputs.get("model_version", ""))
-    return records.get_analysis(ctx.store, aid)
+    return _store_result(ctx, visit_id=latest["id"], kind=PROGRESSION_KIND, task="progression", outputs=outputs,
+                         model_id=outputs.get("model_id", ""), model_version=outputs.get("model_version", ""),
+                         prompt_version=outputs.get("prompt_version", ""), key=key, started=start,
+                         patient_id=patient_id)
 
 
 def run_sentence_emotions(ctx: Context, visit_id: int, llm, *, progress=None) -> dict:
     """The language model's emotion for each sentence of one visit (label scoring), stored once."""
     visit, _ = _visit_for_run(ctx, visit_id)
-    if getattr(llm, "remote", False):
-        raise InferenceError("The emotion of each sentence is scored by the in-process model only; unset llm_url.")
+    remote.require_in_process(llm, "The emotion of each sentence", "llm_url")
     key = _key("emotion-sentences", answers.cache_key(llm, "emotion", visit["text"]), indicators.version())
     found = records.find_analysis(ctx.store, visit_id, EMOTION_KIND, "emotion", key)
     if found:
@@ -153,39 +167,38 @@ def run_sentence_emotions(ctx: Context, visit_id: int, llm, *, progress=None) ->
         outputs = sentence_emotions(llm, visit["text"], spans, progress=progress)
     except (RuntimeError, ValueError) as exc:
         raise InferenceError(f"The language model failed on this note: {exc}") from exc
-    with ctx.store.tx():
-        aid = records.insert_analysis(
-            ctx.store, visit_id=visit_id, kind=EMOTION_KIND, task="emotion", outputs=outputs,
-            model_id=outputs["model_id"], model_version=outputs["model_version"],
-            prompt_version=outputs["prompt_version"], cache_key=key,
-            duration_ms=(time.perf_counter() - start) * 1000, created_by=ctx.user.id,
-        )
-        ctx.audit("model.run", "analysis", aid, visit_id=visit_id, kind=EMOTION_KIND, task="emotion",
-                  model_version=outputs["model_version"], prompt_version=outputs["prompt_version"])
-    return records.get_analysis(ctx.store, aid)
+    return _store_result(ctx, visit_id=visit_id, kind=EMOTION_KIND, task="emotion", outputs=outputs,
+                         model_id=outputs["model_id"], model_version=outputs["model_version"],
+                         prompt_version=outputs["prompt_version"], key=key, started=start)
 
 
-def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = ()) -> list[tuple]:
+def pending_work(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = (),
+                 task_heads=None) -> list[tuple]:
     """(visit, heads missing?, LLM tasks missing) for every visit with something still to compute: no heads result
-    for the current heads version, or no result of a chosen task for the current LLM and prompt version."""
-    from core.llm import answers
+    for the current heads version, or no result of a chosen task for the current LLM, prompt and task-heads
+    version.
 
+    The visits carry their notes, so the caller must be allowed to run analyses on this patient (the same check
+    as running them), and the read is audited."""
+    ctx.require("analyses.run")
+    patient_for(ctx, patient_id, write=True)
     visits = records.list_visits(ctx.store, patient_id)
     done = {(a["visit_id"], a["cache_key"]) for a in records.list_analyses(ctx.store, [v["id"] for v in visits])}
     out = []
     for v in visits:
         heads = (v["id"], heads_cache_key(encoder, v["text_hash"])) not in done
         missing = tuple(t for t in (tasks if llm is not None else ())
-                        if (v["id"], answers.cache_key(llm, t, v["text"])) not in done)
+                        if (v["id"], llm_task_key(llm, t, v["text"], task_heads)) not in done)
         if heads or missing:
             out.append((v, heads, missing))
+    ctx.audit("visit.pending", "patient", patient_id, visits=[v["id"] for v, _, _ in out])
     return out
 
 
 def analyze_pending(ctx: Context, patient_id: int, encoder, llm=None, tasks: tuple[str, ...] = (), *,
-                    embedder=None, progress: Callable[[int, int, str], None] | None = None) -> int:
+                    embedder=None, progress: Callable[[int, int, str], None] | None = None, task_heads=None) -> int:
     """Run the heads (and chosen LLM tasks) where their results are missing; returns the visits processed."""
-    todo = pending_work(ctx, patient_id, encoder, llm, tasks)
+    todo = pending_work(ctx, patient_id, encoder, llm, tasks, task_heads)
     steps = sum(int(heads) + len(missing) for _, heads, missing in todo)
     done = 0
     for visit, heads, missing in todo:
@@ -197,7 +210,7 @@ def analyze_pending(ctx: Context, patient_id: int, encoder, llm=None, tasks: tup
         for task in missing:
             if progress:
                 progress(done, steps, f"{task} on visit of {visit['visit_date']}")
-            run_llm_task(ctx, visit["id"], task, llm, embedder=embedder)
+            run_llm_task(ctx, visit["id"], task, llm, embedder=embedder, task_heads=task_heads, encoder=encoder)
             done += 1
     if progress:
         progress(steps, steps, "Done")

@@ -89,8 +89,9 @@ def create_patient(ctx: Context, pseudonym: str, display_name: str = "", consent
     if not PSEUDONYM_RE.match(pseudonym):
         raise ValidationError("Pseudonymous id: 2-40 letters, digits, '.', '_' or '-'.")
     owner = None if ctx.demo else ctx.user.id
-    pid = records.insert_patient(ctx.store, pseudonym, display_name.strip(), owner, consent_ml)
-    ctx.audit("patient.create", "patient", pid, consent_ml=bool(consent_ml))
+    with ctx.store.tx():  # the record and its audit event commit together or not at all
+        pid = records.insert_patient(ctx.store, pseudonym, display_name.strip(), owner, consent_ml)
+        ctx.audit("patient.create", "patient", pid, consent_ml=bool(consent_ml))
     return pid
 
 
@@ -98,11 +99,12 @@ def update_patient(ctx: Context, patient_id: int, *, display_name: str | None = 
                    consent_ml: bool | None = None) -> None:
     patient = records.get_patient(ctx.store, patient_id)
     check_access(ctx, patient, write=True)
-    records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
-    ctx.audit("patient.update", "patient", patient_id,
-              before={"consent_ml": bool(patient["consent_ml"])},
-              after={"consent_ml": consent_ml if consent_ml is not None else bool(patient["consent_ml"])},
-              name_changed=display_name is not None and display_name != patient["display_name"])
+    with ctx.store.tx():
+        records.update_patient(ctx.store, patient_id, display_name=display_name, consent_ml=consent_ml)
+        ctx.audit("patient.update", "patient", patient_id,
+                  before={"consent_ml": bool(patient["consent_ml"])},
+                  after={"consent_ml": consent_ml if consent_ml is not None else bool(patient["consent_ml"])},
+                  name_changed=display_name is not None and display_name != patient["display_name"])
 
 
 def get_patient(ctx: Context, patient_id: int) -> dict:
@@ -122,15 +124,14 @@ def add_visit(ctx: Context, patient_id: int, visit_date, text: str, source: str 
     consent = bool(patient["consent_ml"])
     found = compute_many([text])  # word counts, no model: before the write lock is taken
     crisis = assess_for_visit(text, encoder, consent=consent)  # rules (+ semantic layer): never the LLM
-    with ctx.store.tx():  # the visit, its indicators and its crisis result are stored together or not at all
-        [vid] = records.insert_visits(
-            ctx.store, patient_id, [{"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}],
-            ctx.user.id,
-        )
+    visit = {"visit_date": validate_date(visit_date), "text": text, "source": source[:200]}
+    # The visit, its indicators, its crisis result and its visit.create event are stored together or not at all.
+    with ctx.store.tx():
+        [vid] = records.insert_visits(ctx.store, patient_id, [visit], ctx.user.id)
         store_many(ctx.store, [vid], found)
         store_result(ctx.store, vid, crisis)
-    ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text),
-              crisis=crisis.categories, crisis_semantic=crisis.semantic)
+        ctx.audit("visit.create", "visit", vid, patient_id=patient_id, source=source[:60], chars=len(text),
+                  crisis=crisis.categories, crisis_semantic=crisis.semantic)
     return vid
 
 
@@ -157,13 +158,14 @@ def import_visits(ctx: Context, patient_id: int, filename: str, data: bytes, *, 
     consent = bool(patient["consent_ml"])
     found = compute_many([v["text"] for v in visits])  # word counts, no model: before the write lock is taken
     crisis = [assess_for_visit(v["text"], encoder, consent=consent) for v in visits]  # every visit of the batch
-    with ctx.store.tx():  # the visits, their indicators and crisis results are stored together or not at all
+    # The visits, their indicators and crisis results and the import event are stored together or not at all.
+    with ctx.store.tx():
         ids = records.insert_visits(ctx.store, patient_id, visits, ctx.user.id)
         store_many(ctx.store, ids, found)
         for vid, result in zip(ids, crisis):
             store_result(ctx.store, vid, result)
-    ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1],
-              crisis_visits=sum(r.flagged for r in crisis))
+        ctx.audit("visit.import", "patient", patient_id, visits=len(ids), file_type=filename.rsplit(".", 1)[-1],
+                  crisis_visits=sum(r.flagged for r in crisis), visit_ids=ids)
     return ids
 
 
@@ -190,11 +192,13 @@ def acknowledge_crisis(ctx: Context, visit_id: int, note: str = "") -> None:
     if len(note) > ACK_NOTE_MAX:
         raise ValidationError(f"The note is {len(note):,} characters; keep it under {ACK_NOTE_MAX:,}.")
     crisis = results_for(ctx.store, [visit], consent=bool(patient["consent_ml"]))[visit_id]
-    records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id, note)
-    ctx.audit("crisis.acknowledge", "visit", visit_id, categories=crisis.categories, with_note=bool(note))
+    with ctx.store.tx(durable=True):  # the acknowledgement and its audit event commit together
+        records.insert_crisis_ack(ctx.store, visit_id, ctx.user.id, note)
+        ctx.audit("crisis.acknowledge", "visit", visit_id, categories=crisis.categories, with_note=bool(note))
 
 
 def crisis_acknowledged(ctx: Context, visit_id: int) -> list[dict]:
-    """Every acknowledgement of this visit's crisis banner: who (username, role), when, and their note."""
+    """Every acknowledgement of this visit's crisis banner: who (username, role), when, and their note; only for
+    those who may read the patient."""
     visit_for(ctx, visit_id)
     return records.crisis_acks(ctx.store, visit_id)

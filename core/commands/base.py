@@ -47,7 +47,8 @@ def init_db(args, settings) -> int:
     admin = None
     for username, role, name in FIRST_RUN_ACCOUNTS:
         password = secrets.token_urlsafe(12)
-        user = auth.create_user(store, username, password, role, name, actor=admin)
+        # The console creates them; each person must choose their own password at first login.
+        user = auth.create_user(store, username, password, role, name, actor=auth.console_actor() if admin else None)
         admin = admin or user
         lines.append(f"  {username:<10} {role:<14} {password}")
     creds = settings.database.parent / "first-run-credentials.txt"

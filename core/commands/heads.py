@@ -43,6 +43,16 @@ def register(sub) -> None:
     p.add_argument("--output-dir", help="folder of versions (default: the heads_dir setting)")
     p.set_defaults(func=train)
 
+    p = sub.add_parser("train-task-heads", help="train the IMHI task heads (one classifier per IMHI question on the "
+                                                "encoder's pooled embeddings; versioned, LATEST moves)")
+    p.add_argument("--data", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "imhi"
+                                         / "train"),
+                   help="IMHI training folder with DR/, dreaddit/, SAD/, Irf/, MultiWD/ (train.csv, else val.csv)")
+    p.add_argument("--output", help="folder of task-head versions (default: the task_heads_dir setting)")
+    p.add_argument("--backbone", help="encoder backbone (default: the encoder_backbone setting)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    p.set_defaults(func=train_task_heads)
+
     p = sub.add_parser("models", help="heads versions: list, promote, rollback VERSION, prune --keep-days N")
     p.add_argument("--dir", help="folder of versions (default: the heads_dir setting)")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
@@ -106,6 +116,26 @@ def train(args, settings) -> int:
           + " ".join(f"{k} {v:.3f}" for k, v in test.items() if k.startswith(("mae_", "f1_", "auroc_")) and v is not None)
           + ("  (LATEST)" if out["promoted"] else "  (not promoted: " + out["metrics"]["gate"]["reason"] + ")"))
     return 0 if out["promoted"] else 1
+
+
+def train_task_heads(args, settings) -> int:
+    from tqdm import tqdm
+
+    from core.models.task_training import train_task_heads as run
+
+    if args.backbone:
+        settings = settings.replace(encoder_backbone=args.backbone)
+
+    def bar(total, desc):
+        return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+
+    out = run(settings, Path(args.data), Path(args.output) if args.output else None, seed=args.seed,
+              log=lambda m: print(m, file=sys.stderr), progress_factory=bar)
+    for task, m in out["metrics"]["heads"].items():
+        print(f"{task:30s} held-out wF1 {m['heldout_weighted_f1']:.3f}  ECE {m['heldout_ece_before']:.3f} -> "
+              f"{m['heldout_ece_after']:.3f}  (n {m['n']})")
+    print(f"{out['path']}  (LATEST)")
+    return 0
 
 
 def models_list(args, settings) -> int:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from core.errors import DataError
-from core.llm.answers import analyze, parse_response, score_labels
+from core.llm.answers import parse_response
 from core.llm.imhi import evaluate, write_markdown
 from core.llm.lora import LoraArgs
 from core.llm.lora import train_lora as run
@@ -52,6 +52,11 @@ def register(sub) -> None:
     p.add_argument("--record", action="store_true",
                    help="write the results beside the adapter (evaluation.json): answers of tasks that did not beat "
                         "both baselines then carry a note")
+    p.add_argument("--skip-llm", action="store_true",
+                   help="only the majority class and the task heads (the LLM columns take hours on a CPU)")
+    p.add_argument("--no-task-heads", action="store_true", help="skip the task-head column")
+    p.add_argument("--task-head-limit", type=int,
+                   help="rows per dataset for the task-head column (default: every row, whatever --limit says)")
     p.add_argument("--cache", default="var/imhi-eval-cache.jsonl",
                    help="predictions are kept here so a stopped or repeated run does not redo them ('' = off)")
     p.set_defaults(func=evaluate_imhi)
@@ -74,7 +79,8 @@ def register(sub) -> None:
     p.add_argument("--task", required=True)
     p.add_argument("--column", default="text")
     p.add_argument("--output", required=True)
-    p.add_argument("--no-rationale", action="store_true", help="labels and probabilities only (fast)")
+    p.add_argument("--no-rationale", action="store_true",
+                   help="labels and probabilities only (fast; for a task with a task head the LLM does not run)")
     p.set_defaults(func=analyze_file)
 
     p = sub.add_parser("llm-info", help="load the configured LLM and print what was loaded")
@@ -106,15 +112,40 @@ def evaluate_imhi(args, settings) -> int:
     def save(partial: dict) -> None:  # the table so far, so a long run can be read (or stopped) midway
         out.write_text(write_markdown(partial), encoding="utf-8")
 
+    heads = encoder = None
+    if not args.no_task_heads:
+        from core.models.encoder import load_encoder
+        from core.models.task_heads import load_task_heads
+
+        encoder = load_encoder(settings)
+        heads = load_task_heads(settings, encoder)
+    models = () if args.skip_llm else tuple(m.strip() for m in args.models.split(","))
+
+    def bar(total, desc):
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+
     report = evaluate(settings, Path(args.data), tasks=args.tasks, limit=args.limit, with_base=not args.no_base,
                       with_generation=not args.no_generate, log=lambda m: print(m, file=sys.stderr, flush=True),
                       on_progress=save, max_post_tokens=args.max_post_tokens,
-                      base_generation=not args.no_base_generate, models=tuple(m.strip() for m in args.models.split(",")),
-                      cache_path=Path(args.cache) if args.cache else None)
+                      base_generation=not args.no_base_generate, models=models,
+                      cache_path=Path(args.cache) if args.cache else None, task_heads=heads, encoder=encoder,
+                      task_head_limit=args.task_head_limit, progress_factory=bar)
     save(report)
     print(write_markdown(report))
     print(f"written to {out}")
-    if args.record:
+    if args.record and heads is not None:
+        import json
+
+        from core.models.task_evaluation import record as record_heads
+
+        llm_eval = {}
+        llm_eval_path = Path(settings.llm_adapter) / "evaluation.json" if settings.llm_adapter else None
+        if llm_eval_path is not None and llm_eval_path.is_file():
+            llm_eval = json.loads(llm_eval_path.read_text(encoding="utf-8"))
+        print(f"task heads recorded in {record_heads(report, heads, llm_eval)}")
+    if args.record and models:
         from core.llm.imhi import record
 
         if not settings.llm_adapter or not Path(settings.llm_adapter).is_dir():
@@ -185,29 +216,71 @@ def parse_file(args, settings) -> int:
     return 0
 
 
+def _task_heads_for(settings, task: str):
+    """(task heads, encoder) when a task head gives this task's label, else (None, None); a task-heads folder that
+    does not fit the encoder is an error (named), not a silent fallback."""
+    from core.models.task_heads import TASK_HEAD_DATASETS
+
+    if task not in {t for tasks in TASK_HEAD_DATASETS.values() for t in tasks}:
+        return None, None
+    from core.errors import TaskHeadsBackboneMismatch, TaskHeadsUnavailable
+    from core.models.encoder import load_encoder
+    from core.models.task_heads import load_task_heads
+
+    encoder = load_encoder(settings)
+    try:
+        heads = load_task_heads(settings, encoder)
+    except TaskHeadsBackboneMismatch:
+        raise
+    except TaskHeadsUnavailable as exc:
+        print(f"note: {exc}; labels come from the language model", file=sys.stderr)
+        return None, None
+    return (heads, encoder) if heads.has(task) else (None, None)
+
+
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
+
+    from core.llm.labelled_answers import answer
 
     get_task(args.task)
     df = _read_table(Path(args.file))
     if args.column not in df.columns:
         raise DataError(f"{args.file}: no column {args.column!r} (columns: {', '.join(map(str, df.columns))})")
-    llm = load_llm(settings)
-    labels, probs, rationales, notes = [], [], [], []
+    heads, encoder = _task_heads_for(settings, args.task)
+    llm = None
+    if heads is None or not args.no_rationale:
+        from core.llm.model import load_llm
+
+        llm = load_llm(settings)
+    cols: dict[str, list] = {k: [] for k in ("label", "probability", "label_source", "label_model_version",
+                                             "prompt_version", "llm_label", "rationale", "evidence", "notes")}
     for text in tqdm(df[args.column].fillna("").astype(str), desc="analyze", file=sys.stderr):
-        if args.no_rationale:
+        if heads is None and args.no_rationale:
+            from core.llm.answers import score_labels
+
             r = score_labels(llm, args.task, text)
-            r["rationale"] = ""
+            r.pop("_cache", None), r.pop("_last", None)
+            r.update(rationale="", label_source="llm", label_model_version=r.get("model_version", ""))
         else:
-            r = analyze(llm, args.task, text)
-        labels.append(r["label"])
-        probs.append(round(r["probabilities"][r["label"]], 4))
-        rationales.append(r["rationale"])
-        notes.append("; ".join(r.get("notes", [])))
-    df["label"], df["probability"], df["rationale"], df["notes"] = labels, probs, rationales, notes
-    df["model_version"] = llm.version
+            r = answer(llm, args.task, text, task_heads=heads, encoder=encoder)
+        cols["label"].append(r["label"])
+        cols["probability"].append(round(r["probabilities"][r["label"]], 4) if r.get("label") else None)
+        cols["label_source"].append(r.get("label_source", ""))
+        cols["label_model_version"].append(r.get("label_model_version", ""))
+        cols["prompt_version"].append(r.get("prompt_version", ""))
+        cols["llm_label"].append((r.get("llm") or {}).get("label") if r.get("label_source") == "task_head"
+                                 else r.get("label"))
+        cols["rationale"].append(r.get("rationale", ""))
+        cols["evidence"].append(" | ".join(s["text"] for s in (r.get("faithful_evidence") or {}).get("sentences", [])))
+        cols["notes"].append("; ".join(r.get("notes", []) + ([r["reliability"]["note"]] if (r.get("reliability") or {})
+                                                               .get("note") else [])))
+    for k, v in cols.items():
+        df[k] = v
+    df["model_version"] = llm.version if llm is not None else heads.version
     _write_table(df, Path(args.output))
-    print(f"{len(df)} texts analysed with {llm.version}; written to {args.output}")
+    used = f"task heads {heads.version}" + (f" + {llm.version}" if llm is not None else "") if heads else llm.version
+    print(f"{len(df)} texts analysed with {used}; written to {args.output}")
     return 0
 
 
@@ -215,7 +288,6 @@ def llm_info(args, settings) -> int:
     import json
     import time
 
-    from core.llm.model import load_llm
 
     t = time.time()
     llm = load_llm(settings)

@@ -44,8 +44,14 @@ def register(sub) -> None:
     p = sub.add_parser("audit", help="audit trail: verify the hash chain, export CSV")
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION")
     asub.required = True
-    a = asub.add_parser("verify", help="check the hash chain; exit 1 when any event was changed or removed")
+    a = asub.add_parser("verify", help="check the keyed chain and the signed checkpoints; exit 1 when any event "
+                                       "was changed, removed or cut off, or the database rolled back")
+    a.add_argument("--checkpoints", action="append", default=[], metavar="FILE",
+                   help="also check a checkpoint log kept off the host (repeatable)")
     a.set_defaults(func=audit_verify)
+    a = asub.add_parser("checkpoint", help="sign the chain head and print it (JSON), to keep off the host")
+    a.add_argument("--out", default="-", help="append the checkpoint to this file instead of printing it")
+    a.set_defaults(func=audit_checkpoint)
     a = asub.add_parser("export", help="write the audit trail as CSV")
     a.add_argument("out", help="CSV file to write ('-' for standard output)")
     a.add_argument("--action", default="")
@@ -55,7 +61,7 @@ def register(sub) -> None:
     p = sub.add_parser("backup", help="snapshot the database (SQLite backup API), verified with integrity_check")
     p.add_argument("dest", help="backup file, or a folder to write a time-stamped file into")
     p.set_defaults(func=backup_cmd)
-    p = sub.add_parser("restore", help="replace the database with a verified backup (stop the app first)")
+    p = sub.add_parser("restore", help="replace the database with a verified backup (refused while the app runs)")
     p.add_argument("src")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=restore_cmd)
@@ -145,13 +151,37 @@ def users_reset_password(args, settings) -> int:
 
 def audit_verify(args, settings) -> int:
 
-    result = verify(_store(settings), console_actor())
+    result = verify(_store(settings), console_actor(), tuple(args.checkpoints))
     if result.ok:
-        print(f"audit trail OK: {result.checked} events, hash chain intact")
+        legacy = f", {result.legacy} from before the audit key" if result.legacy else ""
+        print(f"audit trail OK: {result.checked} events{legacy}, keyed chain intact, "
+              f"{result.checkpoints} signed checkpoints match")
         return 0
-    print(f"AUDIT TRAIL TAMPERED: event {result.first_bad_id} does not match the hash chain "
-          f"({result.checked} events checked)", file=sys.stderr)
+    where = f"event {result.first_bad_id} does not match the chain; " if result.first_bad_id else ""
+    print(f"AUDIT TRAIL TAMPERED: {where}{result.checked} events checked", file=sys.stderr)
+    for problem in result.problems[:20]:
+        print(f"  - {problem}", file=sys.stderr)
     return 1
+
+
+def audit_checkpoint(args, settings) -> int:
+    import json
+
+    from core.security.audit import checkpoint
+    from core.security.auth import console_actor
+
+    record = checkpoint(_store(settings), console_actor())
+    line = json.dumps(record, sort_keys=True)
+    if args.out == "-":
+        print(line)
+    else:
+        import os
+
+        fd = os.open(args.out, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        print(f"checkpoint of event {record['event_id']} appended to {args.out}")
+    return 0
 
 
 def audit_export(args, settings) -> int:
@@ -172,8 +202,10 @@ def audit_export(args, settings) -> int:
 
 def backup_cmd(args, settings) -> int:
 
+    from core.security.auth import console_actor
+
     key = settings.database_key
-    dest = backup(settings.database, args.dest, key=key)
+    dest = backup(settings.database, args.dest, key=key, actor=console_actor())
     print(f"backup written to {dest} ({'encrypted, ' if key else ''}integrity_check ok)")
     return 0
 
@@ -197,7 +229,9 @@ def restore_cmd(args, settings) -> int:
                        f"Replace {settings.database} with {args.src}?", "restore")
     if refused is not None:
         return refused
-    restore(args.src, settings.database, key=settings.database_key)
+    from core.security.auth import console_actor
+
+    restore(args.src, settings.database, key=settings.database_key, actor=console_actor())
     print(f"{settings.database} restored from {args.src} (integrity_check ok)")
     return 0
 

@@ -359,14 +359,22 @@ def score_labels(llm, task_name: str, text: str) -> dict:
             "seconds": round(time.perf_counter() - t0, 3), "_cache": cache, "_last": last}
 
 
-def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None) -> dict:
-    """Label by scoring, then the rationale generated after the chosen label sentence and streamed."""
+def analyze(llm, task_name: str, text: str, *, on_token=None, max_new_tokens: int | None = None,
+            follow_label: str | None = None) -> dict:
+    """Label by scoring, then the rationale generated after the chosen label sentence and streamed.
+
+    With `follow_label` (a label given by another model, e.g. a task head) the model's own scored label is still
+    returned as ``label``, but the rationale is generated after `follow_label`'s sentence.
+    """
     task = get_task(task_name)
     t0 = time.perf_counter()
     limit = max_new_tokens or _default_max_new_tokens(llm)
+    if follow_label is not None and follow_label not in task.label_sentences:
+        raise ValidationError(f"{follow_label!r} is not a label of task {task.name!r}")
     if task.kind == "classify":
         result = score_labels(llm, task_name, text)
-        cache, sentence = result.pop("_cache"), task.label_sentences[result["label"]]
+        cache = result.pop("_cache")
+        sentence = task.label_sentences[follow_label or result["label"]]
         result.pop("_last")
     else:
         ids, cache, _last, truncated, notes = _prefill(llm, task, text)

@@ -142,20 +142,37 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
 
 def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit: int | None = None,
              with_base: bool = True, with_generation: bool = True, log=print, seed: int = 0,
-             on_progress=None, base_generation: bool = True, max_post_tokens: int | None = None, models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None) -> dict:
-    """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset."""
+             on_progress=None, base_generation: bool = True, max_post_tokens: int | None = None,
+             models: tuple[str, ...] = ("adapted", "base"), cache_path: Path | None = None,
+             task_heads=None, encoder=None, task_head_limit: int | None = None, progress_factory=None) -> dict:
+    """Evaluate the configured model (and its base without the adapter); `on_progress(report)` after each dataset.
+
+    With `task_heads` (and their `encoder`), the "task head" column is computed first on every row of each file
+    (or `task_head_limit` rows), whatever `limit` the LLM columns use; `models=()` skips the LLM columns.
+    """
 
     datasets = find_datasets(data_dir, tasks)
     data = {}
+    report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir),
+                    "max_post_tokens": max_post_tokens}
+    all_rows = {}
     for name, path in datasets:
         rows, unreadable = load_rows(name, path, limit, seed)
         data[name] = rows
         log(f"{name}: {len(rows)} rows ({unreadable} gold answers without a readable label skipped)")
+        if task_heads is not None:
+            all_rows[name] = rows if limit == task_head_limit else load_rows(name, path, task_head_limit, seed)[0]
+    if task_heads is not None:
+        from core.models.task_evaluation import evaluate_rows
+
+        report["task_head_limit"] = task_head_limit
+        evaluate_rows(task_heads, encoder, all_rows, report, cache_dir=Path(settings.cache_dir), log=log,
+                      progress_factory=progress_factory)
+        if on_progress is not None:
+            on_progress(report)
     chosen = [("adapted", None)] + ([("base", "")] if with_base and settings.llm_adapter else [])
     chosen = [m for m in chosen if m[0] in models]
     cache = _load_cache(cache_path)
-    report: dict = {"datasets": {}, "models": {}, "limit": limit, "data_dir": str(data_dir),
-                    "max_post_tokens": max_post_tokens}
     for model_name, adapter in chosen:
         generate = with_generation and (base_generation or model_name != "base")
         llm = load_llm(settings, adapter=adapter)
@@ -268,12 +285,14 @@ def write_markdown(report: dict) -> str:
         "",
         "Models: " + "; ".join(f"{k} = `{v}`" for k, v in models.items()),
         "",
-        "| dataset | n | trained on | majority class | base, generated (paper) | base, scored | "
+        "| dataset | n | trained on | majority class | task head | base, generated (paper) | base, scored | "
         "adapted, generated (paper) | adapted, scored (no prior correction) | adapted, scored | "
         "adapted label parse rate | margin AUROC adapted / base | beats both baselines (scored) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, e in report["datasets"].items():
+    if not models:
+        lines = lines[:1] + ["", "Language-model columns skipped (--skip-llm)."]
+    for name, e in report["datasets"].items() if models else ():
         b = beats_both_baselines(e)
         beats = "—" if b is None else ("yes" if b else "no")
         auroc = " / ".join("—" if e.get(k) is None else f"{e[k]:.2f}" for k in ("adapted_margin_auroc",
@@ -281,11 +300,27 @@ def write_markdown(report: dict) -> str:
         parse_rate = e.get("adapted_generated", {}).get("parse_rate")
         lines.append(
             f"| {name} | {e['n']} | {'yes' if e.get('trained') else 'no'} | {_cell(e.get('majority'))} "
+            f"| {_cell(e.get('task_head'))}{'' if not e.get('task_head') or e['task_head']['n'] == e['n'] else ' (' + str(e['task_head']['n']) + ' rows)'} "
             f"| {_cell(e.get('base_generated'))} | {_cell(e.get('base_scored'))} "
             f"| {_cell(e.get('adapted_generated'))} | {_cell(e.get('adapted_scored_raw'))} "
             f"| {_cell(e.get('adapted_scored'))} "
             f"| {'—' if parse_rate is None else f'{parse_rate:.2f}'} | {auroc} | {beats} |"
         )
+    heads = report.get("task_heads")
+    if heads:
+        th_limit = report.get("task_head_limit")
+        lines += ["", f"Task heads `{heads['version']}` ({'all rows' if not th_limit else f'up to {th_limit} rows'} "
+                  "of each file). Cells: weighted F1 / accuracy; AUROC of P(yes) for yes/no tasks; ECE of the top "
+                  "label (10 bins) before / after the temperature.", "",
+                  "| dataset | rows | majority class | task head | AUROC | ECE before | ECE after |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name, e in report["datasets"].items():
+            th = e.get("task_head")
+            if not th:
+                continue
+            auroc = f"{th['auroc']:.3f}" if "auroc" in th else "—"
+            lines.append(f"| {name} | {th['n']} | {_cell(th.get('majority'))} | {_cell(th)} | {auroc} "
+                         f"| {th['ece_before']:.3f} | {th['ece_after']:.3f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -44,7 +44,11 @@ class LLM:
     # task -> label -> log(natural / trained label share), from the adapter's provenance
     prior_shift: dict = field(default_factory=dict)
     # task -> what the adapter's recorded IMHI evaluation says where it did not beat both baselines
+    # or ranked posts at AUROC below MIN_AUROC
     weak_tasks: dict = field(default_factory=dict)
+    # tasks whose recorded IMHI evaluation beats both baselines AND ranks posts at AUROC >= MIN_AUROC: only
+    # there is the model's own label shown beside a task head's ("LLM reading")
+    reliable_tasks: set = field(default_factory=set)
 
     @property
     def version(self) -> str:
@@ -344,6 +348,7 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
     trained: set | None = None
     shift: dict = {}
     weak: dict = {}
+    reliable: set = set()
     if adapter:
         if Path(adapter).exists():
             a_hash = adapter_hash(Path(adapter))
@@ -353,6 +358,7 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
                 trained = set(info.get("examples_per_task", {})) or None
                 shift = prior_shift_from(info.get("label_priors", {}))
             weak = weak_tasks_from(Path(adapter) / EVALUATION_FILE)
+            reliable = reliable_tasks_from(Path(adapter) / EVALUATION_FILE)
         else:
             a_hash = hashlib.sha256(adapter.encode()).hexdigest()
         model = attach_adapter(model, adapter, merge=merge)
@@ -360,27 +366,53 @@ def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None)
         model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=adapter or "", adapter_hash=a_hash,
         device=device, dtype=str(_dtype_for(device)).replace("torch.", ""), quantization=settings.quantization,
         merged=bool(adapter and merge), notes=notes, max_new_tokens=settings.max_new_tokens, trained_tasks=trained,
-        prior_shift=shift, weak_tasks=weak,
+        prior_shift=shift, weak_tasks=weak, reliable_tasks=reliable,
     )
 
 
-def weak_tasks_from(path: Path) -> dict:
-    """{task: sentence} for every task of a dataset where the recorded evaluation did not beat both baselines."""
+# A label source that ranks posts below this AUROC (0.5 = chance) is not trusted, whatever its F1.
+MIN_AUROC = 0.65
+
+
+def _read_evaluation(path: Path) -> dict:
     try:
-        info = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(f"{path} is unreadable: {exc}") from exc
+
+
+def weak_tasks_from(path: Path) -> dict:
+    """{task: sentence} for every task of a dataset where the recorded evaluation did not beat both baselines,
+    ranked posts at a margin AUROC below MIN_AUROC, or (several labels) has no ranking measure at all."""
     out = {}
-    for name, d in (info.get("datasets") or {}).items():
+    for name, d in (_read_evaluation(path).get("datasets") or {}).items():
+        reasons = []
         if d.get("beats_both_baselines") is False:
             baselines = "; ".join(f"{label} {d[key]:.2f}" for key, label in (
                 ("majority", "majority class"), ("base_scored", "base model")) if key in d)
+            reasons.append(f"its labels did not beat the baselines (weighted F1 {d['adapted_scored']:.2f}; "
+                           f"{baselines})")
+        auroc = d.get("adapted_margin_auroc")
+        if auroc is not None and auroc < MIN_AUROC:
+            reasons.append(f"it ranked posts at AUROC {auroc:.2f}, close to chance (0.50)")
+        elif auroc is None and d.get("beats_both_baselines") is not None:
+            reasons.append("whether it ranks posts at all was not measured (no AUROC recorded)")
+        if reasons:
             for task in d.get("tasks", []):
-                out[task] = (f"On the IMHI {name} test set ({d.get('n')} posts) this model's labels did not beat "
-                             f"the baselines (weighted F1 {d['adapted_scored']:.2f}; {baselines}): "
-                             "treat its label as unreliable.")
+                out[task] = (f"On the IMHI {name} test set ({d.get('n')} posts) " + " and ".join(reasons)
+                             + ": treat its label as unreliable.")
+    return out
+
+
+def reliable_tasks_from(path: Path) -> set:
+    """Tasks whose recorded evaluation beats both baselines and ranks posts at AUROC >= MIN_AUROC."""
+    out: set = set()
+    for d in (_read_evaluation(path).get("datasets") or {}).values():
+        auroc = d.get("adapted_margin_auroc")
+        if d.get("beats_both_baselines") is True and auroc is not None and auroc >= MIN_AUROC:
+            out.update(d.get("tasks", []))
     return out
 
 

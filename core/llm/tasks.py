@@ -209,7 +209,10 @@ NEXT_STEPS_DISCLAIMER = (
 )
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str | Task) -> Task:
+    """The task of that name; a Task passes through, so a run resolves its task once and hands the object on."""
+    if isinstance(name, Task):
+        return name
     try:
         return TASKS[name]
     except KeyError:

@@ -22,6 +22,7 @@ backbone's uncertainty; it costs a few small matrix products per text.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class Encoder:
     mc_passes: int = 8
     onnx_session: object = None
     _explain_cache: dict = field(default_factory=dict, repr=False)
+    # text hash -> (window embeddings, window weights, token count): the five heads and the task heads of one
+    # visit share one backbone pass (see window_embeddings)
+    _embed_cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -159,21 +163,57 @@ def mc_head_values(model: MultiTaskModel, pooled: torch.Tensor, passes: int,
     return model.low.cpu() + model.span.cpu() * torch.sigmoid((pooled.unsqueeze(0) * keep) @ w.T + b)
 
 
+EMBED_CACHE_SIZE = 64  # texts whose window embeddings stay in memory (a few visits' notes)
+
+
+def window_embeddings(encoder: Encoder, texts: list[str], *, progress: Callable[[int, int], None] | None = None,
+                      use_cache: bool = True) -> tuple[torch.Tensor, list[int], list[int], list[list[int]], list[int]]:
+    """Pooled embeddings of every window of every text: (pooled [W, hidden], owner text index per window,
+    window weight (its length), window token ids, tokens per text).
+
+    Long texts become overlapping windows covering every token (never truncated). Recent texts are kept in
+    memory keyed by their hash, so the five heads and the task heads of a visit cost one backbone pass.
+    Callers hold ``encoder._lock``.
+    """
+    tok = encoder.tokenizer
+    keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+    cache = encoder._embed_cache
+    todo = [i for i, k in enumerate(keys) if not (use_cache and k in cache)]
+    fresh: dict[int, tuple] = {}
+    if todo:
+        ids = tok([texts[i] for i in todo], add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        seqs, owner = [], []
+        for j, t_ids in enumerate(ids):
+            for w in windows_for(tok, t_ids, encoder.max_length):
+                seqs.append(w)
+                owner.append(j)
+        pooled = _pooled(encoder, seqs, progress)
+        owner_t = torch.tensor(owner)
+        for j, i in enumerate(todo):
+            sel = (owner_t == j).nonzero().flatten().tolist()
+            fresh[i] = (pooled[sel], [seqs[k] for k in sel], len(ids[j]))
+            if use_cache:
+                cache[keys[i]] = fresh[i]
+                while len(cache) > EMBED_CACHE_SIZE:
+                    cache.pop(next(iter(cache)))
+    rows, owner, weight, seqs, tokens = [], [], [], [], []
+    for i, k in enumerate(keys):
+        emb, wins, n_tok = fresh[i] if i in fresh else cache[k]
+        rows.append(emb)
+        owner += [i] * len(wins)
+        weight += [max(1, len(w)) for w in wins]
+        seqs += wins
+        tokens.append(n_tok)
+    return torch.cat(rows), owner, weight, seqs, tokens
+
+
 def score_texts(encoder: Encoder, texts: list[str], *, progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Score every text with the 5 heads. Long texts become overlapping windows, averaged by window length."""
     texts = [t if isinstance(t, str) else "" for t in texts]
     if not texts:
         return []
-    tok = encoder.tokenizer
-    ids = tok(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-    seqs, owner, weight = [], [], []
-    for i, t_ids in enumerate(ids):
-        for w in windows_for(tok, t_ids, encoder.max_length):
-            seqs.append(w)
-            owner.append(i)
-            weight.append(max(1, len(w)))
     with encoder._lock:  # one model, shared by Streamlit sessions: keep runs from interleaving
-        pooled = _pooled(encoder, seqs, progress)
+        pooled, owner, weight, seqs, tokens = window_embeddings(encoder, texts, progress=progress)
         model = encoder.model
         with torch.inference_mode():
             det = (model.low.cpu() + model.span.cpu() * torch.sigmoid(
@@ -183,7 +223,7 @@ def score_texts(encoder: Encoder, texts: list[str], *, progress: Callable[[int, 
     w_t = torch.tensor(weight, dtype=torch.float32)
     results = []
     names = model.head_names
-    for i, t_ids in enumerate(ids):
+    for i in range(len(texts)):
         sel = owner_t == i
         wt = (w_t[sel] / w_t[sel].sum()).unsqueeze(-1)
         value = (det[sel] * wt).sum(0)
@@ -195,7 +235,7 @@ def score_texts(encoder: Encoder, texts: list[str], *, progress: Callable[[int, 
             "heads": {n: {"value": float(value[j]), "std": float(std[j]), "low": float(min(lo[j], value[j])),
                           "high": float(max(hi[j], value[j]))} for j, n in enumerate(names)},
             "windows": int(sel.sum()),
-            "tokens": len(t_ids),
+            "tokens": tokens[i],
         })
     return results
 

@@ -91,12 +91,20 @@ def _crisis(ctx: Context, visit_id: int, text: str) -> bool:
     return results_for(ctx.store, [{"id": visit_id, "text": text or ""}])[visit_id].flagged
 
 
+# A task head and an LLM that both have a reliable recorded evaluation and disagree on the label: a real signal.
+# (A disagreement with an unreliable LLM is not recorded as one, so it cannot flood the queue.)
+DISAGREEMENT_PRIORITY = 45.0
+
+
 def priority_of(analysis: dict, crisis: bool) -> float:
-    """Crisis language first (+100), then unparsable outputs (+50), then low confidence (up to +40)."""
+    """Crisis language first (+100), then unparsable outputs (+50), then a disagreement between two reliable label
+    sources (+45), then low confidence (up to +50)."""
     score = 100.0 if crisis else 0.0
     out = analysis.get("outputs") or {}
     if analysis["kind"] == "llm" and not out.get("label"):
         score += 50.0
+    if analysis["kind"] == "llm" and out.get("disagreement") is True:
+        score += DISAGREEMENT_PRIORITY
     conf = confidence_of(analysis)
     if conf is not None:
         score += 40.0 * (1.0 - conf)
@@ -137,6 +145,40 @@ def _deid(text: str | None) -> str | None:
         return text
     fn = _deidentifier()
     return WITHHELD if fn is None else fn(text)
+
+
+# Model outputs are small documents; anything nested deeper than this is withheld rather than walked.
+DEID_MAX_DEPTH = 20
+# Free-text fields of a decision or adjudication (reviewers may quote the note in them).
+_DECISION_TEXT = ("comment", "corrected_rationale")
+# Values the system itself sets from fixed vocabularies or its own versions, never text from a note: kept as they
+# are (a version string would otherwise look like a date to the de-identifier).
+_SYSTEM_KEYS = frozenset({"task", "label", "kind", "model_id", "model_version", "prompt_version", "adapter_hash"})
+
+
+def _deid_all(value, depth: int = 0):
+    """Every string anywhere inside ``value`` (dicts, lists, tuples, at any depth) de-identified; keys kept,
+    numbers and booleans unchanged. A reviewer sees nothing that skipped de-identification."""
+    if isinstance(value, str):
+        return _deid(value)
+    if depth >= DEID_MAX_DEPTH:
+        return WITHHELD if isinstance(value, (dict, list, tuple)) else value
+    if isinstance(value, dict):
+        return {k: v if k in _SYSTEM_KEYS and isinstance(v, str) else _deid_all(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_deid_all(v, depth + 1) for v in value]
+    return value
+
+
+def _deid_decision(d: dict | None) -> dict | None:
+    if d is None:
+        return None
+    out = dict(d)
+    for key in _DECISION_TEXT:
+        if isinstance(out.get(key), str):
+            out[key] = _deid(out[key])
+    return out
 
 
 # ---------------------------------------------------------------- queue
@@ -245,14 +287,13 @@ def item_view(ctx: Context, analysis_id: int) -> dict:
     item = _item_state(ctx, analysis_id)
     analysis = records.get_analysis(ctx.store, analysis_id)
     visit = records.get_visit(ctx.store, analysis["visit_id"])
-    out = dict(analysis["outputs"])
+    # Evidence quotes the note (nested spans, matched sentences), and so may the rationale and notes: every string
+    # of the outputs, at any depth and of every kind of output, is de-identified.
+    out = _deid_all(analysis["outputs"])
     if analysis["kind"] == "llm":
-        out["rationale"] = _deid(out.get("rationale"))
-        # Evidence quotes the note and notes may too: every string in them is de-identified.
         for key in ("evidence", "notes"):
-            out[key] = [{k: _deid(v) if isinstance(v, str) else v for k, v in e.items()} if isinstance(e, dict)
-                        else _deid(str(e)) for e in out.get(key) or []]
-    history = store_review.item_decisions(ctx.store, analysis_id)
+            out.setdefault(key, [])
+    history = [_deid_decision(d) for d in store_review.item_decisions(ctx.store, analysis_id)]
     ctx.audit("review.view", "analysis", analysis_id, visit_id=visit["id"], deidentified=True)
     resolved = item["effective_status"] == "resolved"
     visible = [d for d in history if d["round"] < item["round"] or d["reviewer_id"] == user.id or resolved]
@@ -267,7 +308,7 @@ def item_view(ctx: Context, analysis_id: int) -> dict:
         "locked_by_name": item["locked_by_name"] if item["live_lock"] else None,
         "assigned_to_name": item["assigned_to_name"], "locked_by_me": item["live_lock"] == user.id,
         "decisions": visible, "labels": task_labels(analysis["task"], analysis["outputs"]),
-        "adjudication": store_review.get_adjudication(ctx.store, analysis_id, item["round"]),
+        "adjudication": _deid_decision(store_review.get_adjudication(ctx.store, analysis_id, item["round"])),
     }
 
 

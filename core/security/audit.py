@@ -17,9 +17,9 @@ from datetime import date, datetime
 from core.errors import ValidationError
 from core.security.auth import User, require
 from core.storage import Store
-from core.storage.audit import append_event, list_events, verify_chain
+from core.storage.audit import append_event, list_events, verify_report, write_checkpoint
 
-__all__ = ["AuditResult", "AuditFilter", "verify", "search", "export_csv", "actions"]
+__all__ = ["AuditResult", "AuditFilter", "verify", "search", "export_csv", "actions", "checkpoint"]
 
 # How many most recent events a search looks through; filters then apply in order.
 SEARCH_WINDOW = 50_000
@@ -31,6 +31,9 @@ class AuditResult:
     ok: bool
     first_bad_id: int | None
     checked: int
+    legacy: int = 0            # events from before the audit key (plain SHA-256, anchored by the first keyed one)
+    checkpoints: int = 0       # signed checkpoints compared with the trail
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,26 @@ def _log(store: Store, actor: User, action: str, **details) -> None:
                  details=details)
 
 
-def verify(store: Store, actor: User | None) -> AuditResult:
-    """Check the whole hash chain; records that the check was made and its outcome."""
+def verify(store: Store, actor: User | None, checkpoint_files: tuple = ()) -> AuditResult:
+    """Check the whole keyed chain and every signed checkpoint (the log beside the database plus exported
+    copies given in ``checkpoint_files``); records that the check was made and its outcome. A trail that
+    verifies is checkpointed afterwards."""
     require(actor, "audit.read")
-    ok, bad, checked = verify_chain(store)
-    _log(store, actor, "audit.verify", ok=ok, first_bad_id=bad, checked=checked)
-    return AuditResult(ok, bad, checked)
+    report = verify_report(store, tuple(checkpoint_files))
+    _log(store, actor, "audit.verify", ok=report.ok, first_bad_id=report.first_bad_id, checked=report.checked,
+         checkpoints=report.checkpoints, problems=report.problems[:5])
+    if report.ok:
+        write_checkpoint(store, reason="verify")
+    return AuditResult(report.ok, report.first_bad_id, report.checked, report.legacy, report.checkpoints,
+                       tuple(report.problems))
+
+
+def checkpoint(store: Store, actor: User | None) -> dict:
+    """A signed checkpoint of the chain head (also appended to the log beside the database), for the operator
+    to keep off the host: a later ``verify`` with that copy detects a cut-off or rolled-back trail."""
+    require(actor, "audit.read")
+    _log(store, actor, "audit.checkpoint")
+    return write_checkpoint(store, reason="export")
 
 
 def _matches(row: dict, f: AuditFilter) -> bool:
@@ -123,6 +140,7 @@ def export_csv(store: Store, actor: User | None, f: AuditFilter | None = None, *
         writer.writerow([_cell(row[c]) for c in EXPORT_COLUMNS])
     _log(store, actor, "audit.export", filters=_describe(f), rows=len(rows),
          at=datetime.now().astimezone().isoformat(timespec="seconds"))
+    write_checkpoint(store, reason="export")
     return buf.getvalue()
 
 

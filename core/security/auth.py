@@ -5,26 +5,39 @@ only its SHA-256 is stored, so a stolen database does not yield live sessions.
 Service functions call ``require(user, permission)``: hiding a menu item is not
 access control.
 
-Hardening: unknown and disabled usernames cost the same argon2 work as real
-ones (no timing oracle) and give the same message; an account locks after
-``lockout_threshold`` failures; a session ends after ``idle_timeout_minutes``
-idle and after ``SESSION_MAX_HOURS`` in any case; changing a password, role or
-active flag ends every session of the account (a database trigger, migration
-004); hashes made with older argon2 parameters are upgraded at the next login.
+Hardening: every attempt is counted before its password is checked, in one
+``BEGIN IMMEDIATE`` transaction, so parallel guesses cannot outrun the lockout (at
+most ``lockout_threshold`` passwords are ever checked before an account locks);
+unknown, disabled and locked usernames cost the same argon2 work as real ones and
+lock after the same number of attempts with the same messages, so neither timing
+nor the lockout reveals which usernames exist; a client address is throttled after
+``login_rate_per_minute`` attempts; a username with no account is never written to
+the audit trail as typed (it may be a password typed into the wrong field), only
+as a keyed digest. A login, its session and its audit event commit together.
+An account created or reset by an administrator must choose a new password at its
+next login before it can do anything (``User.can`` is false until then). Single
+sign-on binds an account to the provider's (issuer, subject), needs a verified
+e-mail, and honours the lockout.
+
+A session ends after ``idle_timeout_minutes`` idle and after ``SESSION_MAX_HOURS`` in
+any case; changing a password, role or active flag ends every session of the
+account (a database trigger, migration 004); hashes made with older argon2
+parameters are upgraded at the next login.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.errors import AccountLocked, AuthError, PermissionDenied, SessionExpired, ValidationError
+from core.errors import AccountLocked, AuthError, PermissionDenied, RateLimited, SessionExpired, ValidationError
 from core.settings import Settings
 from core.storage import Store, records
-from core.storage.audit import append_event
+from core.storage.audit import append_event, resolve_key
 
 ROLES = ("psychiatrist", "clinical_lead", "qa_reviewer", "admin")
 
@@ -69,12 +82,16 @@ class User:
     username: str
     display_name: str
     role: str
+    # A password set by an administrator (or at creation) must be replaced before the account can do anything.
+    must_change_password: bool = False
 
     @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
 
     def can(self, permission: str) -> bool:
+        if self.must_change_password:
+            return False
         return permission in PERMISSIONS.get(self.role, frozenset())
 
 
@@ -82,6 +99,8 @@ def require(user: User | None, permission: str) -> User:
     """Raise PermissionDenied unless ``user`` holds ``permission``."""
     if user is None:
         raise PermissionDenied("Please log in first.")
+    if user.must_change_password:
+        raise PermissionDenied("Choose a new password first: the current one was set by an administrator.")
     if not user.can(permission):
         raise PermissionDenied(f"Your role ({user.role_label}) does not allow this ({permission}).")
     return user
@@ -130,8 +149,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _to_user(row: dict) -> User:
-    return User(id=row["id"], username=row["username"], display_name=row["display_name"], role=row["role"])
+def _to_user(row: dict, *, method: str = "password") -> User:
+    return User(id=row["id"], username=row["username"], display_name=row["display_name"], role=row["role"],
+                must_change_password=bool(row.get("must_change_password")) and method == "password")
 
 
 def validate_password(password: str, username: str = "") -> None:
@@ -159,18 +179,25 @@ def validate_username(username: str) -> str:
 
 
 def create_user(store: Store, username: str, password: str, role: str, display_name: str = "",
-                actor: User | None = None) -> User:
-    """Create an account. ``actor`` must be an admin unless this is the first account."""
+                actor: User | None = None, *, must_change: bool = True) -> User:
+    """Create an account. ``actor`` must be an admin unless this is the first account.
+
+    The password was chosen by someone else (an admin, the console, the first-run bootstrap), so by default
+    the person must replace it at their first login; ``must_change=False`` is for accounts whose owner chose it.
+    """
     if records.count_users(store) > 0:
         require(actor, "users.manage")
     username = validate_username(username)
     if role not in ROLES:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     validate_password(password, username)
-    user_id = records.insert_user(store, username, display_name or username, role, hash_password(password))
-    append_event(store, user_id=(actor.id or None) if actor else None, username=actor.username if actor else "system",
-                 action="user.create", entity="user", entity_id=user_id, details={"username": username, "role": role})
-    return User(user_id, username, display_name or username, role)
+    with store.tx():
+        user_id = records.insert_user(store, username, display_name or username, role, hash_password(password),
+                                      must_change_password=must_change)
+        append_event(store, user_id=(actor.id or None) if actor else None,
+                     username=actor.username if actor else "system", action="user.create", entity="user",
+                     entity_id=user_id, details={"username": username, "role": role, "must_change": must_change})
+    return User(user_id, username, display_name or username, role, must_change_password=must_change)
 
 
 def bootstrap_admin(store: Store, username: str = "admin") -> str | None:
@@ -178,47 +205,93 @@ def bootstrap_admin(store: Store, username: str = "admin") -> str | None:
     if records.count_users(store) > 0:
         return None
     password = secrets.token_urlsafe(12)
-    create_user(store, username, password, "admin", "Administrator")
+    create_user(store, username, password, "admin", "Administrator")  # must be changed at first login
     return password
 
 
-def login(store: Store, settings: Settings, username: str, password: str) -> tuple[User, str]:
-    """Check credentials; return the user and a new session token. Locks after repeated failures."""
+LOCKED_MESSAGE = "This account is locked after repeated failed logins. Try again later or ask an admin."
+WRONG_MESSAGE = "Wrong username or password."
+
+
+def _name_digest(store: Store, username: str) -> str:
+    """A keyed digest of a typed username: correlates attempts without storing what was typed."""
+    return hmac.new(resolve_key(store), b"login-name\x1f" + username.lower().encode("utf-8", "surrogatepass"),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def _is_locked(locked_until: str) -> bool:
+    try:
+        return datetime.fromisoformat(locked_until) > _now()
+    except (TypeError, ValueError):
+        return True  # an unreadable lock stays a lock
+
+
+def _throttle(settings: Settings, client: str) -> None:
+    if not client:
+        return
+    from core.security.ratelimit import login_limiter
+
+    wait = login_limiter(settings.login_rate_per_minute).hit(f"login:{client}")
+    if wait:
+        raise RateLimited(f"Too many login attempts from this address. Try again in {wait} seconds.", wait)
+
+
+def _reserve(store: Store, settings: Settings, row: dict | None, digest: str) -> str:
+    lock_until = (_now() + timedelta(minutes=settings.lockout_minutes)).isoformat()
+    return records.reserve_login_attempt(store, user_id=row["id"] if row else None, name_digest=digest,
+                                         threshold=max(1, int(settings.lockout_threshold)), is_locked=_is_locked,
+                                         lock_until=lock_until)
+
+
+def _locked_now(settings: Settings) -> AccountLocked:
+    return AccountLocked(f"Too many failed logins: this account is locked for {settings.lockout_minutes} minutes.")
+
+
+def login(store: Store, settings: Settings, username: str, password: str, *, client: str = "") -> tuple[User, str]:
+    """Check credentials; return the user and a new session token. Locks after repeated failures.
+
+    ``client`` (the caller's address, when known) is rate-limited. Every outcome costs one argon2 check, and an
+    unknown username answers exactly like a real one, lockout included.
+    """
+    _throttle(settings, str(client or ""))
     username = str(username or "").strip()[:64]
     password = str(password or "")[:MAX_PASSWORD_LENGTH]
     row = records.get_user_by_name(store, username) if username else None
-    if row is None or not row["active"]:
-        # Same work as a real check so timing does not reveal which usernames exist.
+    known = row is not None and bool(row["active"])
+    digest = _name_digest(store, username)
+    verdict = _reserve(store, settings, row, digest)
+    # Who the trail names: a real account by its name; a typed name with no account only by its digest.
+    who = {"user_id": row["id"], "username": row["username"]} if row else {"user_id": None, "username": "(unknown)"}
+    if verdict == "locked":
         _burn_time(password)
-        append_event(store, user_id=row["id"] if row else None, username=username, action="auth.login_failed",
-                     entity="user", entity_id=row["id"] if row else "",
-                     details={"reason": "disabled" if row else "unknown user"})
-        raise AuthError("Wrong username or password.")
-    if row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > _now():
-        append_event(store, user_id=row["id"], username=row["username"], action="auth.login_locked", entity="user",
-                     entity_id=row["id"])
-        raise AccountLocked("This account is locked after repeated failed logins. Try again later or ask an admin.")
-    if not check_password(row["password_hash"], password):
-        failures = row["failed_logins"] + 1
-        locked_until = None
-        if failures >= settings.lockout_threshold:
-            locked_until = (_now() + timedelta(minutes=settings.lockout_minutes)).isoformat()
-            failures = 0
-        records.update_user(store, row["id"], failed_logins=failures, locked_until=locked_until)
-        append_event(store, user_id=row["id"], username=row["username"], action="auth.login_failed", entity="user",
-                     entity_id=row["id"], details={"locked": bool(locked_until)})
-        if locked_until:
-            raise AccountLocked("Too many failed logins: this account is locked for "
-                                f"{settings.lockout_minutes} minutes.")
-        raise AuthError("Wrong username or password.")
+        append_event(store, **who, action="auth.login_locked", entity="user", entity_id=row["id"] if row else "",
+                     details={} if row else {"name_digest": digest})
+        raise AccountLocked(LOCKED_MESSAGE)
+    if known:
+        ok = check_password(row["password_hash"], password)
+    else:
+        _burn_time(password)
+        ok = False
+    if not ok:
+        details = {"locked": verdict == "last"}
+        if row is None:
+            details.update(reason="unknown user", name_digest=digest)
+        elif not row["active"]:
+            details["reason"] = "disabled"
+        append_event(store, **who, action="auth.login_failed", entity="user", entity_id=row["id"] if row else "",
+                     details=details)
+        if verdict == "last":
+            raise _locked_now(settings)
+        raise AuthError(WRONG_MESSAGE)
     changes = {"failed_logins": 0, "locked_until": None}
     if _needs_rehash(row["password_hash"]):
         changes["password_hash"] = hash_password(password)
-    records.update_user(store, row["id"], **changes)
     token = secrets.token_urlsafe(32)
-    records.insert_session(store, _token_hash(token), row["id"])
-    append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
-                 entity_id=row["id"])
+    with store.tx():
+        records.update_user(store, row["id"], **changes)
+        records.insert_session(store, _token_hash(token), row["id"])
+        append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
+                     entity_id=row["id"], details={"must_change_password": bool(row["must_change_password"])})
     return _to_user(row), token
 
 
@@ -248,7 +321,7 @@ def resume(store: Store, settings: Settings, token: str | None, *, touch: bool =
         raise SessionExpired("This account is no longer active.")
     if touch:
         records.touch_session(store, _token_hash(token))
-    return _to_user(row)
+    return _to_user(row, method=session.get("method") or "password")
 
 
 def logout(store: Store, token: str | None) -> None:
@@ -325,9 +398,10 @@ def set_active(store: Store, user_id: int, active: bool, actor: User | None) -> 
             raise ValidationError("You cannot disable your own account.")
         if row["role"] == "admin" and len(_active_admins(store)) <= 1 and row["active"]:
             raise ValidationError("This is the last active administrator; create another one first.")
-    records.update_user(store, row["id"], active=int(bool(active)))
-    append_event(store, **_audit_actor(actor), action="user.enable" if active else "user.disable", entity="user",
-                 entity_id=row["id"], details={"username": row["username"]})
+    with store.tx():
+        records.update_user(store, row["id"], active=int(bool(active)))
+        append_event(store, **_audit_actor(actor), action="user.enable" if active else "user.disable",
+                     entity="user", entity_id=row["id"], details={"username": row["username"]})
 
 
 def set_role(store: Store, user_id: int, role: str, actor: User | None) -> None:
@@ -337,67 +411,129 @@ def set_role(store: Store, user_id: int, role: str, actor: User | None) -> None:
     row = _target(store, user_id)
     if row["role"] == "admin" and role != "admin" and len(_active_admins(store)) <= 1 and row["active"]:
         raise ValidationError("This is the last active administrator; create another one first.")
-    records.update_user(store, row["id"], role=role)
-    append_event(store, **_audit_actor(actor), action="user.role", entity="user", entity_id=row["id"],
-                 details={"username": row["username"], "before": row["role"], "after": role})
+    with store.tx():
+        records.update_user(store, row["id"], role=role)
+        append_event(store, **_audit_actor(actor), action="user.role", entity="user", entity_id=row["id"],
+                     details={"username": row["username"], "before": row["role"], "after": role})
 
 
 def reset_password(store: Store, user_id: int, actor: User | None, new_password: str | None = None) -> str:
-    """Set a new password (random when none is given), unlock the account, end its sessions; returns it."""
+    """Set a new password (random when none is given), unlock the account, end its sessions; returns it.
+
+    The account must choose its own password at its next login: an administrator who knows the reset password
+    cannot go on using it to act under the person's name.
+    """
     require(actor, "users.manage")
     row = _target(store, user_id)
     password = new_password or secrets.token_urlsafe(12)
     validate_password(password, row["username"])
-    records.update_user(store, row["id"], password_hash=hash_password(password), failed_logins=0, locked_until=None)
-    append_event(store, **_audit_actor(actor), action="user.reset_password", entity="user", entity_id=row["id"],
-                 details={"username": row["username"], "generated": new_password is None})
+    with store.tx():
+        records.update_user(store, row["id"], password_hash=hash_password(password), failed_logins=0,
+                            locked_until=None, must_change_password=1)
+        append_event(store, **_audit_actor(actor), action="user.reset_password", entity="user", entity_id=row["id"],
+                     details={"username": row["username"], "generated": new_password is None})
     return password
 
 
-def change_password(store: Store, user: User, old_password: str, new_password: str) -> None:
-    """A user changes their own password (needs the current one); other sessions end."""
+def change_password(store: Store, settings: Settings, user: User, old_password: str, new_password: str, *,
+                    client: str = "") -> str:
+    """A user changes their own password (the current one is needed, and counts toward the lockout like a
+    login); every session of the account ends and a new one is returned (its token), so the person stays in.
+
+    The one way a password stops being "must change": the person chose the new one themselves.
+    """
+    _throttle(settings, str(client or ""))
     row = _target(store, user.id)
+    if not row["active"]:
+        raise SessionExpired("This account is no longer active.")
+    old_password = str(old_password or "")[:MAX_PASSWORD_LENGTH]
+    verdict = _reserve(store, settings, row, "")
+    if verdict == "locked":
+        _burn_time(old_password)
+        raise AccountLocked(LOCKED_MESSAGE)
     if not check_password(row["password_hash"], old_password):
         append_event(store, user_id=user.id, username=user.username, action="user.change_password_failed",
-                     entity="user", entity_id=user.id)
+                     entity="user", entity_id=user.id, details={"locked": verdict == "last"})
+        if verdict == "last":
+            raise _locked_now(settings)
         raise AuthError("The current password is wrong.")
-    validate_password(new_password, row["username"])
-    records.update_user(store, row["id"], password_hash=hash_password(new_password))
-    append_event(store, user_id=user.id, username=user.username, action="user.change_password", entity="user",
-                 entity_id=user.id)
+    try:
+        validate_password(new_password, row["username"])
+        if new_password == old_password:
+            raise ValidationError("The new password must differ from the current one.")
+    except ValidationError:
+        records.update_user(store, row["id"], failed_logins=0, locked_until=None)  # the current one was right
+        raise
+    token = secrets.token_urlsafe(32)
+    with store.tx():
+        records.update_user(store, row["id"], password_hash=hash_password(new_password), failed_logins=0,
+                            locked_until=None, must_change_password=0)  # the trigger ends every session
+        records.insert_session(store, _token_hash(token), row["id"])
+        append_event(store, user_id=user.id, username=user.username, action="user.change_password", entity="user",
+                     entity_id=user.id, details={"was_required": bool(row["must_change_password"])})
+    return token
 
 
 def unlock(store: Store, user_id: int, actor: User | None) -> None:
     require(actor, "users.manage")
     row = _target(store, user_id)
-    records.update_user(store, row["id"], failed_logins=0, locked_until=None)
-    append_event(store, **_audit_actor(actor), action="user.unlock", entity="user", entity_id=row["id"],
-                 details={"username": row["username"]})
+    with store.tx():
+        records.update_user(store, row["id"], failed_logins=0, locked_until=None)
+        append_event(store, **_audit_actor(actor), action="user.unlock", entity="user", entity_id=row["id"],
+                     details={"username": row["username"]})
 
 
 # ---------------------------------------------------------------- single sign-on (OIDC via st.login)
 def login_oidc(store: Store, settings: Settings, claims: dict) -> tuple[User, str]:
     """Map an identity from the OIDC provider to a local account and open a session.
 
-    The provider proves who the person is; the local account decides their role. The e-mail claim must be
-    verified (when the provider sends ``email_verified``) and match an active account whose username is that
-    e-mail (case-insensitive). Nobody is created automatically: an admin creates the account and its role.
+    The provider proves who the person is; the local account decides their role. The identity is the
+    provider's (issuer, subject), which never changes or passes to another person, unlike an e-mail address.
+    The first time, the e-mail claim, which must be verified (``email_verified`` true: absent is refused),
+    names the active account (username = that e-mail, case-insensitive) and the pair is bound to it; from then
+    on the pair decides, and an account already bound to another subject of the same issuer is refused. A
+    locked account stays locked. Nobody is created automatically: an admin creates the account and its role.
     """
     email = str(claims.get("email") or "").strip()
+    issuer = str(claims.get("iss") or "").strip()[:300]
+    subject = str(claims.get("sub") or "").strip()[:300]
     if not email or "@" not in email:
         raise AuthError("The identity provider did not send an e-mail address.")
-    if claims.get("email_verified") is False:
+    if claims.get("email_verified") is not True:
         raise AuthError("The identity provider has not verified this e-mail address.")
-    row = records.get_user_by_name(store, email) or records.get_user_by_name(store, email.lower())
-    if row is None or not row["active"]:
+    if not issuer or not subject:
+        raise AuthError("The identity provider did not say who issued this identity (issuer and subject).")
+
+    def refuse(message: str, row: dict | None, reason: str) -> AuthError:
         append_event(store, user_id=row["id"] if row else None, username=email[:64], action="auth.sso_refused",
-                     entity="user", details={"issuer": str(claims.get("iss", ""))[:200]})
-        raise AuthError(f"No active mhdash account for {email}. Ask an administrator to create one.")
+                     entity="user", entity_id=row["id"] if row else "",
+                     details={"issuer": issuer[:200], "reason": reason})
+        return AuthError(message)
+
+    bound = records.get_identity(store, issuer, subject)
+    if bound is not None:
+        row = records.get_user(store, bound["user_id"])
+    else:
+        row = records.get_user_by_name(store, email) or records.get_user_by_name(store, email.lower())
+        if row is not None and records.identities_of(store, row["id"], issuer):
+            raise refuse(f"The mhdash account {row['username']} is linked to another identity at this provider. "
+                         "Ask an administrator.", row, "bound to another subject")
+    if row is None or not row["active"]:
+        raise refuse(f"No active mhdash account for {email}. Ask an administrator to create one.", row,
+                     "no active account")
+    if row["locked_until"] and _is_locked(row["locked_until"]):
+        append_event(store, user_id=row["id"], username=row["username"], action="auth.login_locked", entity="user",
+                     entity_id=row["id"], details={"method": "oidc"})
+        raise AccountLocked(LOCKED_MESSAGE)
     token = secrets.token_urlsafe(32)
-    records.insert_session(store, _token_hash(token), row["id"])
-    append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
-                 entity_id=row["id"], details={"method": "oidc", "issuer": str(claims.get("iss", ""))[:200]})
-    return _to_user(row), token
+    with store.tx():
+        if bound is None:
+            records.insert_identity(store, issuer, subject, row["id"], email)
+        records.insert_session(store, _token_hash(token), row["id"], method="oidc")
+        append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
+                     entity_id=row["id"], details={"method": "oidc", "issuer": issuer[:200],
+                                                   "linked_now": bound is None})
+    return _to_user(row, method="oidc"), token
 
 
 def oidc_configured(secrets_path) -> bool:

@@ -10,6 +10,13 @@ Every file is opened through ``core.storage.db.open_connection``, so with a
 database key (SQLCipher) the backup is encrypted with the same passphrase and
 is checked by decrypting it. ``key`` None means the configured key, "" plain.
 ``encrypt_database`` turns an existing plain database into an encrypted one.
+
+Both are audited in the database they touch (``backup.create``, ``backup.restore``) and
+checkpointed (``core.storage.audit``). A restore writes into the live file through the
+backup API while holding the only lock on it, and is refused while anything else has
+the database open: a running app would otherwise keep writing to the replaced file and
+lose every write. The checkpoint log records the restore, signed, so ``audit verify``
+accepts the rewound trail it made and still flags a database rolled back any other way.
 """
 
 from __future__ import annotations
@@ -110,8 +117,34 @@ def _copy(src: Path, dest: Path, key: str) -> None:
             tmp.unlink()
 
 
-def backup(db_path: Path | str, dest: Path | str, *, key: str | None = None) -> Path:
-    """Write a verified snapshot of the database at ``db_path`` to ``dest``.
+def _audit(db_path: Path, key: str, actor, action: str, **details) -> None:
+    from core.storage import Store, migrate
+    from core.storage.audit import append_event
+
+    store = Store(db_path, key=key)
+    try:
+        migrate(store.db)
+        append_event(store, user_id=getattr(actor, "id", None) or None,
+                     username=getattr(actor, "username", None) or "console", action=action, entity="database",
+                     entity_id=db_path.name, details=details)
+    finally:
+        store.close()
+
+
+def _checkpoint(db_path: Path, key: str, reason: str) -> dict:
+    from core.storage import Store
+    from core.storage.audit import write_checkpoint
+
+    store = Store(db_path, key=key)
+    try:
+        return write_checkpoint(store, reason=reason)
+    finally:
+        store.close()
+
+
+def backup(db_path: Path | str, dest: Path | str, *, key: str | None = None, actor=None) -> Path:
+    """Write a verified snapshot of the database at ``db_path`` to ``dest`` (audited as ``actor``, the
+    console when None; the snapshot contains its own ``backup.create`` event).
 
     ``dest`` is a file, or a folder (existing, or a new path without a suffix) to write a time-stamped file into.
     """
@@ -130,7 +163,9 @@ def backup(db_path: Path | str, dest: Path | str, *, key: str | None = None) -> 
         dest = dest / f"{src.stem}-{stamp}.db"
     if dest.resolve() == src.resolve():
         raise StorageError("The backup destination is the database itself.")
+    _audit(src, key, actor, "backup.create", dest=str(dest), encrypted=bool(key))
     _copy(src, dest, key)
+    _checkpoint(src, key, "backup")
     return dest
 
 
@@ -141,12 +176,25 @@ def _drop_sidecars(db_path: Path) -> None:
             Path(str(db_path) + suffix).unlink()
 
 
-def restore(src: Path | str, db_path: Path | str, *, key: str | None = None) -> Path:
-    """Replace the database at ``db_path`` with the verified backup ``src``.
+def _head(db_path: Path, key: str) -> dict | None:
+    from core.storage import Store
+    from core.storage.audit import chain_head
 
-    The backup is checked first; the current database is replaced only by a complete, verified copy. Stop the
-    app before restoring: open connections keep reading the old file. With a key, the backup must have been
-    encrypted with the same passphrase (DatabaseKeyError otherwise).
+    store = Store(db_path, key=key)
+    try:
+        return chain_head(store)
+    except (StorageError, *DB_ERRORS):
+        return None
+    finally:
+        store.close()
+
+
+def restore(src: Path | str, db_path: Path | str, *, key: str | None = None, actor=None) -> Path:
+    """Replace the database at ``db_path`` with the verified backup ``src`` (audited as ``actor``).
+
+    The backup is checked first; the current database is replaced only by a complete, verified copy, and only
+    while nothing else has it open (DatabaseInUse otherwise: stop the app first). With a key, the backup must
+    have been encrypted with the same passphrase (DatabaseKeyError otherwise).
     """
     key = configured_key() if key is None else key
     src, db_path = Path(src), Path(db_path)
@@ -157,9 +205,43 @@ def restore(src: Path | str, db_path: Path | str, *, key: str | None = None) -> 
         raise StorageError(f"The backup {src} fails its integrity check ({result}); nothing was restored.")
     if db_path.exists() and src.resolve() == db_path.resolve():
         raise StorageError("The backup and the database are the same file.")
-    _copy(src, db_path, key)
-    _drop_sidecars(db_path)
+    previous = None
+    if db_path.exists() and db_path.stat().st_size > 0:
+        from core.storage.exclusive import exclusive_connection, integrity
+
+        previous = _head(db_path, key)
+        with exclusive_connection(db_path, key=key) as live:
+            try:
+                source = open_connection(src, readonly=True, key=key)
+                try:
+                    source.backup(live, pages=_PAGES_PER_STEP)
+                finally:
+                    source.close()
+                result = integrity(live)
+            except DB_ERRORS as exc:
+                raise StorageError(f"Restoring {src} into {db_path} failed: {exc}") from exc
+            if result != "ok":
+                raise StorageError(f"The restored database fails its integrity check ({result}).")
+    else:
+        _copy(src, db_path, key)
+        _drop_sidecars(db_path)
+    _record_restore(src, db_path, key, actor, previous)
     return db_path
+
+
+def _record_restore(src: Path, db_path: Path, key: str, actor, previous: dict | None) -> None:
+    """The signed restore record in the checkpoint log, then the audit event and a fresh checkpoint."""
+    from core.storage import Store, migrate
+    from core.storage.audit import write_restore_record
+
+    store = Store(db_path, key=key)
+    try:
+        migrate(store.db)
+        restored = write_restore_record(store, previous_head=previous, source=src.name)["restored_head"]
+    finally:
+        store.close()
+    _audit(db_path, key, actor, "backup.restore", source=str(src), previous_head=previous, restored_head=restored)
+    _checkpoint(db_path, key, "restore")
 
 
 def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:

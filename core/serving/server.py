@@ -201,19 +201,34 @@ class ModelServer:
         llm = self.llm()
         t0 = time.perf_counter()
         h = text_hash(self.settings, text)
-        key = f"llm:{llm.version}:{task}:{get_task(task).prompt_version}:{h}"
+        heads, encoder = self.task_heads_for(task)
+        head_key = f":{heads.version}" if heads is not None else ""
+        key = f"llm:{llm.version}:{task}:{get_task(task).prompt_version}{head_key}:{h}"
         out = self.cache.get(key)
         cached = out is not None
         self.count("cache_hit" if cached else "cache_miss")
         if not cached:
             analyze = self._analyze
-            if analyze is None:
-                from core.llm.answers import analyze
             with self.llm_lock:
-                res = analyze(llm, task, text)
+                if analyze is None:
+                    from core.llm.labelled_answers import answer
+
+                    res = answer(llm, task, text, task_heads=heads, encoder=encoder)
+                    from core.models.task_heads import HEADED_TASKS
+
+                    if heads is None and task in HEADED_TASKS and getattr(self, "task_heads_error", ""):
+                        res["notes"] = [*res.get("notes", []), "No task head gave this label (the language model "
+                                        f"did): {self.task_heads_error}"]
+                else:
+                    res = analyze(llm, task, text)
             out = {k: res.get(k) for k in ("task", "label", "probabilities", "rationale", "prompt_version",
-                                           "model_id", "model_version", "notes", "truncated")}
+                                           "model_id", "model_version", "notes", "truncated", "label_source",
+                                           "label_model_id", "label_model_version", "reliability",
+                                           "faithful_evidence", "llm", "disagreement")}
             out["notes"] = list(out.get("notes") or [])
+            out["disagreement"] = bool(out.get("disagreement"))
+            for k in ("label_source", "label_model_id", "label_model_version"):
+                out[k] = out.get(k) or ""
             self.cache.set(key, out)
         latency = (time.perf_counter() - t0) * 1000
         log_predictions(self.store, [{
@@ -221,6 +236,27 @@ class ModelServer:
             "outputs": {"task": task, "label": out["label"], "probabilities": out["probabilities"], "cached": cached},
             "latency_ms": latency, "caller": caller}])
         return {**out, "cached": cached}
+
+    def task_heads_for(self, task: str):
+        """(task heads, encoder) when a task head labels `task` (loaded on the stable encoder version), else
+        (None, None): then the LLM labels it and ``task_heads_error`` says why no task heads were loaded (a
+        folder trained on another backbone is refused by name, nothing of it is loaded)."""
+        from core.errors import TaskHeadsUnavailable
+        from core.models.task_heads import HEADED_TASKS, load_task_heads
+
+        if self._analyze is not None or task not in HEADED_TASKS:
+            return None, None
+        encoder = self.encoder(self.stable_version())
+        key = (id(encoder), str(self.settings.task_heads_dir), self.settings.task_heads_version)
+        cached = getattr(self, "_task_heads", None)
+        if cached is None or cached[0] != key:
+            try:
+                heads, self.task_heads_error = load_task_heads(self.settings, encoder), ""
+            except TaskHeadsUnavailable as exc:
+                heads, self.task_heads_error = None, f"{type(exc).__name__}: {exc}"
+            self._task_heads = cached = (key, heads)
+        heads = cached[1]
+        return (heads, encoder) if heads is not None and heads.has(task) else (None, None)
 
     def complete(self, prompts: list[str], **kwargs) -> list[dict]:
         complete = self._complete

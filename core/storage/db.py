@@ -238,9 +238,11 @@ def _explain(exc: Exception) -> str:
 class Store:
     """A database path plus one connection per thread (Streamlit runs sessions in threads)."""
 
-    def __init__(self, path: Path | str, *, key: str | None = None):
-        """``key`` None means the configured key, resolved once so every thread's connection uses the same."""
+    def __init__(self, path: Path | str, *, key: str | None = None, audit_key: str | bytes | None = None):
+        """``key`` None means the configured key, resolved once so every thread's connection uses the same.
+        ``audit_key`` None means the configured audit key, else the key file beside the database."""
         self.path = path
+        self.audit_key = audit_key
         self._local = threading.local()
         if str(path) == ":memory:":
             self._key = ""
@@ -259,8 +261,31 @@ class Store:
             self._local.db = db
         return db
 
+    @contextlib.contextmanager
     def tx(self, *, durable: bool = False):
-        return transaction(self.db, durable=durable)
+        """One atomic write (nested use joins the outer one). Callables registered with ``after_commit`` during
+        the outermost transaction run once it has committed, and are dropped when it rolls back."""
+        outer = not self.db.conn.in_transaction
+        try:
+            with transaction(self.db, durable=durable) as db:
+                yield db
+        except BaseException:
+            if outer:
+                self._local.after_commit = None
+            raise
+        if outer:
+            hooks = getattr(self._local, "after_commit", None)
+            self._local.after_commit = None
+            for hook in hooks or ():
+                hook()
+
+    def after_commit(self, hook) -> None:
+        """Run ``hook()`` once the current outermost transaction commits (at most once per transaction)."""
+        hooks = getattr(self._local, "after_commit", None)
+        if hooks is None:
+            hooks = self._local.after_commit = []
+        if hook not in hooks:
+            hooks.append(hook)
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

@@ -226,6 +226,13 @@ def _m004_session_revocation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id, revoked)")
 
 
+def _m007_label_source(db: sqlite_utils.Database) -> None:
+    # Which model produced an output's label: a task head (its version) or the LLM (its version); the
+    # model_version column keeps naming the model that wrote the text.
+    db.execute("ALTER TABLE analyses ADD COLUMN label_source TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE analyses ADD COLUMN label_model_version TEXT NOT NULL DEFAULT ''")
+
+
 def _m005_visit_indicators(db: sqlite_utils.Database) -> None:
     # Psycholinguistic indicators (word counts, no model) computed when a visit is saved, one row per version of
     # the word lists; visits saved before this migration get theirs when their patient is next opened.
@@ -261,7 +268,40 @@ def _m006_crisis_results(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_crisis_acks_visit ON crisis_acks(visit_id)")
 
 
-def _m007_signoff_loop(db: sqlite_utils.Database) -> None:
+def _m008_security_round_two(db: sqlite_utils.Database) -> None:
+    # Forced password change at first login and after an admin reset.
+    db.execute("ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0")
+    # How a session was opened ('password' or 'oidc'): a single-sign-on session has no local password to change.
+    db.execute("ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password'")
+    # Failed logins for usernames that have no account, so an unknown name locks exactly like a real one and
+    # the lockout does not reveal which usernames exist. The name is kept only as a keyed digest.
+    db.execute(
+        """CREATE TABLE login_throttle (
+            name_digest TEXT PRIMARY KEY,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    # Single sign-on identities: an account is bound to the provider's (issuer, subject), never to an e-mail alone.
+    db.execute(
+        """CREATE TABLE user_identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            email TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        )"""
+    )
+    db.execute("CREATE INDEX idx_user_identities_user ON user_identities(user_id, issuer)")
+    # Keyed audit chain: 0 = a legacy event hashed with plain SHA-256 (before this migration), 1 = HMAC-SHA256
+    # with the audit key kept outside the database. Adding a column is not an UPDATE: the append-only
+    # triggers stay in force.
+    db.execute("ALTER TABLE audit_events ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0")
+
+
+def _m009_signoff_loop(db: sqlite_utils.Database) -> None:
     # Sign-off carries an optional note; a signed output is never edited, but it can be superseded, with the
     # reason, by whom and when recorded here (append-only, like the audit trail).
     db.execute("ALTER TABLE analyses ADD COLUMN sign_note TEXT NOT NULL DEFAULT ''")
@@ -290,7 +330,9 @@ MIGRATIONS = [
     (4, "sessions end when a password, role or account status changes", _m004_session_revocation),
     (5, "psycholinguistic indicators per visit", _m005_visit_indicators),
     (6, "stored crisis results; acknowledgement notes", _m006_crisis_results),
-    (7, "sign-off note and superseded signed outputs", _m007_signoff_loop),
+    (7, "analyses record which model produced the label", _m007_label_source),
+    (8, "forced password change, login throttle, SSO identities, keyed audit chain", _m008_security_round_two),
+    (9, "sign-off note and superseded signed outputs", _m009_signoff_loop),
 ]
 
 

@@ -37,12 +37,14 @@ def _one(store: Store, sql: str, params=()) -> dict | None:
 
 
 # ---------------------------------------------------------------- users
-def insert_user(store: Store, username: str, display_name: str, role: str, password_hash: str) -> int:
+def insert_user(store: Store, username: str, display_name: str, role: str, password_hash: str,
+                must_change_password: bool = False) -> int:
     try:
         with store.tx():
             cur = store.db.execute(
-                "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?,?,?,?,?)",
-                [username, display_name, role, password_hash, utcnow()],
+                "INSERT INTO users (username, display_name, role, password_hash, created_at, must_change_password)"
+                " VALUES (?,?,?,?,?,?)",
+                [username, display_name, role, password_hash, utcnow(), int(bool(must_change_password))],
             )
     except StorageError as exc:
         if "UNIQUE" in str(exc):
@@ -62,8 +64,8 @@ def get_user_by_name(store: Store, username: str) -> dict | None:
 def list_users(store: Store) -> list[dict]:
     return _rows(
         store,
-        "SELECT id, username, display_name, role, active, failed_logins, locked_until, created_at "
-        "FROM users ORDER BY username",
+        "SELECT id, username, display_name, role, active, failed_logins, locked_until, created_at, "
+        "must_change_password FROM users ORDER BY username",
     )
 
 
@@ -72,7 +74,8 @@ def count_users(store: Store) -> int:
 
 
 def update_user(store: Store, user_id: int, **fields) -> None:
-    allowed = {"display_name", "role", "password_hash", "active", "failed_logins", "locked_until"}
+    allowed = {"display_name", "role", "password_hash", "active", "failed_logins", "locked_until",
+               "must_change_password"}
     bad = set(fields) - allowed
     if bad:
         raise ValueError(f"cannot update {bad}")
@@ -81,13 +84,71 @@ def update_user(store: Store, user_id: int, **fields) -> None:
         store.db.execute(f"UPDATE users SET {assignments} WHERE id = ?", [*fields.values(), user_id])
 
 
+def reserve_login_attempt(store: Store, *, user_id: int | None, name_digest: str, threshold: int,
+                          is_locked, lock_until: str) -> str:
+    """Count one login attempt before its password is checked, atomically (one BEGIN IMMEDIATE), so parallel
+    guesses cannot all read the same count: 'locked' (refuse without checking), 'last' (this attempt is the
+    threshold-th: the account is locked now, the attempt is still checked) or 'ok'.
+
+    ``user_id`` None counts the attempt against ``name_digest`` in ``login_throttle`` (a username with no
+    account locks exactly like a real one). ``is_locked(locked_until_text)`` decides whether a lock is live.
+    """
+    now = utcnow()
+    with store.tx():
+        if user_id is not None:
+            row = store.db.execute("SELECT failed_logins, locked_until FROM users WHERE id = ?",
+                                   [user_id]).fetchone()
+        else:
+            row = store.db.execute("SELECT failed_logins, locked_until FROM login_throttle WHERE name_digest = ?",
+                                   [name_digest]).fetchone()
+        failures, locked_until = row if row else (0, None)
+        if locked_until and is_locked(locked_until):
+            return "locked"
+        failures += 1
+        verdict = "last" if failures >= threshold else "ok"
+        values = (0, lock_until) if verdict == "last" else (failures, None)
+        if user_id is not None:
+            store.db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", [*values, user_id])
+        else:
+            store.db.execute(
+                "INSERT INTO login_throttle (name_digest, failed_logins, locked_until, updated_at) VALUES (?,?,?,?)"
+                " ON CONFLICT(name_digest) DO UPDATE SET failed_logins = excluded.failed_logins,"
+                " locked_until = excluded.locked_until, updated_at = excluded.updated_at",
+                [name_digest, *values, now],
+            )
+    return verdict
+
+
+def prune_login_throttle(store: Store, before: str) -> None:
+    """Forget failed-login counts of unknown usernames last touched before ``before`` (ISO time)."""
+    with store.tx():
+        store.db.execute("DELETE FROM login_throttle WHERE updated_at < ?", [before])
+
+
+# ---------------------------------------------------------------- single sign-on identities
+def get_identity(store: Store, issuer: str, subject: str) -> dict | None:
+    return _one(store, "SELECT * FROM user_identities WHERE issuer = ? AND subject = ?", [issuer, subject])
+
+
+def identities_of(store: Store, user_id: int, issuer: str) -> list[dict]:
+    return _rows(store, "SELECT * FROM user_identities WHERE user_id = ? AND issuer = ?", [user_id, issuer])
+
+
+def insert_identity(store: Store, issuer: str, subject: str, user_id: int, email: str) -> None:
+    with store.tx():
+        store.db.execute(
+            "INSERT INTO user_identities (issuer, subject, user_id, email, created_at) VALUES (?,?,?,?,?)",
+            [issuer, subject, user_id, email, utcnow()],
+        )
+
+
 # ---------------------------------------------------------------- sessions
-def insert_session(store: Store, token_hash: str, user_id: int) -> None:
+def insert_session(store: Store, token_hash: str, user_id: int, method: str = "password") -> None:
     now = utcnow()
     with store.tx():
         store.db.execute(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) VALUES (?,?,?,?)",
-            [token_hash, user_id, now, now],
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, method) VALUES (?,?,?,?,?)",
+            [token_hash, user_id, now, now, method],
         )
 
 
@@ -237,13 +298,18 @@ def _decode_analysis(row: dict) -> dict:
 
 def insert_analysis(store: Store, *, visit_id: int, kind: str, task: str, outputs: dict, model_id: str,
                     model_version: str, prompt_version: str = "", cache_key: str = "",
-                    duration_ms: float = 0.0, created_by: int | None = None) -> int:
+                    duration_ms: float = 0.0, created_by: int | None = None, label_source: str = "",
+                    label_model_version: str = "") -> int:
+    """One model output. `label_source` ("task_head", "llm", "" for none) and `label_model_version` name the
+    model that produced the label, which for a task-head answer is not the LLM that wrote the rationale."""
     with store.tx():
         cur = store.db.execute(
             "INSERT INTO analyses (visit_id, kind, task, outputs, model_id, model_version, prompt_version,"
-            " cache_key, duration_ms, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " cache_key, duration_ms, created_by, created_at, label_source, label_model_version)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [visit_id, kind, task, json.dumps(outputs, ensure_ascii=False), model_id, model_version,
-             prompt_version, cache_key, float(duration_ms), created_by, utcnow()],
+             prompt_version, cache_key, float(duration_ms), created_by, utcnow(), label_source or "",
+             label_model_version or ""],
         )
     return cur.lastrowid
 

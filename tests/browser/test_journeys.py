@@ -29,6 +29,10 @@ HEADS = [
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+# A step that may load a model on a cold start (the encoder, for the crisis check's semantic layer on save).
+MODEL_WAIT_MS = 90_000
+
+
 def test_wrong_password_is_refused_then_login_works(page, app_url):
     login(page, app_url, "dr.journey", "not the password")
     expect(page.get_by_text("Wrong username or password.")).to_be_visible()
@@ -44,7 +48,7 @@ def test_demo_mode_and_open_a_patient(page, app_url):
     page.get_by_role("link", name="Patients").click()
     expect(page.get_by_text("12 patients")).to_be_visible()
     button(page, "Open").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^DEMO-\d{3} · \S"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^DEMO-\d{3} · \S"))).to_be_visible(timeout=MODEL_WAIT_MS)
     # A demo patient's visits are scored as the page opens (a lead cannot run analyses); the first time, the
     # app process loads the encoder as well.
     expect(page.get_by_role("tab", name="Trajectories")).to_be_visible(timeout=180_000)
@@ -80,7 +84,8 @@ def test_role_without_access_is_refused_a_page(page, app_url):
     expect(page.get_by_text("QA Journey · QA reviewer")).to_be_visible()
     expect(page.get_by_role("heading", name="Review queue", exact=True)).to_be_visible()
     # The links' text starts with the material icon's name ("fact_checkReview queue").
-    expect(nav_links(page)).to_have_text([re.compile(r"^[a-z_]*Review queue$"), re.compile(r"^[a-z_]*Quality$")])
+    expect(nav_links(page)).to_have_text([re.compile(r"^[a-z_]*Review queue$"), re.compile(r"^[a-z_]*Quality$"),
+                                          re.compile(r"^[a-z_]*Account$")])
     for name in (*CLINICAL_PAGES, "Models"):
         expect(nav_link(page, name)).to_have_count(0)
 
@@ -121,7 +126,7 @@ def _new_patient(page, app_url, pseudonym):
     tick(page, "The patient consents to ML analysis of their notes")
     button(page, "Create patient").click()
     # Create-patient lands on the new patient (the first page of a fresh app also loads the encoder).
-    expect(page.get_by_role("heading", name=pseudonym)).to_be_visible(timeout=180_000)
+    expect(page.get_by_role("heading", name=pseudonym)).to_be_visible(timeout=MODEL_WAIT_MS)
     expect(page.get_by_text(f"Created {pseudonym}. Add the first visit under Add visits.")).to_be_visible()
 
 
@@ -131,8 +136,8 @@ def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tm
     page.get_by_role("textbox", name="Session note").fill(
         "Session 2. Low mood. She said she has been thinking about taking an overdose.")
     button(page, "Add visit").click()
-    expect(page.get_by_text("Visit added.")).to_be_visible()
-    expect(page.get_by_text("Crisis language detected")).to_be_visible()
+    expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
+    expect(page.get_by_text("Crisis language detected")).to_be_visible(timeout=MODEL_WAIT_MS)
     button(page, "I have seen this and will act on it").click()
     expect(page.get_by_text("acknowledged by")).to_be_visible()
 
@@ -142,7 +147,7 @@ def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tm
     tab(page, "Upload a note").click()
     page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(str(note))
     button(page, "Add visit from file").click()
-    expect(page.get_by_text("Visit added from visit.txt.")).to_be_visible()
+    expect(page.get_by_text("Visit added from visit.txt.")).to_be_visible(timeout=MODEL_WAIT_MS)
     tab(page, "Visits").click()
     expect(page.get_by_text("Mood brighter, saw two friends").first).to_be_visible()
 
@@ -154,7 +159,7 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         tab(page, "Add visits").click()
         page.get_by_role("textbox", name="Session note").fill(text)
         button(page, "Add visit").click()
-        expect(page.get_by_text("Visit added.")).to_be_visible()
+        expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
     tab(page, "Visits").click()
     button(page, "Analyse").click()
     # The 5 head scores of the newest (expanded) visit, each named with its band.
