@@ -127,7 +127,8 @@ def _new_patient(page, app_url, pseudonym):
     button(page, "Create patient").click()
     # Create-patient lands on the new patient (the first page of a fresh app also loads the encoder).
     expect(page.get_by_role("heading", name=pseudonym)).to_be_visible(timeout=MODEL_WAIT_MS)
-    expect(page.get_by_text(f"Created {pseudonym}. Add the first visit under Add visits.")).to_be_visible()
+    expect(page.get_by_text(f"Created {pseudonym}. Add the first visit under Add visits.")).to_be_visible(
+        timeout=MODEL_WAIT_MS)
 
 
 def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tmp_path):
