@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.score_style import confidence_word
 from core import review
 from core.models.heads import HEADS
 
@@ -44,7 +45,7 @@ def verdict_form(key: str, view: dict, *, adjudication: bool = False) -> dict | 
 
 def show_item(view: dict) -> None:
     flags = (" · CRISIS LANGUAGE" if view["crisis"] else "") + (
-        f" · confidence {view['confidence']:.2f}" if view["confidence"] is not None else "")
+        f" · model's own confidence: {confidence_word(view['confidence'])}" if view["confidence"] is not None else "")
     st.subheader(f"#{view['analysis_id']} · {view['task']} · {view['status'].replace('_', ' ')}")
     st.caption(f"model `{view['model_id']}` {view['model_version']} · prompt {view['prompt_version'] or '—'} · "
                f"visit {view['visit_date']} · clinician sign-off: {view['signoff']} · round {view['round']}, "
@@ -58,7 +59,7 @@ def show_item(view: dict) -> None:
     with right.container(border=True):
         out = view["outputs"]
         if view["kind"] == "llm":
-            st.markdown(f"**Label:** {out.get('label') or '⚠ none (parse failure)'}")
+            st.markdown(f"**Label:** {out.get('label') or 'none (parse failure)'}")
             probs = out.get("probabilities") or {}
             if probs:
                 st.dataframe(pd.DataFrame({"label": list(probs), "probability": list(probs.values())}),

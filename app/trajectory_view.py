@@ -7,11 +7,14 @@ import streamlit as st
 
 from app import resources, state
 from app.indicators_view import render_trajectories as render_indicators
+from app.score_style import describe
 from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
 from core.clinical import analysis
-from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
+from core.clinical.family import family_history_mentions
+from core.clinical.trends import NOT_TRENDS, latest_heads_per_visit, trends_from_analyses
 from core.errors import CoreError
-from core.models.heads import HEADS
+from core.models.heads import HEADS, get_head
+from core.models.reliability import reliability
 
 
 def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list[dict], consent: bool,
@@ -23,25 +26,48 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
             render_indicators(ctx, visits, indicators, analyses)
         return
     window = ctx.settings.trend_window
-    trends = trends_from_analyses(analyses, window)
-    alerts = [t for t in trends if t.alert]
-    for t in alerts:
-        st.error(f"**{t.label}**: {t.reason}.", icon=":material/warning:")
-    def shown(x, digits):
-        return "—" if x is None else f"{x:.{digits}f}"
+    trends = trends_from_analyses(analyses, window, ctx.settings.heads_dir)
+    by_id = {v["id"]: v for v in visits}
+    for t in (t for t in trends if t.alert):
+        st.warning(f"**{t.label}** {t.reason}.", icon=":material/trending_up:")
+        if t.compare and all(i in by_id for i in t.compare):
+            before, after = (by_id[i] for i in t.compare)
+            with st.expander(f"Compare the notes of {before['visit_date']} and {after['visit_date']}",
+                             icon=":material/compare:"):
+                left, right = st.columns(2)
+                for col, v in ((left, before), (right, after)):
+                    col.markdown(f"**{v['visit_date']}** · {v['source']}")
+                    col.text(v["text"])
+    render_family_history(visits, analyses)
 
+    def latest(t):
+        if t.last is None:
+            return "—"
+        d = describe(get_head(t.head), t.last, None, rel.get(t.head))
+        return f"{d['interval'].fmt(t.last)} · {d['band']}"
+
+    def since(t):
+        if t.change is None:
+            return "—"
+        if not t.change_significant:
+            return "no change beyond the model's uncertainty"
+        return f"{t.direction} (" + ("rose" if t.change > 0 else "fell") + ")"
+
+    def trend(t):
+        if t.slope_per_visit is None:
+            return "—"
+        return t.direction if t.alert or t.direction == "better" else "no steady change"
+
+    rel = reliability(ctx.settings.heads_dir, scored[-1]["model_version"])
     table = pd.DataFrame([{
-        "Head": t.label,
-        "Latest": shown(t.last, 2),
-        "Change since last visit": shown(t.change, 2),
-        "Beyond uncertainty": "yes" if t.change_significant else "no",
-        f"Trend slope/visit (last {window})": shown(t.slope_per_visit, 3),
-        "Kendall p": shown(t.trend_p, 3),
-        "Direction": t.direction,
+        "Signal": t.label,
+        "Latest (band)": latest(t),
+        "Since the previous visit": since(t),
+        f"Over the last {window} visits": trend(t),
     } for t in trends])
     st.dataframe(table, hide_index=True, width="stretch")
-    if any(t.slope_per_visit is None for t in trends):
-        st.caption("— : a trend needs at least three scored visits.")
+    st.caption("A change counts only when it exceeds the model's uncertainty and the heads' measured error and "
+               "moves the score into a band of different concern. — : a trend needs at least three scored visits.")
 
     llm_tasks = sorted({a["task"] for a in analyses if a["kind"] == "llm"})
     overlay = {}
@@ -60,17 +86,18 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
     versions = sorted({a["model_version"] for a in scored})
     if len(versions) > 1:
         st.warning(f"These scores come from different heads versions ({', '.join(versions)}); a change between "
-                   "versions is not a change in the patient. Run *Analyse unanalysed visits* to re-score every "
+                   "versions is not a change in the patient. Run *Analyse* on the Visits tab to re-score every "
                    "visit with the current version.", icon=":material/difference:")
     dates = [a["visit_date"] for a in scored]
     cols = st.columns(2)
-    for i, spec in enumerate(HEADS):
+    for i, spec in enumerate(h for h in HEADS if h.name not in NOT_TRENDS):
         values = [a["outputs"]["heads"][spec.name]["value"] for a in scored]
         stds = [a["outputs"]["heads"][spec.name].get("std", 0.0) for a in scored]
         with cols[i % 2]:
-            st.plotly_chart(trajectory_chart(spec, dates, values, stds, overlay or None),
+            st.plotly_chart(trajectory_chart(spec, dates, values, stds, rel.get(spec.name), overlay or None),
                             key=f"traj_{spec.name}", width="stretch")
-    st.caption(f"Shaded bands are severity ranges; error bars are the model's uncertainty. {DISCLAIMER}")
+    st.caption("Shaded bands are severity ranges, each point in its band's colour; error bars are 95% intervals, never "
+               f"narrower than the heads' measured error. {DISCLAIMER}")
     if indicators is not None:
         render_indicators(ctx, visits, indicators, analyses)
 
@@ -98,3 +125,17 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
                     st.rerun()
                 except CoreError as exc:
                     state.show_error(exc)
+
+
+def render_family_history(visits: list[dict], analyses: list[dict]) -> None:
+    """Family history as a patient-level fact: the visits whose note mentions it, with the quoting sentence."""
+    mentions = family_history_mentions(visits, analyses)
+    with st.container(border=True):
+        st.markdown("**Family history** (a fact mentioned in a note, not a trend)")
+        if not mentions:
+            st.caption("No scored note reads as mentioning a relative's mental illness, addiction or suicide.")
+        for m in mentions:
+            quote = f"“{m.quote}”" if m.quote else ("the model reads a family history here, but no sentence names "
+                                                   "a relative's condition in so many words: check the note")
+            how = "Mentioned" if m.likely else "Possibly mentioned (the model is uncertain)"
+            st.markdown(f"- {how} in the note of **{m.visit_date}**: {quote}")

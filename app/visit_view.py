@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import claims as claims_view
 from app import indicators_view, resources, state
+from app.score_style import scores_summary_html
 from app.widgets import (
     DISCLAIMER,
     head_scores_chart,
@@ -16,22 +17,79 @@ from app.widgets import (
     synthetic_heads_note,
     token_heat,
 )
-from core.clinical import analysis
+from core.clinical import analysis, signoff
 from core.clinical.attributions import explain_visit
 from core.errors import CoreError
 from core.models.heads import HEADS
+from core.models.reliability import reliability
 
 
-def _sign_button(ctx, a: dict) -> None:
-    if a["status"] == "signed" or not ctx.user.can("analyses.sign"):
+def _sign_button(ctx, a: dict, feedback: dict | None = None) -> None:
+    fb = (feedback or {}).get(a["id"]) or {}
+    if fb.get("superseded"):
         return
-    if st.button("Sign off", key=f"sign_{a['id']}", icon=":material/verified:"):
-        try:
-            analysis.sign(ctx, a["id"])
-            st.toast("Signed. This output is now immutable.")
+    if a["status"] == "signed":
+        if ctx.user.can("analyses.sign"):
+            _supersede_form(ctx, a)
+        return
+    if not ctx.user.can("analyses.sign"):
+        return
+    confirm = f"confirm_sign_{a['id']}"
+    if not st.session_state.get(confirm):
+        if st.button("Sign off…", key=f"sign_{a['id']}", icon=":material/verified:"):
+            st.session_state[confirm] = True
             st.rerun()
-        except CoreError as exc:
-            state.show_error(exc)
+        return
+    with st.container(border=True):
+        st.markdown("**Sign off this output?** A signed output is never edited: it can only be superseded later, "
+                    "with a reason.")
+        if any(f["state"] == "open" for f in fb.get("flags", [])):
+            st.warning("A QA reviewer flagged this output (see above).", icon=":material/flag:")
+        note = st.text_area("Note (optional, kept with the signature)", key=f"sign_note_{a['id']}")
+        c1, c2 = st.columns(2)
+        if c1.button("Confirm sign-off", key=f"sign_confirm_{a['id']}", type="primary"):
+            try:
+                analysis.sign(ctx, a["id"], note)
+                st.session_state.pop(confirm, None)
+                st.toast("Signed. This output is now immutable.")
+                st.rerun()
+            except CoreError as exc:
+                state.show_error(exc)
+        if c2.button("Cancel", key=f"sign_cancel_{a['id']}"):
+            st.session_state.pop(confirm, None)
+            st.rerun()
+
+
+def _supersede_form(ctx, a: dict) -> None:
+    with st.expander("Supersede this signed output", icon=":material/history:"):
+        st.caption("The signed output stays stored and visible, unchanged; it is marked as superseded with your "
+                   "reason. Re-run the analysis afterwards for a new draft.")
+        reason = st.text_area("Reason (required)", key=f"supersede_reason_{a['id']}")
+        if st.button("Supersede", key=f"supersede_{a['id']}"):
+            try:
+                signoff.supersede(ctx, a["id"], reason)
+                st.toast("Superseded; the reason is recorded.")
+                st.rerun()
+            except CoreError as exc:
+                state.show_error(exc)
+
+
+def render_feedback(a: dict, feedback: dict | None) -> None:
+    """QA flags on this output (open or resolved: reason, severity, the reviewer's correction) and whether it
+    was superseded, above the output."""
+    fb = (feedback or {}).get(a["id"])
+    if not fb:
+        return
+    if fb.get("superseded"):
+        sup = fb["superseded"]
+        st.info(f"**Superseded** by {sup['username']} on {sup['created_at'][:10]}: {sup['reason']}",
+                icon=":material/history:")
+    for f in fb.get("flags", []):
+        body = (f"**QA flag ({f['state']}) · severity {f['severity']}** · {f['reason']} · reviewer {f['reviewer']}, "
+                f"{f['created_at'][:10]}" + (f"  \nReviewer's note: {f['comment']}" if f["comment"] else "")
+                + (f"  \nReviewer's correction: {f['correction']}" if f["correction"] else "")
+                + f"  \n*{f['resolution'].capitalize()}.*")
+        (st.warning if f["state"] == "open" else st.info)(body, icon=":material/flag:")
 
 
 def _evidence_spans(outputs: dict) -> list[tuple[int, int, str, str]]:
@@ -57,7 +115,8 @@ def _reliability(out: dict) -> tuple[bool | None, str | None]:
     return (False, weak) if weak else (None, None)
 
 
-def render_llm(ctx, a: dict) -> None:
+def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
+    render_feedback(a, feedback)
     out = a["outputs"]
     probs = out.get("probabilities") or {}
     label = out.get("label") or ("suggestions" if a["task"] == "next_steps" else "—")
@@ -65,7 +124,8 @@ def render_llm(ctx, a: dict) -> None:
     head = out.get("label_source") == "task_head"
     source = (f" · label from the task head `{out.get('label_model_version')}`" if head
               else " · label from the language model" if out.get("label") and probs else "")
-    st.markdown(f"**{task_title(a['task'])}: {label}**" + (f" · p = {p:.2f}" if p is not None else "") + source)
+    st.markdown(f"**{task_title(a['task'])}: {label}**"
+                + (f" · model probability ≈ {p:.1f}" if p is not None else "") + source)
     reliable, note = _reliability(out)
     if probs:
         # The probability bar and what the label source's recorded evaluation says about it, side by side.
@@ -116,17 +176,20 @@ def render_llm(ctx, a: dict) -> None:
         st.caption(f"Label: task head `{out.get('label_model_version')}` (`{out.get('label_model_id')}`) · "
                    f"rationale: language model `{out.get('model_version') or '—'}`")
     provenance(a)
-    _sign_button(ctx, a)
+    _sign_button(ctx, a, feedback)
 
 
-def render_heads(ctx, a: dict, visit: dict) -> None:
+def render_heads(ctx, a: dict, visit: dict, feedback: dict | None = None) -> None:
+    render_feedback(a, feedback)
     out = a["outputs"]
-    st.plotly_chart(head_scores_chart(out), key=f"heads_chart_{a['id']}", width="stretch")
+    rel = reliability(ctx.settings.heads_dir, a["model_version"])
+    st.plotly_chart(head_scores_chart(out, rel), key=f"heads_chart_{a['id']}", width="stretch")
+    st.markdown(scores_summary_html(out, rel), unsafe_allow_html=True)
     synthetic_heads_note(ctx.settings, a["model_version"])
     if out.get("windows", 1) > 1:
         st.caption(f"Long note: scored in {out['windows']} overlapping windows and averaged.")
     provenance(a)
-    _sign_button(ctx, a)
+    _sign_button(ctx, a, feedback)
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     head = c1.selectbox("Explain a head", [h.name for h in HEADS], key=f"explain_head_{a['id']}",
                         format_func=lambda n: next(h.label for h in HEADS if h.name == n))
@@ -166,7 +229,7 @@ def render_crisis_check(crisis) -> None:
 
 
 def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool,
-                 indicators: dict | None = None) -> None:
+                 indicators: dict | None = None, feedback: dict | None = None) -> None:
     crisis = visit["crisis"]
     spans = [(m.start, m.end, f"crisis language: {m.category}", "crisis") for m in crisis.active]
     for a in analyses:
@@ -188,20 +251,13 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
         return
     heads = [a for a in analyses if a["kind"] == "heads"]
     if heads:
-        render_heads(ctx, heads[-1], visit)
-    elif ctx.user.can("analyses.run") and st.button("Score this visit (5 heads)", key=f"score_{visit['id']}"):
-        enc = resources.encoder()
-        if enc is not None:
-            try:
-                with st.spinner("Scoring…"):
-                    analysis.run_heads(ctx, visit["id"], enc)
-                st.rerun()
-            except CoreError as exc:
-                state.show_error(exc)
+        render_heads(ctx, heads[-1], visit, feedback)
+    else:
+        st.caption("Not scored yet: the *Analyse* button above scores every visit that has no scores.")
     for a in analyses:
         if a["kind"] == "llm":
             with st.container(border=True):
-                render_llm(ctx, a)
+                render_llm(ctx, a, feedback)
     if ctx.user.can("analyses.run"):
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         task = c1.selectbox("Ask a clinical question", tasks, key=f"task_{visit['id']}", format_func=task_title)
@@ -210,9 +266,12 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
 
 
 def task_title(name: str) -> str:
+    """The task's clinical name. Dataset names (IMHI DR, Dreaddit, CAMS...) stay on the Models and Quality pages."""
+    import re
+
     from core.llm.tasks import TASKS
 
-    return TASKS[name].title if name in TASKS else name
+    return re.sub(r"\s*\([^)]*\)$", "", TASKS[name].title) if name in TASKS else name
 
 
 def run_task(ctx, visit_id: int, task: str) -> None:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.score_style import head_scores_chart  # noqa: F401  (one visual language for scores lives there)
 from core.clinical.provenance import DISCLAIMER, signer
-from core.models.heads import HEADS
-
-LIGHT_ICONS = {"red": "🔴", "amber": "🟠", "green": "🟢", "grey": "⚪"}
-
-
-def light(status: str) -> str:
-    return LIGHT_ICONS.get(status, "⚪")
 
 
 def provenance(analysis: dict) -> None:
@@ -19,10 +13,12 @@ def provenance(analysis: dict) -> None:
     bits = [f"model `{analysis['model_id']}`", f"version `{analysis['model_version']}`"]
     if analysis.get("prompt_version"):
         bits.append(f"prompt `{analysis['prompt_version']}`")
-    state = "✅ signed" if analysis["status"] == "signed" else "✎ draft"
+    state = ":material/verified: signed" if analysis["status"] == "signed" else "draft"
     if analysis["status"] == "signed":
         who = signer(analysis)
         state += f" by {who} {analysis['signed_at'][:16].replace('T', ' ')} UTC"
+        if analysis.get("sign_note"):
+            state += f" (note: {analysis['sign_note']})"
     st.caption(" · ".join(bits) + f" · {state} · {DISCLAIMER}")
 
 
@@ -61,58 +57,11 @@ def synthetic_heads_note(settings, version: str) -> None:
         st.caption(f":material/science: {SYNTHETIC_HEADS_NOTE}")
 
 
-def head_scores_chart(outputs: dict):
-    """Each head on its own range (as a fraction of it), with the model's uncertainty as error bars."""
-    import plotly.graph_objects as go
+def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[float], reliability=None, extra=None):
+    """One head over visit dates (see ``app.score_style.trajectory_chart``) on the visit-date axis."""
+    from app.score_style import trajectory_chart as chart
 
-    names, fracs, errs, texts, colors = [], [], [], [], []
-    for spec in HEADS:
-        h = outputs["heads"].get(spec.name)
-        if h is None:
-            continue
-        span = spec.high - spec.low
-        frac = (h["value"] - spec.low) / span
-        names.append(f"{spec.label} ({spec.low:g}…{spec.high:g}): <b>{h['value']:.2f}</b> ± {h.get('std', 0):.2f}")
-        fracs.append(frac)
-        errs.append(h.get("std", 0) / span)
-        texts.append(f"{h['value']:.2f} ± {h.get('std', 0):.2f}")
-        worse = frac if spec.worse_when == "high" else 1 - frac
-        colors.append("#b91c1c" if worse > 0.66 else "#d97706" if worse > 0.4 else "#15803d")
-    fig = go.Figure(go.Bar(
-        x=fracs, y=names, orientation="h", customdata=texts, marker_color=colors,
-        error_x={"type": "data", "array": errs, "visible": True, "color": "#444"},
-        hovertemplate="%{customdata}<extra></extra>",
-    ))
-    fig.update_layout(height=230, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.05], visible=False),
-                      yaxis=dict(autorange="reversed"), showlegend=False)
-    return fig
-
-
-def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[float], extra=None):
-    """One head over visit dates with severity bands behind the line."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    lower = spec.low
-    palette = ["rgba(21,128,61,0.10)", "rgba(217,119,6,0.12)", "rgba(185,28,28,0.12)", "rgba(127,29,29,0.16)"]
-    for i, (upper, label) in enumerate(spec.bands):
-        color = palette[i] if spec.worse_when == "high" else palette[len(spec.bands) - 1 - i]
-        fig.add_hrect(y0=lower, y1=upper, fillcolor=color, line_width=0, layer="below",
-                      annotation_text=label, annotation_position="top left", annotation_font_size=10)
-        lower = upper
-    fig.add_trace(go.Scatter(
-        x=dates, y=values, mode="lines+markers", name=spec.label,
-        error_y={"type": "data", "array": stds, "visible": True, "thickness": 1},
-        hovertemplate="%{x}: %{y:.2f}<extra></extra>",
-    ))
-    if extra:
-        for name, (xs, ys) in extra.items():
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, yaxis="y2", line=dict(dash="dot")))
-        fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="probability"))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title=spec.label,
-                      yaxis=dict(range=[spec.low, spec.high]), showlegend=bool(extra),
-                      xaxis=_date_axis(dates))
-    return fig
+    return chart(spec, dates, values, stds, reliability, extra, date_axis=_date_axis(dates))
 
 
 def _date_axis(dates: list[str]) -> dict:
@@ -219,9 +168,10 @@ def probabilities_chart(probs: dict[str, float]):
 
     items = sorted(probs.items(), key=lambda kv: -kv[1])
     fig = go.Figure(go.Bar(x=[p for _, p in items], y=[k for k, _ in items], orientation="h",
-                           text=[f"{p:.2f}" for _, p in items], textposition="auto", marker_color="#1d4ed8"))
-    fig.update_layout(height=60 + 28 * len(items), margin=dict(l=10, r=10, t=5, b=5),
-                      xaxis=dict(range=[0, 1], visible=False), yaxis=dict(autorange="reversed"))
+                           text=[f"{p:.1f}" for _, p in items], textposition="auto", marker_color="#1d4ed8"))
+    fig.update_layout(height=90 + 28 * len(items), margin=dict(l=10, r=10, t=5, b=5),
+                      xaxis=dict(range=[0, 1], title=dict(text="model probability (0–1)", font_size=11)),
+                      yaxis=dict(autorange="reversed"))
     return fig
 
 
@@ -238,8 +188,9 @@ _TIMELINE_STYLE = {"crisis language": ("#b91c1c", "x"), "not analysed": ("#9ca3a
                    "draft outputs": ("#2563eb", "circle"), "signed": ("#15803d", "diamond")}
 
 
-def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list]):
-    """Every visit on one date axis, coloured by its state, so gaps and crises show at a glance."""
+def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list], mentions=()):
+    """Every visit on one date axis, coloured by its state, so gaps and crises show at a glance; ``mentions``
+    (``core.clinical.family.Mention``) add a marker above each visit whose note mentions a family history."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -258,6 +209,14 @@ def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list]):
             customdata=[[v["source"], len(v["text"].split())] for v in rows],
             hovertemplate="%{x|%d %b %Y} · %{customdata[0]} · %{customdata[1]} words<extra>" + state_name
                           + "</extra>",
+        ))
+    if mentions:
+        fig.add_trace(go.Scatter(
+            x=[m.visit_date for m in mentions], y=[level.get(m.visit_id, 0) + 0.45 for m in mentions],
+            mode="markers", name="family history mentioned",
+            marker=dict(color="#0072B2", symbol="star", size=12),
+            customdata=[m.quote or "no quoting sentence found" for m in mentions],
+            hovertemplate="%{x|%d %b %Y} · family history: %{customdata}<extra></extra>",
         ))
     fig.update_layout(height=130, margin=dict(l=10, r=10, t=10, b=10),
                       yaxis=dict(visible=False, range=[-1, max(seen.values(), default=1)]),

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import resources, state
 from app.navigation import go
+from app.score_style import legend_html, marker_html, marker_text
 from core.clinical import cohort, demo
 from core.errors import CoreError
 from core.models.heads import HEADS
@@ -35,21 +36,34 @@ except CoreError as exc:
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Patients", data["patients"])
 c2.metric("Visits", data["visits"])
-c3.metric("Need attention", len(data["attention"]))
-c4.metric("Crisis flags", sum(1 for a in data["attention"] if a["crisis"]))
+c3.metric("Need attention", len(data["attention"]),
+          help="Patients with at least one of: crisis language, an open QA flag, a worsening trend on an adequately "
+               "evaluated signal. Outputs awaiting sign-off alone do not count.")
+by_reason = {r: sum(1 for a in data["attention"] if r in a["reasons"]) for r in cohort.REASONS}
+c4.metric("Crisis flags", by_reason["crisis"], help="Patients with crisis language nobody has acknowledged.")
+st.markdown("Need attention because of: " + " &nbsp; ".join(f"{marker_html(r)}: {n}" for r, n in by_reason.items()),
+            unsafe_allow_html=True)
 
 st.subheader("Patients needing attention")
+st.markdown(legend_html(("crisis", "qa_flag", "worsening")), unsafe_allow_html=True)
 if data["attention"]:
-    att = pd.DataFrame(data["attention"])
-    att["crisis"] = att["crisis"].map({True: "🚨 yes", False: ""})
-    st.dataframe(att.drop(columns=["patient_id"]), hide_index=True, width="stretch")
+    att = pd.DataFrame([{
+        "Pseudonym": a["pseudonym"],
+        "Why": " · ".join(marker_text(r) for r in a["reasons"]),
+        "Worsening signals": a["worsening"],
+        "Open QA flags": a["qa_flags"],
+        "Awaiting sign-off": a["unsigned_outputs"],
+        "Last visit": a["last_visit"],
+    } for a in data["attention"]])
+    st.dataframe(att, hide_index=True, width="stretch")
     options = {a["pseudonym"]: a["patient_id"] for a in data["attention"]}
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     pick = c1.selectbox("Open patient", list(options), key="cohort_open_pick")
     if c2.button("Open", key="cohort_open"):
         go("patient.py", patient_id=options[pick])
 else:
-    st.success("No patient is worsening, flagged for crisis language, or waiting for sign-off.")
+    st.success("No patient has crisis language, an open QA flag or a worsening trend on an adequately evaluated "
+               "signal.")
 
 st.subheader("Latest score per patient")
 if data["latest_scores"]:

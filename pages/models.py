@@ -1,11 +1,12 @@
 """Models: which encoder/heads version and which LLM base/adapter are configured and loaded, with metrics."""
 
-import pandas as pd
 import streamlit as st
 
 from app import resources, state
+from app.evaluations_view import render_evaluations
 from app.widgets import SYNTHETIC_HEADS_NOTE, heads_trained_on_synthetic
 from core.models import info as model_info
+from core.models.evaluations import recorded_evaluations
 
 ctx = state.page(require="models.read")
 st.title("Models")
@@ -33,14 +34,6 @@ with left:
             st.caption(f"Training data: {cfg['training_data']}")
         if heads_trained_on_synthetic(enc):
             st.warning(f"Heads {enc['active']}: {SYNTHETIC_HEADS_NOTE}", icon=":material/science:")
-        metrics = enc["metrics"]
-        test = metrics.get("test") or {}
-        if test:
-            st.dataframe(pd.DataFrame([{"metric": k, "value": v} for k, v in test.items()
-                                       if isinstance(v, (int, float))]), hide_index=True, width="stretch")
-        history = metrics.get("history") or metrics.get("epochs") or []
-        if history:
-            st.line_chart(pd.DataFrame(history).set_index("epoch")[["train_loss", "val_loss"]], height=200)
     else:
         st.error("No trained heads checkpoint is installed: the dashboard will not show head scores. "
                  "Train one with `python -m core train`.")
@@ -57,6 +50,10 @@ with right:
     if llm_cfg["evaluation"]:
         with st.expander("Adapter evaluation (IMHI)"):
             st.markdown(llm_cfg["evaluation"])
+
+evaluations = state.call(recorded_evaluations, ctx)
+if evaluations is not None:
+    render_evaluations(evaluations)
 
 st.subheader("Loaded in this process")
 if st.button("Load and check the models", key="models_check", icon=":material/memory:"):

@@ -7,10 +7,22 @@ from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis, demo, patients, visit_indicators
+from core.clinical import analysis, demo, patients, signoff, timing, visit_indicators
+from core.clinical.family import family_history_mentions
 from core.errors import CoreError
 from core.models import info as model_info
 from core.safety.crisis import CRISIS_RESOURCES
+
+
+def llm_time_note(measured) -> str:
+    """The tooltip's time per language-model question, from the runs measured on this machine."""
+    if not measured:
+        return ("No language-model question has run on this machine yet, so its time is not known; the first one "
+                "after start-up also waits while the model loads.")
+    seconds, runs = measured
+    return (f"Each language-model question took a median {seconds:.0f} s per visit here (last {runs} runs); the "
+            "first after start-up also waits while the model loads.")
+
 
 ctx = state.context()
 patient_id = st.session_state.get("patient_id")
@@ -32,6 +44,7 @@ try:
     # The crisis check stored at save time; with consent, the encoder upgrades results the rules alone produced.
     visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready() if consent else None)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
+    feedback = signoff.qa_feedback(ctx, patient_id)
     indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
 except CoreError as exc:
     state.show_error(exc)
@@ -114,10 +127,12 @@ with tab_visits:
                    "heads would be meaningless). Train one with `python -m core train`.", icon=":material/warning:")
     elif ctx.user.can("analyses.run") and visits:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        chosen = c1.multiselect("Language-model tasks to include", tasks, default=[], key="batch_tasks",
-                                format_func=task_title,
-                                help="The 5 head scores always run; each LLM task adds about 10 s per visit on CPU.")
-        if c2.button("Analyse unanalysed visits", key="analyse_all", type="primary", icon=":material/bolt:"):
+        chosen = c1.multiselect("Language-model questions to include (optional)", tasks, default=[],
+                                key="batch_tasks", format_func=task_title,
+                                help="Analyse scores every unscored visit (seconds) and runs the crisis check. "
+                                     + llm_time_note(state.call(timing.typical_seconds, ctx)))
+        if c2.button("Analyse", key="analyse_all", type="primary", icon=":material/bolt:",
+                     help="Scores every visit that has no scores yet, and answers the chosen questions."):
             llm = resources.llm() if chosen else None
             if chosen and llm is None:
                 st.error("The language model is not available, so the chosen tasks cannot run and nothing was "
@@ -147,17 +162,25 @@ with tab_visits:
     if not visits:
         st.info("No visits yet: add one under *Add visits*.")
     else:
-        st.plotly_chart(visit_timeline_chart(visits, by_visit), key="visit_timeline", config={"displayModeBar": False})
+        st.plotly_chart(visit_timeline_chart(visits, by_visit, family_history_mentions(visits, all_analyses)),
+                        key="visit_timeline", config={"displayModeBar": False})
     newest_first = list(reversed(visits))
     per_page = 10
     n_pages = max(1, -(-len(newest_first) // per_page))
     vpage = st.number_input(f"Visits page (of {n_pages}, newest first)", 1, n_pages, 1, key="visits_page") \
         if n_pages > 1 else 1
     for i, v in enumerate(newest_first[(vpage - 1) * per_page: vpage * per_page]):
-        marker = " 🚨" if v["crisis"].flagged else ""
+        marker = " · ▲ crisis language" if v["crisis"].flagged else ""
         done = "" if by_visit.get(v["id"]) else " · not analysed"
-        with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}", expanded=(i == 0 and vpage == 1)):
-            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, indicators.get(v["id"]))
+        flagged = any(f["state"] == "open" for a in by_visit.get(v["id"], [])
+                      for f in feedback.get(a["id"], {}).get("flags", []))
+        if flagged:
+            done += " · ■ QA flag"
+        # The newest visit opens, and so does every visit with an open QA flag: a finding is never hidden.
+        with st.expander(f"{v['visit_date']} · {v['source']}{marker}{done}",
+                         expanded=(i == 0 and vpage == 1) or flagged):
+            render_visit(ctx, v, by_visit.get(v["id"], []), tasks, consent, indicators.get(v["id"]),
+                         feedback)
 
 with tab_traj:
     render_trajectories(ctx, patient_id, visits, all_analyses, consent, indicators)

@@ -5,8 +5,9 @@ import streamlit as st
 
 from app import state
 from app.navigation import go
-from app.widgets import light
+from app.score_style import SEVERITY_COLOURS, STATUS_MARKERS, legend_html, marker_text
 from core.clinical import patients
+from core.clinical.trends import NOT_TRENDS
 from core.errors import CoreError
 from core.models.heads import HEADS
 
@@ -34,30 +35,35 @@ else:
     show_names = ctx.user.role in ("psychiatrist", "clinical_lead")
     table = pd.DataFrame([
         {
-            "Status": light(r["status"]) + (" crisis" if r["crisis"] else ""),
+            "Status": " · ".join(marker_text(x) for x in r["reasons"]) or marker_text("none"),
             "Pseudonym": r["pseudonym"],
             **({"Name": r["display_name"]} if show_names else {}),
             "Last visit": r["last_visit"] or "—",
             "Visits": r["visit_count"],
             "Consent": "yes" if r["consent_ml"] else "no",
-            **{h.label: r["trends"].get(h.name, {}).get("arrow", "·") + (" ⚠" if r["trends"].get(h.name, {}).get(
-                "alert") else "") for h in HEADS},
+            **{h.label: r["trends"].get(h.name, {}).get("arrow", "·") + (" !" if r["trends"].get(h.name, {}).get(
+                "alert") else "") for h in HEADS if h.name not in NOT_TRENDS},
             "Unsigned": r["unsigned"],
         }
         for r in result.rows
     ])
     # Up is worse for isolation and better for support: colour each arrow by what it means for the patient.
-    meaning = {h.label: [r["trends"].get(h.name, {}).get("direction", "n/a") for r in result.rows] for h in HEADS}
-    colour = {"worse": "color:#b91c1c;font-weight:600", "better": "color:#15803d"}
+    meaning = {h.label: [r["trends"].get(h.name, {}).get("direction", "n/a") for r in result.rows] for h in HEADS
+               if h.name not in NOT_TRENDS}
+    colour = {"worse": f"color:{SEVERITY_COLOURS[3]};font-weight:600", "better": f"color:{SEVERITY_COLOURS[0]}"}
 
     def by_meaning(column):
+        if column.name == "Status":
+            return [f"color:{STATUS_MARKERS[r['status']][1]};font-weight:600" for r in result.rows]
         return [colour.get(d, "") for d in meaning[column.name]] if column.name in meaning else [""] * len(column)
 
     event = st.dataframe(table.style.apply(by_meaning, axis=0) if len(table) else table, hide_index=True,
                          width="stretch", on_select="rerun", selection_mode="single-row", key="patients_table")
-    st.caption(f"Page {result.page} of {result.pages} · {result.total} patients · arrows show each head's change "
-               "since the previous visit, red where that is worse for the patient and green where better; "
-               "⚠ marks a significant worsening.")
+    st.markdown("**Status** (hover for what each means): " + legend_html(), unsafe_allow_html=True)
+    st.caption(f"Page {result.page} of {result.pages} · {result.total} patients · arrows show each signal's change "
+               "since the previous visit, purple where that is worse for the patient and green where better; "
+               "! marks a worsening beyond the model's uncertainty. Family history is not a trend: see the "
+               "patient's Trajectories tab.")
     chosen = event.selection.rows[0] if event and event.selection.rows else None
     if chosen is not None:
         st.session_state.pop("patients_table", None)
@@ -77,7 +83,9 @@ if ctx.user.can("patients.write"):
             if st.form_submit_button("Create patient"):
                 try:
                     pid = patients.create_patient(ctx, pseudonym, name, consent)
-                    st.success(f"Created {pseudonym}.")
-                    st.session_state["patient_id"] = pid
                 except CoreError as exc:
                     state.show_error(exc)
+                else:
+                    # The new patient opens at once: add their first visit there.
+                    go("patient.py", patient_id=pid,
+                       flash=f"Created {pseudonym.strip()}. Add the first visit under *Add visits*.")

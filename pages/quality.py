@@ -85,8 +85,9 @@ if ctx.user.can("review.export_training"):
     st.warning("Training sets contain the **real, identifiable visit text** (models must learn from the notes they "
                "will read). Keep them with the model team; every export is recorded in the audit trail.")
     c1, c2, c3 = st.columns([2, 1, 1])
-    fmt = c1.radio("Training set", list(review.TRAINING_FORMATS), format_func=review.EXPORT_FORMATS.get,
-                   key="quality_train_format")
+    fmt = c1.radio("Training set", list(review.TRAINING_FORMATS),
+                   format_func=lambda f: review.EXPORT_FORMATS[f].split(": python")[0], key="quality_train_format")
+    c1.caption("For the model team: the matching training command is under *Models* and *QA review* in the README.")
     jsonl = c2.checkbox("JSON lines instead of CSV", key="quality_train_jsonl")
     approved = c3.checkbox("Include approved outputs as confirmed labels", key="quality_train_approved")
     if st.button("Prepare training set", key="quality_train_prepare"):

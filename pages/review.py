@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import state
 from app.review_view import show_item, verdict_form
+from app.score_style import CONFIDENCE_HELP, confidence_word
 from core import review
 
 ctx = state.page(require="review.queue")
@@ -40,13 +41,13 @@ with tab_queue:
         else:
             st.dataframe(pd.DataFrame([{
                 "id": r["analysis_id"], "priority": r["priority"], "crisis": "CRISIS" if r["crisis"] else "",
-                "task": r["task"], "output": r["summary"], "confidence": r["confidence"], "status": r["status"],
+                "task": r["task"], "output": r["summary"], "model confidence": confidence_word(r["confidence"]), "status": r["status"],
                 "reviews": f"{r['reviews_done']}/{r['required_reviews']}", "flags": r["flag_count"],
                 "model": r["model_version"], "visit": r["visit_date"], "locked by": r["locked_by_name"] or "",
                 "assigned": r["assigned_to_name"] or "", "mine": r["my_decision"] or ""} for r in page.rows]),
                 hide_index=True, key="review_table",
                 column_config={"priority": st.column_config.NumberColumn(format="%.0f"),
-                               "confidence": st.column_config.NumberColumn(format="%.2f")})
+                               "model confidence": st.column_config.TextColumn(help=CONFIDENCE_HELP)})
             st.caption(f"{page.total} items · highest priority first (crisis language, then unparsable and "
                        "low-confidence outputs).")
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")

@@ -48,7 +48,7 @@ def test_patient_in_crisis_while_any_visit_is_unacknowledged(app_env):
     vid = patients.add_visit(ctx, pid, "2026-03-02", CRISIS_NOTE)
     patients.add_visit(ctx, pid, "2026-03-02", "Harmless follow-up: slept better, went for a walk.")
     [row] = patients.list_patients(ctx).rows
-    assert row["crisis"] is True and row["status"] == "red"
+    assert row["crisis"] is True and row["status"] == "crisis"
     lead = app_env.ctx("lead")
     attention = cohort.overview(lead)["attention"]
     assert [a["crisis"] for a in attention if a["patient_id"] == pid] == [True]

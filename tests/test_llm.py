@@ -169,3 +169,29 @@ def test_label_prior_correction_undoes_balanced_subsampling():
     yes, no = corrected_scores(llm, get_task("depression"), [-2.0, -2.0])
     assert yes - no == pytest.approx(math.log(3))
     assert corrected_scores(llm, get_task("stress"), [-1.0, -2.0]) == [-1.0, -2.0]
+
+
+def test_the_optional_bitsandbytes_kernels_notice_is_dropped_and_nothing_else():
+    import logging
+
+    from core.llm.model import BNB_CPU_LOGGER, quiet_optional_kernels_notice
+
+    quiet_optional_kernels_notice()
+    quiet_optional_kernels_notice()  # idempotent
+    log = logging.getLogger(BNB_CPU_LOGGER)
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    log.addHandler(handler)
+    try:
+        log.warning("Failed to load CPU gemm_4bit_forward from kernels-community: %s. Please make sure ...",
+                    "No module named 'kernels'")
+        log.warning("Some other bitsandbytes warning")
+    finally:
+        log.removeHandler(handler)
+    assert seen == ["Some other bitsandbytes warning"]
+    assert sum(type(f).__name__ == "_DropKernelsNotice" for f in log.filters) == 1

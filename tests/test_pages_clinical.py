@@ -36,6 +36,22 @@ def test_patients_page_empty_then_create(app_env):
     assert not at.exception
     page = patients.list_patients(app_env.ctx("psy"))
     assert [r["pseudonym"] for r in page.rows] == ["P-100"] and page.rows[0]["consent_ml"] == 1
+    # Create-patient lands on the new patient (a page run alone cannot switch pages: the state says where to go).
+    assert at.session_state["patient_id"] == page.rows[0]["id"]
+    opened = app_env.page("pages/patient.py", "psy", patient_id=at.session_state["patient_id"],
+                          flash=at.session_state["flash"]).run()
+    assert not opened.exception
+    assert "P-100" in [t.value for t in opened.title]
+    assert "Created P-100. Add the first visit under *Add visits*." in texts(opened)
+
+
+def test_clinical_screens_use_clinical_names_not_dataset_names():
+    from app.visit_view import task_title
+
+    assert task_title("depression") == "Depression"
+    assert task_title("stress") == "Stress"
+    assert task_title("depression_cause") == "Cause of depression"
+    assert task_title("irf_thwarted_belongingness") == "Interpersonal risk: thwarted belongingness"
 
 
 def test_patient_page_without_consent_says_why(app_env):
@@ -197,10 +213,10 @@ def test_llm_result_highlights_evidence_marks_unsupported_claims_and_names_its_m
     [note] = [m.value for m in at.markdown if m.value.startswith("<div style='white-space:pre-wrap")]
     assert note.count("<mark") == 1  # only supported claims point into the note
     assert "1 of 2 rationale claims have support in the note." in shown
-    assert (f"model `{LLM_ID}` · version `{LLM_VERSION}` · prompt `imhi-1` · ✎ draft · "
+    assert (f"model `{LLM_ID}` · version `{LLM_VERSION}` · prompt `imhi-1` · draft · "
             "Decision support, not a diagnosis.") in shown
     version = shipped_heads_version(app_env.settings)
-    assert (f"model `multitask:embedded:all-MiniLM-L6-v2` · version `{version}` · ✎ draft · "
+    assert (f"model `multitask:embedded:all-MiniLM-L6-v2` · version `{version}` · draft · "
             "Decision support, not a diagnosis.") in shown
     assert any(b.key == f"sign_{heads_id}" for b in at.button)
 
@@ -232,10 +248,21 @@ def test_sign_off_shows_who_signed_and_removes_the_button(app_env):
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     at.button(key=f"sign_{llm_id}").click().run()
     assert not at.exception
+    # One click only asks: nothing is signed until the confirmation.
+    assert records.get_analysis(app_env.store, llm_id)["status"] == "draft"
+    assert "**Sign off this output?**" in texts(at)
+    at.button(key=f"sign_cancel_{llm_id}").click().run()
+    assert records.get_analysis(app_env.store, llm_id)["status"] == "draft"
+    at.button(key=f"sign_{llm_id}").click().run()
+    at.text_area(key=f"sign_note_{llm_id}").input("Agree; discussed with the patient.")
+    at.button(key=f"sign_confirm_{llm_id}").click().run()
+    assert not at.exception
     row = records.get_analysis(app_env.store, llm_id)
     assert row["status"] == "signed" and row["signed_by"] == app_env.users["psy"].id
+    assert row["sign_note"] == "Agree; discussed with the patient."
     stamp = row["signed_at"][:16].replace("T", " ")
-    assert f"prompt `imhi-1` · ✅ signed by psy {stamp} UTC · Decision support, not a diagnosis." in texts(at)
+    assert (f"prompt `imhi-1` · :material/verified: signed by psy {stamp} UTC (note: Agree; discussed with the "
+            "patient.) · Decision support, not a diagnosis.") in texts(at)
     keys = [b.key for b in at.button]
     assert f"sign_{llm_id}" not in keys and f"sign_{heads_id}" in keys  # the heads output is still a draft
 
@@ -250,10 +277,14 @@ def test_trajectories_tab_alerts_on_a_worsening_head(app_env):
         store_heads(app_env.store, vid, "v20260101_000000", {"isolation": iso}, std=0.1)
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
-    alerts = [e.value for e in at.error]
-    assert alerts == ["**Social isolation**: worsened by 1.90 since the last visit (beyond model uncertainty); "
-                      f"steady worsening over the last {app_env.settings.trend_window} visits (Kendall p=0.08)."]
-    assert len(at.get("plotly_chart")) >= 5
+    assert not [e.value for e in at.error]  # red is the crisis net's alone
+    alerts = [e.value for e in at.warning if e.value.startswith("**")]
+    assert alerts == [f"**Social isolation** has risen over the last {app_env.settings.trend_window} visits, "
+                      "from connected to severely isolated."]
+    # The two visits' notes are one click away.
+    assert any(e.label == "Compare the notes of 2026-01-05 and 2026-04-05" for e in at.expander)
+    assert "Visit 1." in [e.value for e in at.text] and "Visit 4." in [e.value for e in at.text]
+    assert len(at.get("plotly_chart")) >= 4  # timeline + one chart per trajectory head (not family history)
 
 
 def test_trajectories_tab_reads_one_heads_result_per_visit_after_an_upgrade(app_env):
@@ -401,7 +432,7 @@ def test_llm_missing_shows_an_error_and_stores_nothing(app_env, monkeypatch):
     assert not at.exception
     assert any("Base model not found: /nonexistent/llm-base" in w.value for w in at.warning)
     assert [e.value for e in at.error] == [
-        "The language model is not available, so Depression (IMHI DR) did not run and nothing was stored. "
+        "The language model is not available, so Depression did not run and nothing was stored. "
         "Ask an administrator to check the model settings on the Models page."]
     # The batch run with a language-model task refuses too, before scoring anything.
     at.multiselect(key="batch_tasks").set_value(["depression"])
@@ -497,7 +528,7 @@ def test_visit_timeline_colours_each_visit_by_its_state(app_env):
 
 
 def test_patient_list_colours_arrows_by_what_the_change_means(app_env):
-    """Isolation up is worse (red); support up is better (green): the same arrow, opposite meanings."""
+    """Isolation up is worse (purple); support up is better (green): the same arrow, opposite meanings."""
     from tests.test_trends import store_heads
 
     ctx = app_env.ctx("psy")
@@ -516,8 +547,32 @@ def test_patient_list_colours_arrows_by_what_the_change_means(app_env):
     css = at.dataframe[0].proto.arrow_data.styler.styles
     r, iso, sup = df.index.get_loc(row.name), list(df.columns).index("Social isolation"), list(df.columns).index(
         "Support system")
-    assert re.search(rf"_row{r}_col{iso} {{ color: #b91c1c", css)  # more isolation: worse
-    assert re.search(rf"_row{r}_col{sup} {{ color: #15803d", css)  # more support: better
+    assert re.search(rf"_row{r}_col{iso}[^{{]*{{ color: #CC79A7", css)  # more isolation: worse
+    assert re.search(rf"_row{r}_col{sup}[^{{]*{{ color: #009E73", css)  # more support: better
+    # The status cell is a shape and a word in its marker's colour (never an emoji), explained by the legend.
+    from app.score_style import STATUS_MARKERS
+
+    shape, colour, word = next(v for v in STATUS_MARKERS.values() if row["Status"].startswith(f"{v[0]} {v[2]}"))
+    st_col = list(df.columns).index("Status")
+    assert re.search(rf"_row{r}_col{st_col}[^{{]*{{ color: {colour}", css)
+    legend = next(m.value for m in at.markdown if m.value.startswith("**Status**"))
+    for reason in ("crisis", "qa_flag", "worsening", "none"):
+        assert f"data-reason='{reason}'" in legend
+
+
+def test_models_page_shows_every_recorded_evaluation_with_titled_axes(app_env):
+    import json
+
+    at = app_env.page("pages/models.py", "psy").run()
+    assert not at.exception
+    keys = {str(c.proto.id) for c in at.get("plotly_chart")}
+    assert any("eval_heads_loss" in k for k in keys) and any("eval_llm_chart" in k for k in keys)
+    for chart in at.get("plotly_chart"):
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert layout["xaxis"]["title"]["text"]  # every chart names its scale
+    llm = next(d.value for d in at.dataframe if "adapted model" in d.value.columns)
+    assert set(llm["dataset"]) == {"DR", "Irf", "MultiWD", "SAD", "dreaddit"}
+    assert any(e.label == "Glossary of dataset and metric names" for e in at.expander)
 
 
 def test_models_page_shows_the_compute_device_without_a_button(app_env):
@@ -536,6 +591,99 @@ def test_models_page_names_an_unmeetable_device_setting(app_env, monkeypatch):
     at = app_env.page("pages/models.py", "psy").run()
     assert not at.exception
     assert any("no CUDA GPU is available" in e.value for e in at.error)
+
+
+def test_qa_flag_reaches_the_psychiatrist_and_the_patient_list(app_env):
+    from core import review
+
+    pid, vid, heads_id, llm_id = scored_patient(app_env)
+    qa = app_env.ctx("qa")
+    review.queue(qa)  # the queue picks up the new outputs
+    review.decide(qa, llm_id, "flag", reason="missed_risk", severity="critical", comment="Plan not weighed.",
+                  corrected_label="yes", corrected_rationale="She describes a plan.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    [flag] = [w.value for w in at.warning if "QA flag" in w.value]
+    assert flag.startswith("**QA flag (open) · severity critical** · Missed risk · reviewer qa")
+    assert "Reviewer's note: Plan not weighed." in flag
+    assert "Reviewer's correction: label should be 'yes'; rationale: She describes a plan." in flag
+    assert any("■ QA flag" in e.label for e in at.expander)
+    listed = app_env.page("pages/patients.py", "psy").run()
+    assert not listed.exception
+    table = listed.dataframe[0].value
+    row = table[table["Pseudonym"] == "P-1"].iloc[0]
+    assert row["Status"] == "■ QA flag"
+    assert any("mhd-status" in m.value and "QA flag" in m.value for m in listed.markdown)  # the legend
+
+
+def test_a_signed_output_is_superseded_with_its_reason_never_edited(app_env):
+    from core.clinical import analysis, signoff
+    from core.errors import ValidationError
+    from core.storage import records
+    from core.storage.audit import list_events
+
+    pid, vid, heads_id, llm_id = scored_patient(app_env)
+    psy = app_env.ctx("psy")
+    with pytest.raises(ValidationError):
+        signoff.supersede(psy, llm_id, "too early")  # a draft is not superseded
+    analysis.sign(psy, llm_id)
+    before = records.get_analysis(app_env.store, llm_id)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    at.button(key=f"supersede_{llm_id}").click().run()
+    assert "Say why this signed output is superseded" in texts(at)
+    at.text_area(key=f"supersede_reason_{llm_id}").input("Later visit showed the plan was historical.")
+    at.button(key=f"supersede_{llm_id}").click().run()
+    assert not at.exception
+    assert "**Superseded** by psy on" in texts(at)
+    after = records.get_analysis(app_env.store, llm_id)
+    assert after == before  # the signed output itself never changes
+    [event] = list_events(app_env.store, action="analysis.supersede")
+    with pytest.raises(ValidationError):
+        signoff.supersede(psy, llm_id, "again")
+    from core.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        signoff.supersede(app_env.ctx("qa"), llm_id, "not mine to change")
+
+
+def test_the_analyse_tooltip_time_is_measured_not_a_constant(app_env):
+    from core.clinical import timing
+    from core.storage import records
+
+    pid, vid, _, _ = scored_patient(app_env)
+    ctx = app_env.ctx("psy")
+    assert timing.typical_seconds(ctx) == (4.2, 1)  # the one stored answer's run time
+    for ms in (2100.0, 2900.0, 24000.0):
+        records.insert_analysis(app_env.store, visit_id=vid, kind="llm", task="stress", outputs={"label": "no"},
+                                model_id="m", model_version="v", duration_ms=ms)
+    assert timing.typical_seconds(ctx) == (3.55, 4)  # median of 4.2, 2.1, 2.9, 24 s
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert "took a median 4 s per visit here (last 4 runs)" in at.multiselect(key="batch_tasks").help
+
+
+def test_each_head_bar_is_drawn_in_its_bands_colour_on_a_titled_axis(app_env):
+    import json
+
+    from app.score_style import CRISIS_RED, band_colour
+    from core.models.heads import get_head
+
+    pid, _, heads_id, _ = scored_patient(app_env)
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    [chart] = [c for c in at.get("plotly_chart") if f"heads_chart_{heads_id}" in str(c.proto.id)]
+    spec_json = json.loads(chart.proto.spec)
+    bars = [t for t in spec_json["data"] if t["type"] == "bar"]
+    assert len(bars) == 5
+    for i, bar in enumerate(bars, start=1):
+        label, band = bar["y"][0].split(": ", 1)
+        spec = next(get_head(h) for h in ("sentiment", "family_history", "trauma", "isolation", "support")
+                    if get_head(h).label == label)
+        assert bar["marker"]["color"] == band_colour(spec, [b for _, b in spec.bands].index(band)) != CRISIS_RED
+        axis = spec_json["layout"]["xaxis" if i == 1 else f"xaxis{i}"]
+        assert axis["title"]["text"] and f"{spec.high:g}" in axis["title"]["text"]
+    shown = texts(at)
+    assert "±" not in "".join(m.value for m in at.markdown if "mhd-band" in m.value)
+    assert "confidence" in shown and "Hover a band name for its meaning and source" in shown
 
 
 def test_claim_rendering_helpers_keep_contradictions_apart_from_support():

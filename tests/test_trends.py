@@ -13,7 +13,26 @@ def test_change_within_uncertainty_is_not_an_alert():
 def test_large_worsening_since_last_visit_alerts():
     t = head_trend(ISO, [1.0, 2.5], [0.1, 0.1])
     assert t.change_significant and t.alert and t.direction == "worse"
-    assert "since the last visit" in t.reason
+    assert t.reason == "rose from connected to isolated since the previous visit"
+    assert t.positions == (0, 1)
+
+
+def test_intervals_are_rounded_to_what_the_heads_can_resolve():
+    from core.models.reliability import interval
+
+    trauma = interval("trauma", 2.07, 0.01, 1.51)       # error 1.5 on 0..7: whole numbers, never "± 0.01"
+    assert trauma.text == "2 (interval 1 to 4)" and trauma.confidence == "medium"
+    sentiment = interval("sentiment", 0.09, 0.02, 0.195)
+    assert sentiment.text == "0.1 (interval -0.1 to 0.3)" and sentiment.confidence == "high"
+    assert interval("family_history", 0.69, 0.005, None).text == "0.7"
+
+
+def test_a_change_inside_one_band_or_inside_the_measured_error_is_not_an_alert():
+    # Well beyond the MC-dropout spread, but the score stays in the "isolated" band: nothing a clinician could read.
+    assert not head_trend(ISO, [2.05, 2.95], [0.05, 0.05]).alert
+    # Crosses from connected to some isolation, beyond the spread; a measured error of 1.0 swallows it.
+    assert head_trend(ISO, [0.9, 1.8], [0.1, 0.1]).alert
+    assert not head_trend(ISO, [0.9, 1.8], [0.1, 0.1], error=1.0).alert
 
 
 def test_direction_depends_on_the_head():
@@ -29,7 +48,7 @@ def test_monotone_trend_over_window_alerts_even_with_small_steps():
     t = head_trend(ISO, values, [0.3] * 5, window=5)
     assert not t.change_significant
     assert t.slope_per_visit > 0 and t.trend_p < 0.10 and t.alert
-    assert "over the last 5 visits" in t.reason
+    assert t.reason == "has risen over the last 5 visits, from connected to isolated"
 
 
 def test_noisy_series_has_no_trend_alert():
@@ -46,8 +65,28 @@ def test_patient_trends_covers_all_heads_and_arrows():
     series = [{"heads": {h: {"value": v, "std": 0.05} for h in ["sentiment", "family_history", "trauma",
                                                                   "isolation", "support"]}} for v in (0.1, 0.6)]
     trends = patient_trends(series)
-    assert [t.head for t in trends] == ["sentiment", "family_history", "trauma", "isolation", "support"]
+    # Family history is a fact mentioned in a visit, not a trajectory: it has no trend and never alerts.
+    assert [t.head for t in trends] == ["sentiment", "trauma", "isolation", "support"]
     assert all(arrow(t) == "↑" for t in trends)
+
+
+def test_family_history_is_a_mention_with_its_quoting_sentence():
+    from core.clinical.family import family_history_mentions, quoting_sentence
+
+    visits = [{"id": 1, "visit_date": "2026-01-05", "text": "Low mood. Mother was treated for bipolar disorder."},
+              {"id": 2, "visit_date": "2026-02-05", "text": "Sleeping better."}]
+    rows = [{"id": 10 + v, "visit_id": v, "visit_date": d, "kind": "heads", "model_version": "v1",
+             "outputs": heads_outputs({"family_history": p})} for v, d, p in ((1, "2026-01-05", 0.9),
+                                                                              (2, "2026-02-05", 0.2))]
+    [m] = family_history_mentions(visits, rows)
+    assert (m.visit_id, m.quote, m.likely) == (1, "Mother was treated for bipolar disorder.", True)
+    # Uncertain model, but the note names a relative's condition: a possible mention, with the sentence.
+    rows[0]["outputs"] = heads_outputs({"family_history": 0.6})
+    [m] = family_history_mentions(visits, rows)
+    assert (m.visit_id, m.likely) == (1, False)
+    rows[0]["outputs"] = heads_outputs({"family_history": 0.2})
+    assert family_history_mentions(visits, rows) == []
+    assert quoting_sentence("Spends weekends with family.") is None
 
 
 # ------------------------------------------------------------ one heads result per visit, everywhere
@@ -146,13 +185,31 @@ def test_patient_list_and_cohort_read_one_heads_result_per_visit(settings, store
     assert data["latest_scores"] == [{"patient_id": pid, **BASE_SCORES, "isolation": 2.0}]
 
 
-def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, users):
+def _recorded_evaluation(folder, version: str, aurocs: dict) -> None:
+    """An ``external_evaluation.json`` as ``evaluate-heads --record`` writes it, for one heads version."""
+    import json
+
+    from core.models.reliability import EXTERNAL_FILE
+
+    (folder / version).mkdir(parents=True, exist_ok=True)
+    checks = [{"label": "real label", "head": h, "source": "test", "n": 100, "positives": 50,
+               "higher_when_positive": True, "auroc": a, "ci_low": a - 0.05, "ci_high": a + 0.05, "spearman": 0.2}
+              for h, a in aurocs.items()]
+    (folder / version / EXTERNAL_FILE).write_text(json.dumps({"checks": checks}), encoding="utf-8")
+
+
+def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, users, tmp_path):
     from core.clinical import cohort, patients
     from core.context import Context
 
+    _recorded_evaluation(tmp_path / "heads", "v20260101_000000", {"isolation": 0.71, "support": 0.62})
+    settings = settings.replace(heads_dir=tmp_path / "heads")
+
     def isolation_alert(window):
         ctx = Context(settings.replace(trend_window=window), store, users["psy"])
-        listed = patients.list_patients(ctx).rows[0]["trends"]["isolation"]["alert"]
+        row = patients.list_patients(ctx).rows[0]
+        listed = row["trends"]["isolation"]["alert"]
+        assert (row["status"] == "worsening") == listed
         lead = Context(ctx.settings, store, users["lead"])
         flagged = any("Social isolation" in a["worsening"] for a in cohort.overview(lead)["attention"])
         assert listed == flagged
@@ -166,6 +223,25 @@ def test_patient_list_and_cohort_follow_settings_trend_window(settings, store, u
     assert isolation_alert(5) and not isolation_alert(3)
 
 
+def test_status_never_comes_from_a_head_below_the_auroc_floor_or_from_unsigned_work(settings, store, users,
+                                                                                      tmp_path):
+    from core.clinical import cohort, patients
+    from core.context import Context
+
+    _recorded_evaluation(tmp_path / "heads", "v20260101_000000", {"isolation": 0.71, "support": 0.62})
+    ctx = Context(settings.replace(heads_dir=tmp_path / "heads"), store, users["psy"])
+    pid = patients.create_patient(ctx, "P-SUP", consent_ml=True)
+    for i, sup in enumerate([3.5, 3.0, 2.5, 1.5, 0.5], 1):  # support falls from strong to little support
+        vid = patients.add_visit(ctx, pid, f"2026-0{i}-10", f"Visit {i}.")
+        store_heads(store, vid, "v20260101_000000", {"support": sup}, std=0.1)
+    row = patients.list_patients(ctx).rows[0]
+    assert row["trends"]["support"]["alert"]            # the trend is there, shown as an arrow
+    assert row["status"] == "none" and row["reasons"] == []  # but support ranks real text at 0.62: no status
+    assert row["unsigned"] == 5
+    lead = Context(ctx.settings, store, users["lead"])
+    assert cohort.overview(lead)["attention"] == []     # drafts alone are not a reason for attention
+
+
 def test_cohort_counts_unsigned_outputs_per_patient_in_one_query(settings, store, users):
     from core.clinical import analysis, cohort
     from core.context import Context
@@ -176,5 +252,5 @@ def test_cohort_counts_unsigned_outputs_per_patient_in_one_query(settings, store
     analysis.sign(ctx, drafts[0]["id"])
     assert records.unsigned_by_patient(store) == {pid: len(drafts) - 1}
     lead = Context(ctx.settings, store, users["lead"])
-    [row] = [a for a in cohort.overview(lead)["attention"] if a["patient_id"] == pid]
-    assert row["unsigned_outputs"] == len(drafts) - 1
+    # Outputs awaiting sign-off are work to do, not a reason for attention (issue 17): not listed on their own.
+    assert not [a for a in cohort.overview(lead)["attention"] if a["patient_id"] == pid]

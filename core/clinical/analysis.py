@@ -239,16 +239,17 @@ def patient_analyses(ctx: Context, patient_id: int) -> list[dict]:
     return rows
 
 
-def sign(ctx: Context, analysis_id: int) -> dict:
-    """A psychiatrist signs an output: it becomes immutable, with who, when and model versions."""
+def sign(ctx: Context, analysis_id: int, note: str = "") -> dict:
+    """A psychiatrist signs an output: it becomes immutable, with who, when, model versions and their note."""
     ctx.require("analyses.sign")
     row = records.get_analysis(ctx.store, analysis_id)
     visit_for(ctx, row["visit_id"], write=True)
     if row["status"] == "signed":
         raise SignedImmutable("This output is already signed and cannot change.")
     with ctx.store.tx(durable=True):
-        records.sign_analysis(ctx.store, analysis_id, ctx.user.id)
-        ctx.audit("analysis.sign", "analysis", analysis_id, model_id=row["model_id"],
+        note = (note or "").strip()[:2000]
+        records.sign_analysis(ctx.store, analysis_id, ctx.user.id, note)
+        ctx.audit("analysis.sign", "analysis", analysis_id, model_id=row["model_id"], note=note,
                   model_version=row["model_version"], prompt_version=row["prompt_version"],
                   before="draft", after="signed")
     return records.get_analysis(ctx.store, analysis_id)

@@ -37,7 +37,7 @@ def _markdown(ctx: Context, patient_id: int) -> str:
     lines = [f"# Patient summary: {patient['pseudonym']}", "",
              f"Exported {now} by {ctx.user.username} · mhdash {__version__}" + (" · DEMO DATA" if ctx.demo else ""),
              "", f"> {DISCLAIMER}", ""]
-    trends = trends_from_analyses(analyses, ctx.settings.trend_window)
+    trends = trends_from_analyses(analyses, ctx.settings.trend_window, ctx.settings.heads_dir)
     if trends:
         lines += ["## Trajectory", "", "| Head | Latest | Change since last | Direction | Alert |",
                   "| --- | --- | --- | --- | --- |"]

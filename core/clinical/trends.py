@@ -13,7 +13,15 @@ higher support is better):
   at least 15% of the range. With k = 4 only a perfectly monotone run gets
   there, which is the intended conservatism.
 
-An alert is raised when either signal points the worse way.
+An alert is raised when either signal points the worse way *and* is clinically readable:
+
+* the change also exceeds the heads' measured error (``core.models.reliability``: the mean error on held-out
+  texts), so a step the model cannot resolve never alerts, and
+* the score moved into a band of higher clinical concern (``core.models.heads.BAND_CONCERN``), so every alert
+  reads as "from *some isolation* to *isolated*", a change a clinician can check in the two notes.
+
+Family history is not a trajectory: a relative's illness is mentioned in a note or not
+(``core.clinical.family``), so it has no trend and never alerts.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.models.heads import HEADS
+from core.models.heads import HEADS, band_index, severity_rank
+
+NOT_TRENDS = ("family_history",)  # facts mentioned in a visit, not trajectories
 
 MIN_CHANGE_FRACTION = 0.10
 MIN_TREND_FRACTION = 0.15
@@ -40,15 +50,34 @@ class HeadTrend:
     direction: str                 # "worse" | "better" | "steady" | "n/a"
     alert: bool
     reason: str
+    compare: tuple[int, int] | None = None   # the two visits (ids) an alert compares, earlier first
+    positions: tuple[int, int] | None = None  # their positions in the scored series (set by head_trend)
 
 
 def _sign_worse(spec) -> int:
     return 1 if spec.worse_when == "high" else -1
 
 
-def head_trend(spec, values: list[float], stds: list[float], window: int = 4) -> HeadTrend:
-    """Trend of one head from its scores in visit order."""
+def _concern(spec, value: float) -> int | None:
+    """Band of clinical concern of a value; None for a scale without bands (e.g. the word-count indicators)."""
+    if not getattr(spec, "bands", None):
+        return None
+    return severity_rank(spec, band_index(spec, value))
+
+
+def _crosses(spec, before: float, after: float) -> bool:
+    """Whether a change is clinically readable: into another band of concern (always, on a scale without bands)."""
+    return _concern(spec, before) is None or _concern(spec, before) != _concern(spec, after)
+
+
+def _band(spec, value: float) -> str:
+    return spec.bands[band_index(spec, value)][1]
+
+
+def head_trend(spec, values: list[float], stds: list[float], window: int = 4, error: float | None = None) -> HeadTrend:
+    """Trend of one head from its scores in visit order; ``error``: the head's measured error (a floor)."""
     span = spec.high - spec.low
+    floor = float(error or 0.0)
     if not values:
         return HeadTrend(spec.name, spec.label, None, None, False, None, None, "n/a", False, "no scores yet")
     last = values[-1]
@@ -57,7 +86,8 @@ def head_trend(spec, values: list[float], stds: list[float], window: int = 4) ->
     worse = _sign_worse(spec)
     change = last - values[-2]
     combined = math.sqrt((stds[-1] if stds else 0) ** 2 + (stds[-2] if len(stds) > 1 else 0) ** 2)
-    change_sig = abs(change) > 1.96 * combined and abs(change) >= MIN_CHANGE_FRACTION * span
+    change_sig = (abs(change) > max(1.96 * combined, floor) and abs(change) >= MIN_CHANGE_FRACTION * span
+                  and _crosses(spec, values[-2], last))
 
     slope = p = None
     trend_worse = trend_better = False
@@ -69,8 +99,9 @@ def head_trend(spec, values: list[float], stds: list[float], window: int = 4) ->
         if len(set(recent)) > 1:
             tau, p = kendalltau(order, recent)
             slope = float(theilslopes(recent, order)[0])
-            big = abs(slope) * (len(recent) - 1) >= MIN_TREND_FRACTION * span
-            if p is not None and not math.isnan(p) and p < TREND_P and big:
+            big = abs(slope) * (len(recent) - 1) >= max(MIN_TREND_FRACTION * span, floor)
+            readable = _crosses(spec, recent[0], recent[-1])
+            if p is not None and not math.isnan(p) and p < TREND_P and big and readable:
                 trend_worse = slope * worse > 0
                 trend_better = slope * worse < 0
             p = None if p is None or math.isnan(p) else float(p)
@@ -86,14 +117,28 @@ def head_trend(spec, values: list[float], stds: list[float], window: int = 4) ->
         direction = "better"
     else:
         direction = "steady"
-    reasons = []
-    if change_worse:
-        reasons.append(f"worsened by {abs(change):.2f} since the last visit (beyond model uncertainty)")
+    reasons, positions = [], None
+    moved = "rose" if (change or 0) > 0 else "fell"
+    if not getattr(spec, "bands", None):  # a scale without bands: the change in its own units
+        if change_worse:
+            reasons.append(f"worsened by {abs(change):.2f} since the last visit (beyond model uncertainty)")
+        if trend_worse:
+            reasons.append(f"steady worsening over the last {len(recent)} visits (Kendall p={p:.2f})")
+        return HeadTrend(spec.name, spec.label, last, change, change_sig, slope, p, direction, alert,
+                         "; ".join(reasons) or "no significant worsening")
     if trend_worse:
-        reasons.append(f"steady worsening over the last {len(recent)} visits (Kendall p={p:.2f})")
+        first = values[-len(recent)]
+        rising = "risen" if slope > 0 else "fallen"
+        reasons.append(f"has {rising} over the last {len(recent)} visits, from {_band(spec, first)} to "
+                       f"{_band(spec, last)}")
+        positions = (len(values) - len(recent), len(values) - 1)
+    elif change_worse:
+        reasons.append(f"{moved} from {_band(spec, values[-2])} to {_band(spec, last)} since the previous visit")
+        positions = (len(values) - 2, len(values) - 1)
     if not reasons:
-        reasons.append("no significant worsening")
-    return HeadTrend(spec.name, spec.label, last, change, change_sig, slope, p, direction, alert, "; ".join(reasons))
+        reasons.append("no worsening beyond the model's uncertainty")
+    return HeadTrend(spec.name, spec.label, last, change, change_sig, slope, p, direction, alert, "; ".join(reasons),
+                     positions=positions)
 
 
 def latest_heads_per_visit(analyses: list[dict]) -> list[dict]:
@@ -110,24 +155,40 @@ def latest_heads_per_visit(analyses: list[dict]) -> list[dict]:
     return sorted(newest.values(), key=lambda a: (a.get("visit_date") or "", a["visit_id"]))
 
 
-def trends_from_analyses(analyses: list[dict], window: int) -> list[HeadTrend]:
+def trends_from_analyses(analyses: list[dict], window: int, heads_dir=None) -> list[HeadTrend]:
     """Per-head trends of a patient from their stored analyses, one (newest) heads result per visit.
 
     The one place that turns stored rows into trends: the patient list, the
     cohort view, the trajectory tab and the export all call it with
-    ``settings.trend_window``, so they never disagree.
+    ``settings.trend_window`` (and ``settings.heads_dir``, whose recorded errors
+    set the floor of a readable change), so they never disagree.
     """
     series = latest_heads_per_visit(analyses)
-    return patient_trends([a["outputs"] for a in series], window) if series else []
+    if not series:
+        return []
+    errors = None
+    if heads_dir is not None:
+        from core.models.reliability import reliability
+
+        errors = {k: r.test_error for k, r in reliability(heads_dir, series[-1]["model_version"]).items()}
+    trends = patient_trends([a["outputs"] for a in series], window, errors)
+    for t in trends:
+        if t.positions:
+            t.compare = (series[t.positions[0]]["visit_id"], series[t.positions[1]]["visit_id"])
+    return trends
 
 
-def patient_trends(series: list[dict], window: int = 4) -> list[HeadTrend]:
-    """``series``: heads outputs in visit order ({"heads": {name: {"value","std"}}})."""
+def patient_trends(series: list[dict], window: int = 4, errors: dict[str, float | None] | None = None
+                   ) -> list[HeadTrend]:
+    """``series``: heads outputs in visit order ({"heads": {name: {"value","std"}}}); one trend per head that
+    is a trajectory (family history is not)."""
     out = []
     for spec in HEADS:
+        if spec.name in NOT_TRENDS:
+            continue
         vals = [s["heads"][spec.name]["value"] for s in series if spec.name in s.get("heads", {})]
         stds = [s["heads"][spec.name].get("std", 0.0) for s in series if spec.name in s.get("heads", {})]
-        out.append(head_trend(spec, vals, stds, window))
+        out.append(head_trend(spec, vals, stds, window, (errors or {}).get(spec.name)))
     return out
 
 

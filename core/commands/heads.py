@@ -90,6 +90,8 @@ def register(sub) -> None:
     p.add_argument("--shared", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "data"))
     p.add_argument("--output", default="var/heads-eval.md")
     p.add_argument("--limit", type=int, help="texts per dataset (for a quick look)")
+    p.add_argument("--record", action="store_true",
+                   help="write the figures to the heads version's external_evaluation.json (full runs only)")
     p.set_defaults(func=evaluate_heads)
 
 
@@ -231,7 +233,7 @@ def export_onnx(args, settings) -> int:
 def evaluate_heads(args, settings) -> int:
     from core.models.evaluation import evaluate
 
-    table = evaluate(settings, Path(args.shared), limit=args.limit)
+    table = evaluate(settings, Path(args.shared), limit=args.limit, record=args.record)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table, encoding="utf-8")

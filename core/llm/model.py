@@ -310,8 +310,30 @@ def attach_adapter(model, adapter: str, merge: bool = False):
     return peft_model.merge_and_unload() if merge else peft_model
 
 
+# bitsandbytes (imported by peft when it is installed) logs this on CPUs with AVX512-BF16 when the optional
+# `kernels` package is absent. It only means an optional faster 4-bit kernel is unavailable; the embedded model
+# runs in full precision on CPU and never uses it. Dropped narrowly: that logger, that message only.
+BNB_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
+BNB_KERNELS_MESSAGE = "Failed to load CPU gemm_4bit_forward"
+
+
+class _DropKernelsNotice:
+    def filter(self, record) -> bool:
+        return not str(record.msg).startswith(BNB_KERNELS_MESSAGE)
+
+
+def quiet_optional_kernels_notice() -> None:
+    """Install the filter on bitsandbytes' CPU logger once (before peft/bitsandbytes are imported)."""
+    import logging
+
+    log = logging.getLogger(BNB_CPU_LOGGER)
+    if not any(isinstance(f, _DropKernelsNotice) for f in log.filters):
+        log.addFilter(_DropKernelsNotice())
+
+
 def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None) -> LLM:
     """Load base + adapter as the settings say (`adapter`/`merge` override them; adapter="" for none)."""
+    quiet_optional_kernels_notice()
 
     device = resolve_device(settings.device)
     if settings.quantization != "none":

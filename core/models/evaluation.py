@@ -103,8 +103,16 @@ def _subsample(texts: list[str], labels: np.ndarray, limit: int | None, seed: in
     return [texts[i] for i in idx], labels[idx]
 
 
-def evaluate(settings, shared: Path, *, limit: int | None = None, encoder=None) -> str:
-    """Score every check's texts with the configured heads; returns a markdown report."""
+from core.models.reliability import EXTERNAL_FILE  # noqa: E402
+
+
+def evaluate(settings, shared: Path, *, limit: int | None = None, encoder=None, record: bool = False) -> str:
+    """Score every check's texts with the configured heads; returns a markdown report.
+
+    ``record`` also writes the figures to ``external_evaluation.json`` in the heads version's folder, where the
+    dashboard reads which heads rank real text well enough to drive a patient's status
+    (``core.models.reliability``). A run on a subsample (``limit``) is never recorded.
+    """
     from scipy.stats import spearmanr
 
     from core.models.encoder import load_encoder, score_texts
@@ -137,4 +145,18 @@ def evaluate(settings, shared: Path, *, limit: int | None = None, encoder=None) 
         lines.append(f"| {c.name} | {c.head} | {direction} when positive | {c.source} | {n} ({pos}) | "
                      f"{auc:.3f} | {lo:.3f}–{hi:.3f} | {rho:+.3f} |")
     lines += ["", "AUROC 0.5 = chance. The heads were trained only on the project's synthetic session texts."]
+    if record:
+        if limit:
+            raise DataError("A subsampled evaluation (--limit) is not recorded: record a run on every text")
+        import json
+
+        payload = {"created_at": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}", "heads_version": enc.version,
+                   "backbone": enc.backbone_id, "data": str(shared), "metric": "AUROC (bootstrap 95% CI)",
+                   "checks": [{"label": c.name, "head": c.head, "source": c.source, "n": n, "positives": pos,
+                               "higher_when_positive": c.higher_when_positive, "auroc": round(auc, 4),
+                               "ci_low": round(lo, 4), "ci_high": round(hi, 4), "spearman": round(float(rho), 4)}
+                              for c, n, pos, auc, lo, hi, rho in rows]}
+        target = Path(settings.heads_dir) / enc.version / EXTERNAL_FILE
+        target.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        lines.append(f"\nRecorded in {target}.")
     return "\n".join(lines) + "\n"

@@ -301,6 +301,28 @@ def _m008_security_round_two(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE audit_events ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0")
 
 
+def _m009_signoff_loop(db: sqlite_utils.Database) -> None:
+    # Sign-off carries an optional note; a signed output is never edited, but it can be superseded, with the
+    # reason, by whom and when recorded here (append-only, like the audit trail).
+    db.execute("ALTER TABLE analyses ADD COLUMN sign_note TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """CREATE TABLE supersessions (
+            analysis_id INTEGER PRIMARY KEY REFERENCES analyses(id),
+            reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER supersessions_no_update BEFORE UPDATE ON supersessions
+           BEGIN SELECT RAISE(ABORT, 'a supersession is permanent'); END"""
+    )
+    db.execute(
+        """CREATE TRIGGER supersessions_no_delete BEFORE DELETE ON supersessions
+           BEGIN SELECT RAISE(ABORT, 'a supersession is permanent'); END"""
+    )
+
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "prediction log", _m002_prediction_log),
@@ -310,6 +332,7 @@ MIGRATIONS = [
     (6, "stored crisis results; acknowledgement notes", _m006_crisis_results),
     (7, "analyses record which model produced the label", _m007_label_source),
     (8, "forced password change, login throttle, SSO identities, keyed audit chain", _m008_security_round_two),
+    (9, "sign-off note and superseded signed outputs", _m009_signoff_loop),
 ]
 
 

@@ -325,7 +325,8 @@ def get_analysis(store: Store, analysis_id: int) -> dict:
 def find_analysis(store: Store, visit_id: int, kind: str, task: str, cache_key: str) -> dict | None:
     row = _one(
         store,
-        "SELECT * FROM analyses WHERE visit_id = ? AND kind = ? AND task = ? AND cache_key = ? ORDER BY id DESC",
+        "SELECT * FROM analyses WHERE visit_id = ? AND kind = ? AND task = ? AND cache_key = ?"
+        " AND id NOT IN (SELECT analysis_id FROM supersessions) ORDER BY id DESC",
         [visit_id, kind, task, cache_key],
     )
     return _decode_analysis(row) if row else None
@@ -375,14 +376,15 @@ def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:
     return [_decode_analysis(r) for r in rows]
 
 
-def sign_analysis(store: Store, analysis_id: int, user_id: int) -> None:
+def sign_analysis(store: Store, analysis_id: int, user_id: int, note: str = "") -> None:
     row = get_analysis(store, analysis_id)
     if row["status"] == "signed":
         raise SignedImmutable(f"Analysis {analysis_id} is already signed")
     with store.tx(durable=True):
         store.db.execute(
-            "UPDATE analyses SET status = 'signed', signed_by = ?, signed_at = ? WHERE id = ? AND status = 'draft'",
-            [user_id, utcnow(), analysis_id],
+            "UPDATE analyses SET status = 'signed', signed_by = ?, signed_at = ?, sign_note = ?"
+            " WHERE id = ? AND status = 'draft'",
+            [user_id, utcnow(), note, analysis_id],
         )
 
 
@@ -486,3 +488,10 @@ def is_integrity_ok(store: Store) -> bool:
         return store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     except DB_ERRORS:  # sqlite3's or SQLCipher's: a file that cannot be read is not intact
         return False
+
+
+def recent_durations(store: Store, kind: str, limit: int = 50) -> list[float]:
+    """Run times (ms) of the newest ``limit`` stored analyses of one kind (no patient data)."""
+    return [r[0] for r in store.db.execute(
+        "SELECT duration_ms FROM analyses WHERE kind = ? AND duration_ms > 0 ORDER BY id DESC LIMIT ?",
+        [kind, int(limit)]).fetchall()]

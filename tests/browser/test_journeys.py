@@ -58,7 +58,7 @@ def test_demo_mode_and_open_a_patient(page, app_url):
     expect(visits).to_have_count(10)
     expect(visits.filter(has_text="not analysed")).to_have_count(0)
     expect(visits.first.get_by_text(re.compile(r"^Source: demo"))).to_be_visible()
-    expect(page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.ytick text")).to_have_count(5)
+    expect(page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")).to_have_count(5)
 
 
 # Pages each role must not reach (app/navigation.py: the navigation holds only the role's pages).
@@ -125,9 +125,10 @@ def _new_patient(page, app_url, pseudonym):
     page.get_by_role("textbox", name="Pseudonymous id").fill(pseudonym)
     tick(page, "The patient consents to ML analysis of their notes")
     button(page, "Create patient").click()
-    expect(page.get_by_text(f"Created {pseudonym}.")).to_be_visible()
-    page.get_by_role("link", name="Patient", exact=True).click()
+    # Create-patient lands on the new patient (the first page of a fresh app also loads the encoder).
     expect(page.get_by_role("heading", name=pseudonym)).to_be_visible(timeout=MODEL_WAIT_MS)
+    expect(page.get_by_text(f"Created {pseudonym}. Add the first visit under Add visits.")).to_be_visible(
+        timeout=MODEL_WAIT_MS)
 
 
 def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tmp_path):
@@ -161,19 +162,18 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         button(page, "Add visit").click()
         expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
     tab(page, "Visits").click()
-    button(page, "Analyse unanalysed visits").click()
-    # The 5 head scores of the newest (expanded) visit, each with its value and uncertainty.
-    head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.ytick text")
+    button(page, "Analyse").click()
+    # The 5 head scores of the newest (expanded) visit, each named with its band.
+    head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
     expect(head_ticks).to_have_count(5, timeout=300_000)
-    for _, _, label in HEADS:  # (the axis is reversed, so the DOM order is not the reading order)
-        expect(head_ticks.filter(has_text=re.compile(rf"^{re.escape(label)}: -?\d+\.\d\d ± \d+\.\d\d$"))
-               ).to_have_count(1)
+    for _, title, _ in HEADS:
+        expect(head_ticks.filter(has_text=re.compile(rf"^{re.escape(title)}: [a-z/ ]+$"))).to_have_count(1)
     # One language-model task on the latest visit: label, probability and streamed rationale.
     settle(page)
     button(page, "Run").click()
     label_line = page.locator("[data-testid=stMarkdownContainer]:visible").filter(
-        has_text=re.compile(r"^Depression \(IMHI DR\):"))
-    expect(label_line).to_have_text(re.compile(r"^Depression \(IMHI DR\): (yes|no) · p = [01]\.\d\d$"),
+        has_text=re.compile(r"^Depression:"))
+    expect(label_line).to_have_text(re.compile(r"^Depression: (yes|no) · model probability ≈ [01]\.\d$"),
                                     timeout=600_000)
     rationale_heading = page.get_by_text("Rationale (model text):", exact=True)
     expect(rationale_heading).to_be_visible()
@@ -183,15 +183,17 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
     expect(llm_box.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
     settle(page)
     tab(page, "Trajectories").click()
-    for name, title, _ in HEADS:
+    for name, title, _ in [h for h in HEADS if h[0] != "family_history"]:  # family history is a fact, not a trend
         chart = page.locator(f".st-key-traj_{name} .js-plotly-plot")
         expect(chart).to_be_visible()
         expect(chart.locator("text.gtitle")).to_have_text(title)
         expect(chart.locator("g.trace.scatter path.point")).to_have_count(2)  # one marker per scored visit
     save_screenshot(page, "analysis_trajectories.png")
     tab(page, "Visits").click()
-    button(page, "Sign off").click()
-    expect(page.get_by_text("✅ signed").first).to_be_visible()
+    button(page, "Sign off…").first.click()
+    expect(page.get_by_text("Sign off this output?")).to_be_visible()
+    button(page, "Confirm sign-off").click()
+    expect(page.get_by_text("signed by").first).to_be_visible()
     save_screenshot(page, "analysis_signed.png")
 
     # The QA reviewer flags an output and finds it in the export.
@@ -211,3 +213,81 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         button(page, "Download").click()
     content = open(download.value.path(), encoding="utf-8").read()
     assert "Rationale cites isolation not in note" in content
+
+
+def _band_colours(page) -> dict[str, tuple[str, str]]:
+    """Head label -> (band name, swatch colour) as the score summary under the chart states them."""
+    out = {}
+    for item in page.locator("li:visible").filter(has=page.locator("abbr.mhd-band")).all():
+        label = item.locator("b").inner_text()
+        band = item.locator("abbr.mhd-band")
+        out[label] = (band.inner_text(), band.get_attribute("data-colour"))
+    return out
+
+
+def test_scores_speak_one_language_status_has_a_legend_and_qa_flags_reach_the_psychiatrist(page, app_url):
+    from app.score_style import band_colour
+    from core.models.heads import HEADS as SPECS
+
+    _new_patient(page, app_url, "J-STYLE-1")
+    for n, text in enumerate(["Session 1. Sees friends weekly; mother was treated for depression for years.",
+                              "Session 2. Has stopped seeing anyone, stays in alone, flashbacks of the assault "
+                              "most nights."], start=1):
+        settle(page)
+        tab(page, "Add visits").click()
+        page.get_by_role("textbox", name="Session note").fill(text)
+        button(page, "Add visit").click()
+        expect(page.get_by_text(f"{n} visits · consent")).to_be_visible(timeout=60_000)
+    tab(page, "Visits").click()
+    button(page, "Analyse").click()
+    head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
+    expect(head_ticks).to_have_count(5, timeout=300_000)
+    settle(page)
+    # Each bar is drawn in its band's colour, and the band named on the axis is the band of the summary.
+    bands = _band_colours(page)
+    assert len(bands) == 5
+    fills = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.trace.bars path")
+    drawn = {f.evaluate("e => getComputedStyle(e).fill") for f in fills.all()}
+    for spec in SPECS:
+        band, colour = bands[spec.label]
+        index = [b for _, b in spec.bands].index(band)
+        assert colour == band_colour(spec, index)
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        assert f"rgb({r}, {g}, {b})" in drawn
+        expect(head_ticks.filter(has_text=f"{spec.label}: {band}")).to_have_count(1)
+    # No two-decimal "± 0.01": intervals at honest precision, confidence in words.
+    summary = page.locator("li:visible").filter(has=page.locator("abbr.mhd-band"))
+    expect(summary.filter(has_text="±")).to_have_count(0)
+    expect(summary.filter(has_text=re.compile(r"(high|medium|low) confidence"))).to_have_count(5)
+    assert page.locator("abbr.mhd-band:visible").first.get_attribute("title").count("not a validated") == 1
+    save_screenshot(page, "style_head_scores.png")
+    tab(page, "Trajectories").click()
+    expect(page.get_by_text("Family history (a fact mentioned in a note, not a trend)")).to_be_visible()
+    expect(page.locator(".st-key-traj_family_history")).to_have_count(0)
+    save_screenshot(page, "style_trajectories.png")
+    # The patient list explains its status markers.
+    page.get_by_role("link", name="Patients").click()
+    expect(page.get_by_text("Status (hover for what each means):")).to_be_visible()
+    save_screenshot(page, "style_patient_list.png")
+
+    # A QA reviewer flags the heads output as critical; the psychiatrist sees it on the output and the list.
+    page.get_by_role("button", name="Log out").click()
+    login(page, app_url, "qa.journey")
+    page.get_by_role("link", name="Review queue").click()
+    button(page, "Claim next").click()
+    settle(page)
+    page.get_by_text("flag", exact=True).first.click()
+    page.get_by_role("textbox", name="Note (on every decision)").fill("Trauma reads too low for this note")
+    button(page, "Submit").click()
+    settle(page)
+    page.get_by_role("button", name="Log out").click()
+    login(page, app_url, "dr.journey")
+    settle(page)
+    expect(page.get_by_text(re.compile("■ QA flag")).first).to_be_visible()
+    save_screenshot(page, "style_patient_list_flagged.png")
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Open patient").click()
+    page.get_by_role("option", name="J-STYLE-1").click()
+    button(page, "Open").click()
+    expect(page.get_by_text(re.compile(r"QA flag \(open\) · severity")).first).to_be_visible()
+    expect(page.get_by_text("Reviewer's note: Trauma reads too low for this note").first).to_be_visible()
+    save_screenshot(page, "style_qa_flag_on_output.png")
