@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 from core.errors import DataError
+from core.llm import model as llm_model
 from core.llm.answers import parse_response
 from core.llm.imhi import evaluate, write_markdown
 from core.llm.lora import LoraArgs
 from core.llm.lora import train_lora as run
-from core.llm.model import load_llm
 from core.llm.tasks import get_task
 
 
@@ -252,9 +252,7 @@ def analyze_file(args, settings) -> int:
     heads, encoder = _task_heads_for(settings, args.task)
     llm = None
     if heads is None or not args.no_rationale:
-        from core.llm.model import load_llm
-
-        llm = load_llm(settings)
+        llm = llm_model.load_llm(settings)
     cols: dict[str, list] = {k: [] for k in ("label", "probability", "label_source", "label_model_version",
                                              "prompt_version", "llm_label", "rationale", "evidence", "notes")}
     for text in tqdm(df[args.column].fillna("").astype(str), desc="analyze", file=sys.stderr):
@@ -292,7 +290,7 @@ def llm_info(args, settings) -> int:
 
 
     t = time.time()
-    llm = load_llm(settings)
+    llm = llm_model.load_llm(settings)
     info = llm.describe()
     info["load_seconds"] = round(time.time() - t, 2)
     print(json.dumps(info, indent=2))

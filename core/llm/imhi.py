@@ -21,8 +21,9 @@ from pathlib import Path
 
 from core.errors import DataError, ValidationError
 from core.llm import answers
+from core.llm import model as llm_model
 from core.llm.answers import parse_response
-from core.llm.model import EVALUATION_FILE, load_llm
+from core.llm.model import EVALUATION_FILE
 from core.llm.tasks import DATASET_TASKS, REASONING, TASKS, get_task, split_query, task_for_query
 
 NO_LABEL = "(no label)"
@@ -178,7 +179,7 @@ def evaluate(settings, data_dir: Path, *, tasks: list[str] | None = None, limit:
     cache = _load_cache(cache_path)
     for model_name, adapter in chosen:
         generate = with_generation and (base_generation or model_name != "base")
-        llm = load_llm(settings, adapter=adapter)
+        llm = llm_model.load_llm(settings, adapter=adapter)  # through the module: patchable, never stale
         report["models"][model_name] = llm.version
         trained = llm.trained_tasks
         for name, rows in data.items():
