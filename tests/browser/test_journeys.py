@@ -55,7 +55,7 @@ def test_demo_mode_and_open_a_patient(page, app_url):
     settle(page)
     # The visit list: the first page of 10 visits, newest first and open on its (synthetic) note, all scored.
     visits = page.get_by_test_id("stExpander").filter(has_text=re.compile(r"\d{4}-\d\d-\d\d"))
-    expect(visits).to_have_count(10)
+    expect(visits).to_have_count(10, timeout=MODEL_WAIT_MS)  # a loaded machine draws ten expanders slowly
     expect(visits.filter(has_text="not analysed")).to_have_count(0)
     expect(visits.first.get_by_text(re.compile(r"^Source: demo"))).to_be_visible()
     expect(page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")).to_have_count(5)
