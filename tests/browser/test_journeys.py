@@ -161,7 +161,15 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
         page.get_by_role("textbox", name="Session note").fill(text)
         button(page, "Add visit").click()
         expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
-    tab(page, "Visits").click()
+    # A tab click that lands while the app is still re-rendering after the save can be lost: retry it, as a
+    # person would click again (the final check still fails when the Visits tab never opens).
+    for _ in range(3):
+        settle(page)
+        tab(page, "Visits").click()
+        if button(page, "Analyse").is_visible():
+            break
+        page.wait_for_timeout(1000)
+    expect(button(page, "Analyse")).to_be_visible()
     button(page, "Analyse").click()
     # The 5 head scores of the newest (expanded) visit, each named with its band.
     head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
