@@ -51,7 +51,7 @@ def test_predict_adds_indicators_only_when_asked(env):  # noqa: F811
     flagged = client.post("/predict", json={"text": NOTE, "indicators": True}, headers=AUTH).json()
     assert flagged["heads"] == plain["heads"]
     assert flagged["indicators"]["indicators"]["hopelessness"]["count"] == 1
-    assert "/indicators" in client.get("/openapi.json").json()["paths"]
+    assert "/indicators" in client.get("/openapi.json", headers=AUTH).json()["paths"]  # the schema needs the token
 
 
 @pytest.mark.slow
