@@ -57,7 +57,7 @@ def test_visit_shows_the_head_label_what_it_rests_on_and_the_llm_text_below(app_
     shown = texts(at)
     p = head_outputs["probabilities"]["yes"]
     version = head_outputs["label_model_version"]
-    assert f"**Depression (IMHI DR): yes** · p = {p:.2f} · label from the task head `{version}`" in shown
+    assert f"**Depression: yes** · model probability ≈ {p:.1f} · label from the task head `{version}`" in shown
     assert "**What the label rests on**" in shown
     top = head_outputs["faithful_evidence"]["sentences"][0]
     assert f"- “{top['text']}” — without it, p(yes) falls by {top['drop']:.2f}" in shown
