@@ -181,7 +181,8 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
     button(page, "Run").click()
     label_line = page.locator("[data-testid=stMarkdownContainer]:visible").filter(
         has_text=re.compile(r"^Depression:"))
-    expect(label_line).to_have_text(re.compile(r"^Depression: (yes|no) · model probability ≈ [01]\.\d$"),
+    expect(label_line).to_have_text(re.compile(r"^Depression: (yes|no) · model probability ≈ [01]\.\d"
+                                               r"( · label from the (task head \S+|language model))?$"),
                                     timeout=600_000)
     rationale_heading = page.get_by_text("Rationale (model text):", exact=True)
     expect(rationale_heading).to_be_visible()
@@ -298,6 +299,6 @@ def test_scores_speak_one_language_status_has_a_legend_and_qa_flags_reach_the_ps
     page.locator("[data-testid=stSelectbox]").filter(has_text="Open patient").click()
     page.get_by_role("option", name="J-STYLE-1").click()
     button(page, "Open").click()
-    expect(page.get_by_text(re.compile(r"QA flag \(open\) · severity")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"QA flag \(open\) · severity")).first).to_be_visible(timeout=MODEL_WAIT_MS)
     expect(page.get_by_text("Reviewer's note: Trauma reads too low for this note").first).to_be_visible()
     save_screenshot(page, "style_qa_flag_on_output.png")
