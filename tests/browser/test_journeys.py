@@ -184,7 +184,9 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
     expect(label_line).to_have_text(re.compile(r"^Depression: (yes|no) · model probability ≈ [01]\.\d"
                                                r"( · label from the (task head \S+|language model))?$"),
                                     timeout=600_000)
-    rationale_heading = page.get_by_text("Rationale (model text):", exact=True)
+    # With a task head the LLM text is labelled as generated (it explains the label, it did not choose it).
+    rationale_heading = page.get_by_text(re.compile(
+        r"^(Rationale \(model text\):|Generated text \(language model; it explains the label, it did not choose it\):)$"))
     expect(rationale_heading).to_be_visible()
     llm_box = page.locator("[data-testid=stVerticalBlock]:visible").filter(has=label_line).filter(
         has=rationale_heading).last
