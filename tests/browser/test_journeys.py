@@ -153,79 +153,6 @@ def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tm
     expect(page.get_by_text("Mood brighter, saw two friends").first).to_be_visible()
 
 
-def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
-    _new_patient(page, app_url, "J-ANALYSE-1")
-    for text in ["Session 1. Feels connected to friends, sleeping well, mood bright.",
-                 "Session 2. Has stopped seeing anyone, stays in alone, feels empty and hopeless most days."]:
-        tab(page, "Add visits").click()
-        page.get_by_role("textbox", name="Session note").fill(text)
-        button(page, "Add visit").click()
-        expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
-    # A tab click that lands while the app is still re-rendering after the save can be lost: retry it, as a
-    # person would click again (the final check still fails when the Visits tab never opens).
-    for _ in range(3):
-        settle(page)
-        tab(page, "Visits").click()
-        if button(page, "Analyse").is_visible():
-            break
-        page.wait_for_timeout(1000)
-    expect(button(page, "Analyse")).to_be_visible()
-    button(page, "Analyse").click()
-    # The 5 head scores of the newest (expanded) visit, each named with its band.
-    head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
-    expect(head_ticks).to_have_count(5, timeout=300_000)
-    for _, title, _ in HEADS:
-        expect(head_ticks.filter(has_text=re.compile(rf"^{re.escape(title)}: [a-z/ ]+$"))).to_have_count(1)
-    # One language-model task on the latest visit: label, probability and streamed rationale.
-    settle(page)
-    button(page, "Run").click()
-    label_line = page.locator("[data-testid=stMarkdownContainer]:visible").filter(
-        has_text=re.compile(r"^Depression:"))
-    expect(label_line).to_have_text(re.compile(r"^Depression: (yes|no) · model probability ≈ [01]\.\d"
-                                               r"( · label from the (task head \S+|language model))?$"),
-                                    timeout=600_000)
-    # With a task head the LLM text is labelled as generated (it explains the label, it did not choose it).
-    rationale_heading = page.get_by_text(re.compile(
-        r"^(Rationale \(model text\):|Generated text \(language model; it explains the label, it did not choose it\):)$"))
-    expect(rationale_heading).to_be_visible()
-    llm_box = page.locator("[data-testid=stVerticalBlock]:visible").filter(has=label_line).filter(
-        has=rationale_heading).last
-    expect(llm_box.get_by_test_id("stText")).to_have_text(re.compile(r"\w{2,}\W+\w{2,}"))  # words, not blank
-    expect(llm_box.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
-    settle(page)
-    tab(page, "Trajectories").click()
-    for name, title, _ in [h for h in HEADS if h[0] != "family_history"]:  # family history is a fact, not a trend
-        chart = page.locator(f".st-key-traj_{name} .js-plotly-plot")
-        expect(chart).to_be_visible()
-        expect(chart.locator("text.gtitle")).to_have_text(title)
-        expect(chart.locator("g.trace.scatter path.point")).to_have_count(2)  # one marker per scored visit
-    save_screenshot(page, "analysis_trajectories.png")
-    tab(page, "Visits").click()
-    button(page, "Sign off…").first.click()
-    expect(page.get_by_text("Sign off this output?")).to_be_visible()
-    button(page, "Confirm sign-off").click()
-    expect(page.get_by_text("signed by").first).to_be_visible()
-    save_screenshot(page, "analysis_signed.png")
-
-    # The QA reviewer flags an output and finds it in the export.
-    page.get_by_role("button", name="Log out").click()
-    login(page, app_url, "qa.journey")
-    page.get_by_role("link", name="Review queue").click()
-    button(page, "Claim next").click()
-    settle(page)
-    page.get_by_text("flag", exact=True).first.click()
-    page.get_by_role("textbox", name="Note (on every decision)").fill("Rationale cites isolation not in note")
-    button(page, "Submit").click()
-    settle(page)
-    tab(page, "Export").click()
-    button(page, "Prepare export").click()
-    expect(page.get_by_text("1 row", exact=True)).to_be_visible()
-    with page.expect_download() as download:
-        button(page, "Download").click()
-    content = open(download.value.path(), encoding="utf-8").read()
-    assert "Rationale cites isolation not in note" in content
-
-
 def _band_colours(page) -> dict[str, tuple[str, str]]:
     """Head label -> (band name, swatch colour) as the score summary under the chart states them."""
     out = {}
@@ -304,3 +231,78 @@ def test_scores_speak_one_language_status_has_a_legend_and_qa_flags_reach_the_ps
     expect(page.get_by_text(re.compile(r"QA flag \(open\) · severity")).first).to_be_visible(timeout=MODEL_WAIT_MS)
     expect(page.get_by_text("Reviewer's note: Trauma reads too low for this note").first).to_be_visible()
     save_screenshot(page, "style_qa_flag_on_output.png")
+
+
+# Runs last: its reviewer claims whatever output is next in the queue, so earlier journeys keep their own items.
+def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
+    _new_patient(page, app_url, "J-ANALYSE-1")
+    for text in ["Session 1. Feels connected to friends, sleeping well, mood bright.",
+                 "Session 2. Has stopped seeing anyone, stays in alone, feels empty and hopeless most days."]:
+        tab(page, "Add visits").click()
+        page.get_by_role("textbox", name="Session note").fill(text)
+        button(page, "Add visit").click()
+        expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
+    # A tab click that lands while the app is still re-rendering after the save can be lost: retry it, as a
+    # person would click again (the final check still fails when the Visits tab never opens).
+    for _ in range(3):
+        settle(page)
+        tab(page, "Visits").click()
+        if button(page, "Analyse").is_visible():
+            break
+        page.wait_for_timeout(1000)
+    expect(button(page, "Analyse")).to_be_visible()
+    button(page, "Analyse").click()
+    # The 5 head scores of the newest (expanded) visit, each named with its band.
+    head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
+    expect(head_ticks).to_have_count(5, timeout=300_000)
+    for _, title, _ in HEADS:
+        expect(head_ticks.filter(has_text=re.compile(rf"^{re.escape(title)}: [a-z/ ]+$"))).to_have_count(1)
+    # One language-model task on the latest visit: label, probability and streamed rationale.
+    settle(page)
+    button(page, "Run").click()
+    label_line = page.locator("[data-testid=stMarkdownContainer]:visible").filter(
+        has_text=re.compile(r"^Depression:"))
+    expect(label_line).to_have_text(re.compile(r"^Depression: (yes|no) · model probability ≈ [01]\.\d"
+                                               r"( · label from the (task head \S+|language model))?$"),
+                                    timeout=600_000)
+    # With a task head the LLM text is labelled as generated (it explains the label, it did not choose it).
+    rationale_heading = page.get_by_text(re.compile(
+        r"^(Rationale \(model text\):|Generated text \(language model; it explains the label, it did not choose it\):)$"))
+    expect(rationale_heading).to_be_visible()
+    llm_box = page.locator("[data-testid=stVerticalBlock]:visible").filter(has=label_line).filter(
+        has=rationale_heading).last
+    expect(llm_box.get_by_test_id("stText")).to_have_text(re.compile(r"\w{2,}\W+\w{2,}"))  # words, not blank
+    expect(llm_box.get_by_text("Decision support, not a diagnosis.").first).to_be_visible()
+    settle(page)
+    tab(page, "Trajectories").click()
+    for name, title, _ in [h for h in HEADS if h[0] != "family_history"]:  # family history is a fact, not a trend
+        chart = page.locator(f".st-key-traj_{name} .js-plotly-plot")
+        expect(chart).to_be_visible()
+        expect(chart.locator("text.gtitle")).to_have_text(title)
+        expect(chart.locator("g.trace.scatter path.point")).to_have_count(2)  # one marker per scored visit
+    save_screenshot(page, "analysis_trajectories.png")
+    tab(page, "Visits").click()
+    button(page, "Sign off…").first.click()
+    expect(page.get_by_text("Sign off this output?")).to_be_visible()
+    button(page, "Confirm sign-off").click()
+    expect(page.get_by_text("signed by").first).to_be_visible()
+    save_screenshot(page, "analysis_signed.png")
+
+    # The QA reviewer flags an output and finds it in the export.
+    page.get_by_role("button", name="Log out").click()
+    login(page, app_url, "qa.journey")
+    page.get_by_role("link", name="Review queue").click()
+    button(page, "Claim next").click()
+    settle(page)
+    page.get_by_text("flag", exact=True).first.click()
+    page.get_by_role("textbox", name="Note (on every decision)").fill("Rationale cites isolation not in note")
+    button(page, "Submit").click()
+    settle(page)
+    tab(page, "Export").click()
+    button(page, "Prepare export").click()
+    # Earlier journeys may have flagged outputs too; this reviewer's flag must be among the rows exported.
+    expect(page.get_by_text(re.compile(r"^\d+ rows?$"))).to_be_visible()
+    with page.expect_download() as download:
+        button(page, "Download").click()
+    content = open(download.value.path(), encoding="utf-8").read()
+    assert "Rationale cites isolation not in note" in content
