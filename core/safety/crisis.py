@@ -59,17 +59,20 @@ from core.safety.crisis_context import (
     IDIOM_AFTER,
     NOT_COMPLETED,
     OTHER_SUICIDE_PHRASE,
+    SERVICE_NOUNS,
     clinical_si,
     fuzzy_keywords,
     is_negated,
     media_context,
+    others_overdose,
     sentence_bounds,
 )
 from core.safety.crisis_normalise import normalise  # noqa: F401  (public: core.safety.crisis.normalise)
 from core.safety.crisis_rules_en import PATTERNS_EN
+from core.safety.crisis_rules_families import PATTERNS_FAMILIES
 from core.safety.crisis_rules_intl import PATTERNS_INTL
 
-_COMPILED = [(cat, re.compile(p)) for cat, p in PATTERNS_EN + PATTERNS_INTL]
+_COMPILED = [(cat, re.compile(p)) for cat, p in PATTERNS_EN + PATTERNS_FAMILIES + PATTERNS_INTL]
 
 
 @dataclass(frozen=True)
@@ -141,11 +144,12 @@ def detect_crisis(text: str) -> CrisisResult:
         phrase = norm[start:end]
         negated = is_negated(norm, start, end, phrase)
         reason = "negated" if negated else ""
-        if not negated and re.fullmatch(r"suicid\w*", phrase):
+        if not negated and SERVICE_NOUNS.fullmatch(phrase):
             ls, le = sentence_bounds(norm, start, end)
             if CONTRAST_CONTEXT.search(norm, ls, le):
                 negated, reason = True, "contrast"
-        if not negated and (media_context(norm, start, end) or IDIOM_AFTER.match(norm[end:end + 30])):
+        if not negated and (media_context(norm, start, end) or IDIOM_AFTER.match(norm[end:end + 30])
+                            or others_overdose(norm, start, end)):
             negated, reason = True, "contrast"
         s, e = orig(start, end)
         found[(s, e)] = CrisisMatch(category, text[s:e], s, e, negated, reason)

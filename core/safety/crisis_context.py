@@ -36,11 +36,14 @@ CONTRAST_CONTEXT = re.compile(
     r"\b(?:prevention|awareness|hotline|helpline|lifeline|training|workshop|course|webinar|statistics|rates?|"
     r"research|study|studies|documentary|film|movie|novel|book|series|show|episode|podcast|article|news|"
     r"newspaper|headline|lecture|essay|report\s+on|character|song|lyrics|squad|bomb\w*|risk\s+assessment|"
-    r"screening|gatekeeper|postvention|campaign|charity|fundraiser|volunteer\w*)\b")
+    r"screening|gatekeeper|postvention|campaign|charity|charities|fundrais\w*|volunteer\w*|assess|assessing|"
+    r"assessments?|policy|policies|protocol|leaflets?|posters?|e-?learning|module|services|support\s+group|"
+    r"clinic|team|ward\s+round|donat\w*|marathon|sponsor\w*)\b")
 
 # Phrases whose meaning already includes the negation: never cancelled by a cue.
 _SELF_NEGATING = re.compile(
     r"(?:don'?t|do not|didn'?t|dont|doesn'?t|does not|no\s+longer)\s+(?:want\s+to|wanna)\s+|"
+    r"(?:don'?t|do\s+not|can'?t|cannot)\s+see\s+(?:any|another)\s+|"
     r"no\s+(?:reason|point|purpose)\s+|"
     r"(?:life|living)\s+(?:is|isn'?t|is\s+not|feels)|not\s+worth|no\s+quiero|nao\s+quero|non\s+voglio|"
     r"ne\s+veux|nicht\s+mehr|plus\s+envie|(?:won'?t|will\s+not|not\s+going\s+to)\s+be"
@@ -113,9 +116,15 @@ def fuzzy_keywords(lowered: str) -> list[tuple[str, int, int]]:
     return hits
 
 
+_NOT_AN_OPTION = re.compile(r"^\s+(?:is|was|would\s+be|'s)\s*(?:not|n't|never)\s+(?:ever\s+)?(?:something|an\s+option|"
+                            r"on\s+the\s+table|for\s+me|what\s+(?:i|he|she)\s+want)")
+
+
 def is_negated(text: str, start: int, end: int, phrase: str) -> bool:
     if _SELF_NEGATING.match(phrase):
         return False
+    if _NOT_AN_OPTION.match(text[end:end + 40]):
+        return True
     first = phrase.split()[0] if phrase.split() else ""
     if first in _NOUN_STARTS and _POSTFIX_NEGATION.match(text[end:end + 24]):
         return True
@@ -158,7 +167,10 @@ _MEDIA_BEFORE = re.compile(r"\b(?:novel|film|movie|show|series|song|poem|book|ch
                            r"episode|game|play|story|lyrics|podcast|anime|manga|comic|news)\b")
 _SPEECH = re.compile(r"\b(?:says?|said|tells?|told|reports?|reported|admits?|admitted|feels?|felt|thinks?|thought|"
                      r"i|me|my|i'm|i've)\b")
-IDIOM_AFTER = re.compile(r"^\s+on\s+(?:chocolate|sugar|caffeine|coffee|candy|sweets|cake|netflix|tv|pizza|cookies|carbs|"
+IDIOM_AFTER = re.compile(
+    r"^\s+(?:of|from|with)\s+(?:embarrassment|shame|boredom|laughter|laughing|cringe|cuteness|excitement|happiness|"
+    r"jealousy|envy|curiosity|hunger|thirst|heat|the\s+heat|suspense|anticipation)\b|^\s+laughing\b|"
+    r"^\s+on\s+(?:chocolate|sugar|caffeine|coffee|candy|sweets|cake|netflix|tv|pizza|cookies|carbs|"
                           r"junk\s+food|cuteness|sunshine|memes|anime|love|vitamin\s+\w+)\b")
 
 
@@ -174,3 +186,21 @@ def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     rights = [i for i in (text.find(c, end) for c in ".!?\n") if i != -1]
     return left, (min(rights) if rights else len(text))
 
+
+
+# Someone else's death from an overdose (news, a funeral, grief): not the patient's act.
+_OTHERS_OVERDOSE_BEFORE = re.compile(r"\b(?:who|which|that|from|of|after|in)\s+(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
+                                     r"(?:(?:accidental|drug|heroin|fentanyl|opioid|suspected|apparent|fatal)\s+)*$")
+_DEATH_WORDS = re.compile(r"\b(?:died|dead|death|deaths|funeral|passed\s+away|killed|fatal|lost|obituary|"
+                          r"memorial|headline|news|reported)\b")
+# Words that name a service, a topic or a charity when they stand before or after a crisis noun.
+SERVICE_NOUNS = re.compile(r"suicid\w*|self[-\s]?(?:harm|injur)\w*|nssi|overdos\w*")
+
+
+def others_overdose(norm: str, start: int, end: int) -> bool:
+    """"died from an accidental overdose", "a coworker who overdosed" (with a death in the sentence)."""
+    if not norm[start:end].startswith(("overdos", "od")):
+        return False
+    ls, le = sentence_bounds(norm, start, end)
+    return bool(_OTHERS_OVERDOSE_BEFORE.search(norm[max(ls, start - 40):start])) and bool(
+        _DEATH_WORDS.search(norm, ls, le))

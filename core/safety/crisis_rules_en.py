@@ -36,7 +36,7 @@ PATTERNS_EN: list[tuple[str, str]] = [
                + _NOT_IDIOM),
     (IDEATION, rf"\b(?:{_KILL}|unaliv\w*|off|offing|offed|end|ending|delete|deleting|do|doing|top|topping|"
                rf"neck|necking|yeet|yeeting|hurl|throw|throwing|drown|drowning|shoot|shooting|poison|poisoning|"
-               rf"gas|gassing|suffocate|starve|starving|rope|roping)\s+(?:{_REFL})\b(?:\s+in\b)?" + _NOT_IDIOM),
+               rf"gas|gassing|suffocate|rope|roping)\s+(?:{_REFL})\b(?:\s+in\b)?" + _NOT_IDIOM),
     (IDEATION, rf"\b(?:almost|nearly|could\s+have|could've|would\s+have|practically)\s+kil+ed\s+(?:{_REFL})\b"),
     (IDEATION, r"(?<!\d)(?<!\d\s)\bkms\b|\b(?:kys|ctb|sewerslide|sewer\s+slide|self\s*unalive|unalive|unaliving|toaster\s+bath|"
                r"an\s+hero|catch(?:ing)?\s+the\s+bus)\b"),
@@ -49,7 +49,9 @@ PATTERNS_EN: list[tuple[str, str]] = [
                r"disappear|stop\s+existing|not\s+wake)"),
     (IDEATION, r"\bwish(?:es|ed|ing)?\s+(?:i|he|she|they)\s+(?:wasn'?t|weren'?t|didn'?t|did\s+not|was\s+not|"
                r"were\s+not)\s+(?:alive|born|here|exist|around)\b"),
-    (IDEATION, r"\b(?:would|'d)\s+(?:rather|prefer\s+to)\s+(?:be\s+dead|die|not\s+be\s+alive)\b"),
+    (IDEATION, r"\b(?:would|'d)\s+(?:rather|prefer\s+to)\s+(?:be\s+dead|die|not\s+be\s+alive)\b(?!\s+than\s+(?:work|eat|"
+               r"wear|watch|listen|sit|vote|pay|admit|apologi[sz]e|ask|use|drink|date|marry|call|be\s+seen|spend|"
+               r"live\s+in|move|sing|dance|play|read|cook|clean|text|talk|drive)\b)"),
     (IDEATION, r"\bwanna\s+(?:die|dead|disappear)\b"),
     (IDEATION, r"\bbetter\s+off\s+(?:dead|without\s+(?:me|him|her|them)|if\s+(?:i|he|she|they)\s+(?:was|were|wasn'?t|"
                r"weren'?t)\s+(?:dead|gone|here|around|alive))\b"),
@@ -73,7 +75,8 @@ PATTERNS_EN: list[tuple[str, str]] = [
     (IDEATION, r"\bplan\w*\s+my\s+(?:exit|departure|way\s+out)\b(?!\s+(?:from|strategy|interview))"),
     (IDEATION, r"\b(?:life|living)\s+(?:is|isn'?t|is\s+not|feels)\s+(?:not\s+)?(?:worth\s+living|not\s+worth\s+it)\b|"
                r"\bnot\s+worth\s+living\b"),
-    (IDEATION, r"\b(?:tired|sick|exhausted)\s+of\s+(?:living|being\s+alive|life|existing)\b"),
+    (IDEATION, r"\b(?:tired|sick|exhausted)\s+of\s+(?:living|being\s+alive|life|existing)\b(?!\s+(?:with|in|at|"
+               r"under|near|next|on|off|out\s+of|from|paycheck|alone\s+in))"),
     (IDEATION, r"\bthoughts?\s+(?:of|about)\s+(?:death|dying|ending\s+(?:it|my|his|her)|not\s+being\s+here)\b"),
     (IDEATION, r"\b(?:si|s/i)\b(?=[\s,.;:)/]|$)"),
     (IDEATION, r"\b(?:won'?t|will\s+not|not\s+going\s+to)\s+be\s+(?:around|here)\s+(?:much\s+longer|for\s+long|"
@@ -132,7 +135,8 @@ PATTERNS_EN: list[tuple[str, str]] = [
     (PREPARATORY, rf"\b(?:lethal|fatal|deadly)\s+(?:dose|amount|quantity)\b|\bhow\s+many\s+{_PILLS}\s+"
                   r"(?:would|does\s+it|it\s+takes|to)\b|\bpainless\s+(?:ways?|methods?)\b"),
     (PREPARATORY, r"\b(?:said|saying|say)\s+(?:my|his|her|their)?\s*goodbyes?\s+to\s+(?:everyone|everybody|"
-                  r"(?:my|his|her|their)\s+\w+)|\bput\w*\s+(?:my|his|her|their)\s+affairs\s+in\s+order\b|"
+                  r"(?:my|his|her|their)\s+\w+)(?![^.!?\n]{0,30}\b(?:at\s+the|before\s+(?:leaving|boarding|the\s+flight|"
+                  r"we|i|he|she)|and\s+(?:left|got|went|headed|drove|boarded|walked)))|\bput\w*\s+(?:my|his|her|their)\s+affairs\s+in\s+order\b|"
                   r"\b(?:set|picked|chose|chosen)\s+a\s+date\b"),
     (PREPARATORY, r"\b(?:tied|tying|tie|made|making)\s+a\s+(?:noose|rope)\b|\b(?:scout\w*|checked\s+out|visited)\s+"
                   r"(?:a|the)\s+(?:bridge|cliff|roof|rooftop|railway|train\s+tracks)\b[^.!?\n]{0,40}\b(?:jump|die|end)"),
