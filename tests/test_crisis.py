@@ -175,3 +175,53 @@ def test_words_near_overdose_are_not_misspellings_of_it(text):
 def test_od_abbreviation_is_not_the_word_odd():
     assert detect_crisis("She OD'd on her pills last year.").flagged
     assert not detect_crisis("My mom found it odd. Odd number of children.").flagged
+
+
+# Phrasings built from the rule families (subject, verb family, tense, object), written for these tests and kept
+# apart from both evaluation files.
+@pytest.mark.parametrize("text,category", [
+    ("He hopes a truck runs him over.", IDEATION),
+    ("I wouldn't even mind if I died in my sleep tonight.", IDEATION),
+    ("She says she can't see herself making it past her birthday.", IDEATION),
+    ("I wake up angry that I'm still breathing.", IDEATION),
+    ("Why should I keep living like this.", IDEATION),
+    ("The only reason I'm still here is my dog.", IDEATION),
+    ("I'm thinking about walking into the sea.", PLAN),
+    ("If I could get hold of enough insulin I would do it.", PLAN),
+    ("I'll go through with it on Sunday.", PLAN),
+    ("I've been hiding razor blades in my sock drawer.", PREPARATORY),
+    ("He has been setting aside some of his painkillers.", PREPARATORY),
+    ("I wrote letters to my parents to open after I'm gone.", PREPARATORY),
+    ("Sold my camera and my bike, I won't be needing them.", PREPARATORY),
+    ("He got as far as the railing before the police arrived.", ATTEMPT),
+    ("She woke up in intensive care after she swallowed her mother's tablets.", ATTEMPT),
+    ("I bang my head against the wall when I'm overwhelmed.", SELF_HARM),
+    ("Multiple superficial lacerations on the left forearm.", SELF_HARM),
+    ("Ella dice que se quiere matar.", IDEATION),
+    ("Il veut se tuer.", IDEATION),
+    ("Er will sich umbringen.", IDEATION),
+    ("Ele quer se matar.", IDEATION),
+    ("Lui vuole uccidersi.", IDEATION),
+    ("Sie hat sich wieder geritzt.", SELF_HARM),
+    ("Je me suis coupée hier soir.", SELF_HARM),
+])
+def test_rule_families_cover_person_tense_and_language(text, category):
+    result = detect_crisis(text)
+    assert category in result.categories, (text, result.categories)
+
+
+@pytest.mark.parametrize("text", [
+    "He'd rather die than work there.",
+    "I'm tired of living with my parents.",
+    "I said goodbye to everyone at the airport and boarded.",
+    "The singer died of an accidental overdose.",
+    "She volunteers for a self-harm charity.",
+    "I'm going to end it with him, it's over.",
+    "Killing myself is not something I would ever do.",
+    "I nearly died of embarrassment.",
+    "Je vais sauter du lit à six heures.",
+    "Better to end it now than keep arguing every weekend.",
+    "I burned my arm on the oven door.",
+])
+def test_rule_families_leave_idioms_and_everyday_wording_alone(text):
+    assert not detect_crisis(text).flagged, (text, detect_crisis(text).active)

@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--rules-only", action="store_true", help="do not load the encoder (the semantic layer off)")
     p.add_argument("--sweep", action="store_true",
                    help="print recall / false-positive rate / real-post flag rate per semantic threshold on the "
-                        "dev split and IMHI DR train posts (how the threshold was chosen)")
+                        "built evaluation set and IMHI DR train posts (how the threshold was chosen)")
     p.set_defaults(func=evaluate_crisis)
 
 
@@ -124,8 +124,8 @@ def evaluate_crisis(args, settings) -> int:
 def _sweep(args, encoder) -> None:
     from core.safety import crisis_eval as ce
 
-    rows = [r for r in ce.read_labelled(ce.EVAL_SET) if r.get("split") == "dev"]
-    with _bar(len(rows), "dev split") as bar:
+    rows = ce.read_labelled(ce.EVAL_SET)
+    with _bar(len(rows), "evaluation set") as bar:
         prof = []
         for r in rows:
             prof.append((r, ce.unit_profile(r["text"], encoder)))
@@ -142,10 +142,10 @@ def _sweep(args, encoder) -> None:
                 for t in texts:
                     real[name].append(ce.unit_profile(t, encoder))
                     bar.update()
-    print("\nthreshold cue-threshold margin | dev recall  direct  FPR | " + " | ".join(real))
-    for margin in (0.0, 0.03):
-        for t in [x / 100 for x in range(56, 72, 2)]:
-            for cue_t in [x / 100 for x in range(46, int(t * 100) + 1, 2)]:
+    print("\nthreshold cue-threshold margin | recall  direct  FPR | " + " | ".join(real))
+    for margin in (0.0, 0.03, 0.06):
+        for t in [x / 100 for x in range(58, 80, 2)]:
+            for cue_t in [x / 100 for x in range(52, int(t * 100) + 1, 2)]:
                 crisis = [ce.flagged_at(p, t, margin, cue_t) for r, p in prof if r["expect"] == "crisis"]
                 direct = [ce.flagged_at(p, t, margin, cue_t) for r, p in prof
                           if r["expect"] == "crisis" and r.get("directness") == "direct"]

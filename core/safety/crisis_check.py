@@ -126,8 +126,10 @@ def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
     if reason:
         result.semantic, result.semantic_note = "off", reason
         return result
+    # Units the rules already flagged or read as negated, and trivially short ones, are not embedded.
+    todo = [u for u in units if u.start not in rule_units and sem.worth_embedding(u)]
     try:
-        scores = sem.score_units(encoder, units)
+        scores = sem.score_units(encoder, todo)
     except Exception as exc:  # noqa: BLE001 - the rules' result stands whatever goes wrong in the model
         result.semantic, result.semantic_note = "off", f"the semantic layer failed: {exc.__class__.__name__}"
         return result

@@ -27,6 +27,12 @@ _METHOD = (r"(?:die\b|kill\s+(?:my|him|her|them|one|your)\w*|end\s+(?:it(?:\s+al
            r"crash\s+(?:my|his|her|the)\s+car|step\s+in\s+front|walk\s+into\s+traffic|not\s+be\s+(?:here|around)|"
            r"use\s+(?:the|a|his|her|my)\s+(?:gun|rope|knife|belt)|swallow|(?:not|never)\s+come\s+back)")
 
+# An injury told as an accident: "burned my arm on the oven", "cut my leg on a rock while hiking".
+ACCIDENT = (r"(?![^.!?\n]{0,30}\b(?:on\s+(?:the|a)\s+(?:oven|stove|iron|kettle|pan|grill|hob|radiator|exhaust|"
+            r"rock|glass|fence|nail|barbed\s+wire|bike|tin|can)|while\s+(?:cooking|ironing|baking|shaving|hiking|"
+            r"gardening|climbing)|by\s+accident|accidentally|chopping|cooking|in\s+the\s+(?:kitchen|garden|crash|"
+            r"accident|fall))\b)")
+
 # (category, pattern) on normalised text.
 PATTERNS_EN: list[tuple[str, str]] = [
     # --- ideation: wish to be dead, passive and active
@@ -154,7 +160,7 @@ PATTERNS_EN: list[tuple[str, str]] = [
                 rf"punch\w*|scratch\w*|carv\w*|bit|bite|biting|starve|starving|punish\w*|stab\w*|bruis\w*)\s+"
                 rf"(?:{_REFL_SELF})\b"),
     (SELF_HARM, r"\b(?:cut|cutting|slit|slitting|slash\w*|carv\w*|scratch\w*|burn\w*)\s+(?:into\s+)?(?:my|his|her|their|the)?"
-                r"\s*(?:arms?|wrists?|legs?|thighs?|skin|stomach|hips?|forearms?)\b"),
+                r"\s*(?:arms?|wrists?|legs?|thighs?|skin|stomach|hips?|forearms?)\b" + ACCIDENT),
     (SELF_HARM, r"\b(?:fresh|new|deep|old|self[-\s]?inflicted)\s+(?:cuts|scars|burns|wounds)\b(?!\s+from\s+"
                 r"(?:surgery|the\s+operation|cooking|the\s+accident))"),
     (SELF_HARM, r"\b(?:relaps\w*|urges?|clean\s+from|days?\s+clean)\s+(?:on\s+|with\s+|to\s+|from\s+)?(?:sh|s/h|"

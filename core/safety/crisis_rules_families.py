@@ -15,6 +15,7 @@ judged afterwards by ``crisis_context``.
 from __future__ import annotations
 
 from core.safety.crisis_categories import ATTEMPT, IDEATION, PLAN, PREPARATORY, SELF_HARM
+from core.safety.crisis_rules_en import ACCIDENT
 
 # ----------------------------------------------------------------------------- slots
 
@@ -185,7 +186,7 @@ PATTERNS_FAMILIES: list[tuple[str, str]] = [
     # --- non-suicidal self-injury
     (SELF_HARM, r"\b(?:cut\w*|slic\w+|slash\w*|carv\w*|scratch\w*|gouge\w*|stab\w*|scor(?:e|ed|ing))\s+(?:into\s+|at\s+)?"
                 r"(?:my|his|her|their)\s+(?:left\s+|right\s+|upper\s+|inner\s+|own\s+)?(?:arms?|wrists?|legs?|thighs?|"
-                r"skin|stomach|hips?|forearms?|ankles?|chest|belly|calves)\b"),
+                r"skin|stomach|hips?|forearms?|ankles?|chest|belly|calves)\b" + ACCIDENT),
     (SELF_HARM, r"\b(?:burn\w*)\s+(?:my|his|her|their)\s+(?:arms?|wrists?|legs?|thighs?|skin|stomach|forearms?)\s+"
                 r"(?:with|on\s+purpose|deliberately)\b(?!\s+(?:the\s+)?(?:oven|iron|kettle|stove|pan|hot\s+water))"),
     (SELF_HARM, r"\b(?:hit\w*|bang\w*|slam\w*|smash\w*|punch\w*)\s+(?:my|his|her|their)\s+(?:head|fists?)\s+(?:against|into|"

@@ -37,6 +37,9 @@ from pathlib import Path
 from core.errors import ModelUnavailable
 
 BANK_FILE = Path(__file__).with_name("crisis_exemplars.json")
+# The bank embedded once by the shipped backbone (half precision), with that backbone and the bank hash recorded:
+# read at app start instead of embedding the bank; ignored (and the bank embedded) when either differs.
+BANK_EMBEDDINGS = Path(__file__).resolve().parents[2] / "data" / "models" / "crisis_bank_embeddings.pt"
 THRESHOLD = 0.62   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
 CUE_THRESHOLD = 0.60  # lower bar for sentences that contain a word of the risk lexicon below
 MARGIN = 0.0       # the crisis similarity must beat the nearest contrast exemplar by more than this
@@ -141,9 +144,73 @@ def semantic_available(encoder) -> str:
     return ""
 
 
+SENTENCE_CACHE_SIZE = 4096  # sentences whose embeddings stay on the encoder (note templates repeat across visits)
+MIN_WORDS = 3              # shorter units ("Plan:", "Mood ok.") are left to the rules
+
+
 def embed(encoder, texts: list[str]):
-    """Normalised sentence embeddings from the loaded encoder's backbone (``Encoder.sentence_embeddings``)."""
-    return encoder.sentence_embeddings(texts)
+    """Normalised sentence embeddings from the loaded encoder's backbone (``Encoder.sentence_embeddings``), one
+    batched pass over the sentences not already in the encoder's sentence cache."""
+    import torch
+
+    cache = getattr(encoder, "_crisis_sentences", None)
+    if cache is None:
+        cache = {}
+        try:
+            encoder._crisis_sentences = cache
+        except AttributeError:
+            return encoder.sentence_embeddings(texts)
+    todo = list(dict.fromkeys(t for t in texts if t not in cache))
+    if todo:
+        fresh = encoder.sentence_embeddings(todo)
+        for t, e in zip(todo, fresh):
+            cache[t] = e
+        while len(cache) > SENTENCE_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+    if not texts:
+        return encoder.sentence_embeddings([])
+    return torch.stack([cache[t] for t in texts])
+
+
+def worth_embedding(unit: Unit) -> bool:
+    """A unit with at least ``MIN_WORDS`` words (shorter ones carry no sentence the rules would not see)."""
+    return len(re.findall(r"[^\W\d_]+", unit.text)) >= MIN_WORDS
+
+
+def bank_identity(encoder) -> dict:
+    """What a precomputed bank embedding must match: the backbone and the exact bank text."""
+    import hashlib
+
+    return {"backbone_id": getattr(encoder, "backbone_id", ""),
+            "bank_sha256": hashlib.sha256(BANK_FILE.read_bytes()).hexdigest(), "pooling": "mean-normalised"}
+
+
+def save_bank_embeddings(encoder, path: Path = BANK_EMBEDDINGS) -> Path:
+    """Embed the bank with ``encoder`` and write it with the backbone identity (shipped, read at app start)."""
+    import torch
+
+    bank = load_bank()
+    texts = [s for part in ("crisis", "contrast") for items in bank[part].values() for s in items]
+    emb = encoder.sentence_embeddings(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({**bank_identity(encoder), "embeddings": emb.half()}, path)
+    return path
+
+
+def _precomputed(encoder, n: int):
+    """The shipped bank embeddings when they were made by this backbone from this bank, else None."""
+    if not BANK_EMBEDDINGS.exists():
+        return None
+    import torch
+
+    try:
+        data = torch.load(BANK_EMBEDDINGS, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a damaged file is re-embedded, never trusted
+        return None
+    ident = bank_identity(encoder)
+    if any(data.get(k) != v for k, v in ident.items()) or tuple(data["embeddings"].shape)[0] != n:
+        return None
+    return torch.nn.functional.normalize(data["embeddings"].float(), dim=-1)
 
 
 def _bank_for(encoder) -> _Bank:
@@ -153,7 +220,9 @@ def _bank_for(encoder) -> _Bank:
     bank = load_bank()
     crisis_labels = [(cat, s) for cat, items in bank["crisis"].items() for s in items]
     contrast_labels = [(kind, s) for kind, items in bank["contrast"].items() for s in items]
-    emb = embed(encoder, [s for _, s in crisis_labels] + [s for _, s in contrast_labels])
+    emb = _precomputed(encoder, len(crisis_labels) + len(contrast_labels))
+    if emb is None:
+        emb = encoder.sentence_embeddings([s for _, s in crisis_labels] + [s for _, s in contrast_labels])
     built = _Bank(emb[:len(crisis_labels)], crisis_labels, emb[len(crisis_labels):], contrast_labels)
     try:
         encoder._crisis_bank = built
