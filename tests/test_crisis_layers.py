@@ -13,6 +13,7 @@ from core.safety.crisis_check import CrisisAssessment, assess_crisis
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests" / "data" / "crisis_eval.csv"
+HELDOUT = ROOT / "tests" / "data" / "crisis_heldout.csv"
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,20 @@ def test_exemplar_bank_does_not_copy_the_evaluation_set():
 
     bank = load_bank()
     exemplars = {s.lower() for part in bank.values() for items in part.values() for s in items}
-    texts = {r["text"].lower() for r in csv.DictReader(EVAL.open(encoding="utf-8"))}
+    texts = {r["text"].lower() for f in (EVAL, HELDOUT) for r in csv.DictReader(f.open(encoding="utf-8"))}
     assert not exemplars & texts
+
+
+def test_held_out_set_is_separate_and_covers_every_kind():
+    rows = list(csv.DictReader(HELDOUT.open(encoding="utf-8")))
+    assert len(rows) >= 80 and len({r["text"] for r in rows}) == len(rows)
+    assert not {r["text"].lower() for r in rows} & {r["text"].lower() for r in csv.DictReader(EVAL.open(encoding="utf-8"))}
+    crisis = {r["category"] for r in rows if r["expect"] == "crisis"}
+    negatives = {r["category"] for r in rows if r["expect"] == "none"}
+    assert {"wish to be dead", "passive ideation", "active ideation", "method", "intent", "plan", "preparatory acts",
+            "past attempt", "self-harm", "third-person report", "slang", "misspelling", "other language"} <= crisis
+    assert {"idiom", "clinical denial", "negation", "media", "prevention", "grief", "everyday"} <= negatives
+    assert {"es", "fr", "de", "pt", "it"} <= {r["language"] for r in rows if r["expect"] == "crisis"}
 
 
 def test_without_the_encoder_the_rules_run_and_the_result_says_so():
@@ -55,12 +68,12 @@ def test_without_the_encoder_the_rules_run_and_the_result_says_so():
 
 @pytest.mark.slow
 def test_semantic_layer_flags_what_no_rule_names(encoder):
-    text = "Appointment ran late. I gave my dog to my neighbour since I won't be around to look after him."
+    text = "Appointment ran late. Lately I've been tidying up loose ends so nobody has to sort out my stuff later."
     assert not assess_crisis(text, None).flagged  # no phrase rule for this
     result = assess_crisis(text, encoder)
     assert result.semantic == "on" and result.flagged
     [flag] = result.flags
-    assert flag.layer == "semantic" and flag.score is not None and flag.sentence.startswith("I gave my dog")
+    assert flag.layer == "semantic" and flag.score is not None and flag.sentence.startswith("Lately I've been tidying")
     assert text[flag.start:flag.end] == flag.sentence
 
 
@@ -83,7 +96,7 @@ def test_every_sentence_of_a_20000_word_note_is_checked(encoder):
 
     sentence = "We talked about her week at work and the garden. "
     filler = sentence * 2200  # ~20,000 words
-    text = filler + "I gave my dog to my sister because I won't be needing him anymore."
+    text = filler + "Lately I've been tidying up loose ends so nobody has to sort out my stuff later."
     units = split_units(text)
     assert units[-1].end == len(text) and len(units) > 2000
     result = assess_crisis(text, encoder)
@@ -109,13 +122,14 @@ def test_result_survives_storage_round_trip():
 def test_evaluate_crisis_on_a_labelled_file(tmp_path):
     data = tmp_path / "mine.tsv"
     data.write_text("text\texpect\nI want to kill myself.\tcrisis\nI love my life.\tnone\n"
-                    "I gave my cat away, I won't need her where I'm going.\tcrisis\n", encoding="utf-8")
+                    "Lately I've been tidying up loose ends so nobody has to sort out my stuff.\tcrisis\n",
+                    encoding="utf-8")
     out = subprocess.run([sys.executable, "-m", "core", "evaluate-crisis", "--data", str(data), "--rules-only"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "recall            0.500  (1/2)" in out.stdout
     assert "false-positive rate 0.000  (0/1)" in out.stdout
-    assert "I gave my cat away" in out.stdout  # the missed text is listed
+    assert "tidying up loose ends" in out.stdout  # the missed text is listed
 
 
 def test_evaluate_crisis_rejects_a_file_without_the_columns(tmp_path):
@@ -124,3 +138,42 @@ def test_evaluate_crisis_rejects_a_file_without_the_columns(tmp_path):
     out = subprocess.run([sys.executable, "-m", "core", "evaluate-crisis", "--data", str(data), "--rules-only"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "needs the columns 'text' and 'expect'" in out.stderr
+
+
+class _Counting:
+    """The real encoder, counting the sentences it is asked to embed."""
+
+    def __init__(self, encoder):
+        self._encoder, self.seen = encoder, []
+        self.backbone_id = encoder.backbone_id
+
+    def sentence_embeddings(self, texts):
+        self.seen += list(texts)
+        return self._encoder.sentence_embeddings(texts)
+
+
+@pytest.mark.slow
+def test_sentences_the_rules_read_and_short_ones_are_not_embedded_and_a_repeat_is_cached(encoder):
+    from core.safety import crisis_semantic as sem
+
+    counting = _Counting(encoder)
+    counting._crisis_bank = sem._bank_for(encoder)
+    text = ("Mood: low. She says she wants to kill herself. Denies suicidal ideation today. "
+            "She has started giving her books away to friends.")
+    result = assess_crisis(text, counting)
+    assert result.flagged and result.semantic == "on"
+    assert counting.seen == ["She has started giving her books away to friends."]
+    assess_crisis(text, counting)
+    assert len(counting.seen) == 1  # the same note again: every sentence from the cache
+
+
+@pytest.mark.slow
+def test_shipped_bank_embeddings_match_the_bank_and_the_backbone(encoder):
+    from core.safety import crisis_semantic as sem
+
+    n = sum(len(v) for part in sem.load_bank().values() for v in part.values())
+    shipped = sem._precomputed(encoder, n)
+    assert shipped is not None, "re-run: python -m core evaluate-crisis --write-bank"
+    fresh = encoder.sentence_embeddings([s for part in ("crisis", "contrast")
+                                         for v in sem.load_bank()[part].values() for s in v])
+    assert float((shipped * fresh).sum(-1).min()) > 0.999

@@ -26,6 +26,9 @@ def register(sub) -> None:
     p.add_argument("--sweep", action="store_true",
                    help="print recall / false-positive rate / real-post flag rate per semantic threshold on the "
                         "built evaluation set and IMHI DR train posts (how the threshold was chosen)")
+    p.add_argument("--write-bank", action="store_true",
+                   help="embed the exemplar bank with the loaded backbone and write data/models/"
+                        "crisis_bank_embeddings.pt (shipped; read at app start) - after editing crisis_exemplars.json")
     p.set_defaults(func=evaluate_crisis)
 
 
@@ -90,6 +93,15 @@ def evaluate_crisis(args, settings) -> int:
 
     def detect(text):
         return assess_crisis(text, encoder)
+
+    if args.write_bank:
+        if encoder is None:
+            print("--write-bank needs the encoder")
+            return 0
+        path = sem.save_bank_embeddings(encoder)
+        print(f"wrote {path} ({sem.bank_identity(encoder)['backbone_id']}, bank sha256 "
+              f"{sem.bank_identity(encoder)['bank_sha256'][:12]})")
+        return 0
 
     if args.sweep:
         if encoder is None:

@@ -40,7 +40,7 @@ BANK_FILE = Path(__file__).with_name("crisis_exemplars.json")
 # The bank embedded once by the shipped backbone (half precision), with that backbone and the bank hash recorded:
 # read at app start instead of embedding the bank; ignored (and the bank embedded) when either differs.
 BANK_EMBEDDINGS = Path(__file__).resolve().parents[2] / "data" / "models" / "crisis_bank_embeddings.pt"
-THRESHOLD = 0.62   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
+THRESHOLD = 0.66   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
 CUE_THRESHOLD = 0.60  # lower bar for sentences that contain a word of the risk lexicon below
 MARGIN = 0.0       # the crisis similarity must beat the nearest contrast exemplar by more than this
 UNIT_WORDS = 48    # longer sentences are checked as windows of this many words
