@@ -68,12 +68,12 @@ def test_without_the_encoder_the_rules_run_and_the_result_says_so():
 
 @pytest.mark.slow
 def test_semantic_layer_flags_what_no_rule_names(encoder):
-    text = "Appointment ran late. Lately I've been tidying up loose ends so nobody has to sort out my stuff later."
+    text = "Appointment ran late. I gave my dog to my neighbour since there will be nobody left to look after him."
     assert not assess_crisis(text, None).flagged  # no phrase rule for this
     result = assess_crisis(text, encoder)
     assert result.semantic == "on" and result.flagged
     [flag] = result.flags
-    assert flag.layer == "semantic" and flag.score is not None and flag.sentence.startswith("Lately I've been tidying")
+    assert flag.layer == "semantic" and flag.score is not None and flag.sentence.startswith("I gave my dog")
     assert text[flag.start:flag.end] == flag.sentence
 
 
@@ -96,7 +96,7 @@ def test_every_sentence_of_a_20000_word_note_is_checked(encoder):
 
     sentence = "We talked about her week at work and the garden. "
     filler = sentence * 2200  # ~20,000 words
-    text = filler + "Lately I've been tidying up loose ends so nobody has to sort out my stuff later."
+    text = filler + "I gave my dog to my neighbour since there will be nobody left to look after him."
     units = split_units(text)
     assert units[-1].end == len(text) and len(units) > 2000
     result = assess_crisis(text, encoder)

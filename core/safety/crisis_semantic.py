@@ -17,11 +17,20 @@ A sentence flags when its best crisis similarity reaches ``THRESHOLD`` (or
 the lower ``CUE_THRESHOLD`` when the sentence contains a word of the risk
 lexicon: die, pills, rope, goodbye, alive, ...) and is higher than its best
 contrast similarity by more than ``MARGIN``. The
-threshold was chosen on the development part of tests/data/crisis_eval.csv
-and on IMHI DR *train* posts (see bench/RESULTS.md); the held-out part of the
-evaluation set and the IMHI DR test posts were not used to choose it.
+thresholds were chosen on tests/data/crisis_eval.csv and on IMHI DR *train*
+posts (``python -m core evaluate-crisis --sweep``; see bench/RESULTS.md); the
+held-out file tests/data/crisis_heldout.csv and the IMHI DR test posts were not
+used to choose them.
 
-The bank is embedded once per loaded encoder and kept on it. Sentences longer
+Only units that need it are embedded: a unit the rules already flagged or read
+as negated, and a unit of fewer than ``MIN_WORDS`` words, is left to the rules.
+Sentence embeddings are kept on the encoder (``SENTENCE_CACHE_SIZE``), so a
+note read again, or a template sentence repeated across visits, costs nothing.
+
+The bank's embeddings ship precomputed (``BANK_EMBEDDINGS``, with the backbone
+id and the bank's hash recorded; ``python -m core evaluate-crisis --write-bank``
+rewrites it); when they do not match the loaded backbone or the bank, the bank
+is embedded once per loaded encoder and kept on it. Sentences longer
 than ``UNIT_WORDS`` words are checked as overlapping word windows, so a
 20,000-word note is checked in full, never truncated.
 """
@@ -30,6 +39,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,8 +51,8 @@ BANK_FILE = Path(__file__).with_name("crisis_exemplars.json")
 # read at app start instead of embedding the bank; ignored (and the bank embedded) when either differs.
 BANK_EMBEDDINGS = Path(__file__).resolve().parents[2] / "data" / "models" / "crisis_bank_embeddings.pt"
 THRESHOLD = 0.66   # cosine similarity to the nearest crisis exemplar (MiniLM scale)
-CUE_THRESHOLD = 0.60  # lower bar for sentences that contain a word of the risk lexicon below
-MARGIN = 0.0       # the crisis similarity must beat the nearest contrast exemplar by more than this
+CUE_THRESHOLD = 0.56  # lower bar for sentences that contain a word of the risk lexicon below
+MARGIN = 0.06      # the crisis similarity must beat the nearest contrast exemplar by more than this
 UNIT_WORDS = 48    # longer sentences are checked as windows of this many words
 UNIT_OVERLAP = 16  # words shared by consecutive windows
 
@@ -57,12 +67,14 @@ BANNER_CATEGORY = {
 # Words that put a sentence in the neighbourhood of self-harm: a sentence with one of them needs less similarity
 # to flag ("I counted the tablets left in the bottle"), one without needs more ("I sorted my things out").
 RISK_LEXICON = re.compile(
-    r"\b(?:di(?:e|es|ed|ing)|dead|death|alive|live|living|life|exist\w*|gone|goodbyes?|farewell|burden|"
-    r"disappear\w*|wake|forever|end(?:ing|ed)?|over|kill\w*|hurt\w*|harm\w*|cut\w*|blade|razor|scars?|bleed\w*|"
+    r"\b(?:di(?:e|es|ed|ing)|dead|death|alive|exist\w*|gone|goodbyes?|farewell|burden|"
+    r"disappear\w*|wake|forever|end(?:ing|ed)?\s+(?:it|things|my|his|her|everything)|(?:it'?s|be|is)\s+(?:all\s+)?over|"
+    r"kill\w*|hurt\w*|harm\w*|cut\w*|blade|razor|scars?|bleed\w*|"
     r"burn\w*|pills?|tablets?|meds|medication|overdos\w*|bottle|rope|noose|gun|rifle|knife|bridge|ledge|roof|"
-    r"jump\w*|train|tracks|drown\w*|hang\w*|suicid\w*|letters?|note|will|belongings|things|anymore|"
-    r"attempt\w*|tried|survive\w*|hospital|icu|ambulance|peace|escape|point|reason|future|tonight|"
-    r"permanent\w*|stop|matter|miss|without\s+me|here)\b", re.IGNORECASE)
+    r"jump\w*|train|tracks|drown\w*|hang\w*|suicid\w*|letters?|notes?|(?:my|his|her|a)\s+will|belongings|"
+    r"(?:my|his|her)\s+(?:things|stuff|affairs)|anymore|attempt\w*|tried|survive\w*|icu|ambulance|escape|"
+    r"no\s+(?:point|reason|future)|tonight|permanent\w*|without\s+me|(?:be|being|stay|still)\s+(?:here|alive|around)|"
+    r"(?:keep|go\s+on|carry\s+on)\s+living|need(?:ing)?\s+(?:them|it|anything))\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _CLAUSE = re.compile(r";\s*|,?\s+(?=(?:but|however|though|although|except|yet)\b)", re.IGNORECASE)
 
@@ -148,28 +160,34 @@ SENTENCE_CACHE_SIZE = 4096  # sentences whose embeddings stay on the encoder (no
 MIN_WORDS = 3              # shorter units ("Plan:", "Mood ok.") are left to the rules
 
 
+_CACHE_LOCK = threading.Lock()
+
+
 def embed(encoder, texts: list[str]):
     """Normalised sentence embeddings from the loaded encoder's backbone (``Encoder.sentence_embeddings``), one
     batched pass over the sentences not already in the encoder's sentence cache."""
     import torch
 
-    cache = getattr(encoder, "_crisis_sentences", None)
-    if cache is None:
-        cache = {}
-        try:
-            encoder._crisis_sentences = cache
-        except AttributeError:
-            return encoder.sentence_embeddings(texts)
-    todo = list(dict.fromkeys(t for t in texts if t not in cache))
-    if todo:
-        fresh = encoder.sentence_embeddings(todo)
-        for t, e in zip(todo, fresh):
-            cache[t] = e
-        while len(cache) > SENTENCE_CACHE_SIZE:
-            cache.pop(next(iter(cache)))
     if not texts:
         return encoder.sentence_embeddings([])
-    return torch.stack([cache[t] for t in texts])
+    with _CACHE_LOCK:
+        cache = getattr(encoder, "_crisis_sentences", None)
+        if cache is None:
+            cache = {}
+            try:
+                encoder._crisis_sentences = cache
+            except AttributeError:
+                return encoder.sentence_embeddings(texts)
+        known = {t: cache[t] for t in texts if t in cache}
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    if todo:
+        fresh = encoder.sentence_embeddings(todo)
+        with _CACHE_LOCK:
+            for t, e in zip(todo, fresh):
+                known[t] = cache[t] = e.clone()
+            while len(cache) > SENTENCE_CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+    return torch.stack([known[t] for t in texts])
 
 
 def worth_embedding(unit: Unit) -> bool:
