@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from functools import partial
 
 SENTENCES = [
     "She arrived on time and was appropriately dressed.",
@@ -46,20 +47,44 @@ def note(words: int = 300) -> str:
 
 
 def variant(i: int) -> str:
-    """The note with a visit number in every sentence: a new note each run, so no sentence comes from a cache."""
-    return " ".join(f"{s[:-1]} (visit {i})." for s in note().split(". ") if s)
+    """The note with a run and line number in every sentence: every sentence new, so none comes from a cache."""
+    return " ".join(f"{s.rstrip('.')} #{i}{j:02d}." for j, s in enumerate(note(270).split(". ")) if s)
 
 
-def main(repeats: int = 20) -> None:
+def _runs(enc, repeats: int, offset: int) -> dict[str, list[float]]:
+    from core.models.encoder import score_texts
+    from core.safety import crisis_semantic as sem
+    from core.safety.crisis_check import assess_crisis
+
+    times: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "rules", "every", "heads")}
+
+    def timed(key, fn):
+        t0 = time.perf_counter()
+        fn()
+        times[key].append((time.perf_counter() - t0) * 1000)
+
+    for i in range(offset, offset + repeats):
+        # Interleaved, so the machine's load weighs on every measurement alike.
+        fresh = variant(i)
+        units = [u.text + " ." for u in sem.split_units(fresh)]
+        timed("cold", partial(assess_crisis, fresh, enc))       # a new note: its sentences embedded
+        timed("warm", partial(assess_crisis, fresh, enc))       # the same note read again: sentence cache
+        timed("rules", partial(assess_crisis, fresh, None))
+        timed("every", partial(enc.sentence_embeddings, units))  # before: every unit embedded
+        timed("heads", partial(score_texts, enc, [fresh + " "]))  # the five heads: their own backbone pass
+    return times
+
+
+def main(repeats: int = 15) -> None:
     import torch
 
     from bench.machine import describe
-    from core.models.encoder import load_encoder, score_texts
+    from core.models.encoder import load_encoder
     from core.safety import crisis_semantic as sem
     from core.safety.crisis_check import assess_crisis
     from core.settings import load_settings
 
-    text = note()
+    text = variant(-1)
     enc = load_encoder(load_settings())
     t0 = time.perf_counter()
     sem._bank_for(enc)
@@ -67,38 +92,25 @@ def main(repeats: int = 20) -> None:
     shipped = sem._precomputed(enc, sum(len(v) for part in sem.load_bank().values() for v in part.values()))
     result = assess_crisis(text, enc)  # warm-up
     units = sem.split_units(text)
-    cold, warm, rules, every, heads = [], [], [], [], []
-    for i in range(repeats):
-        # Interleaved, so the machine's load weighs on every measurement alike.
-        fresh = variant(i)
-        t0 = time.perf_counter()
-        assess_crisis(fresh, enc)                       # a new note: every sentence embedded
-        cold.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        assess_crisis(fresh, enc)                       # the same note again (visit list re-read): cached sentences
-        warm.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        assess_crisis(fresh, None)
-        rules.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        enc.sentence_embeddings([u.text + f" ({i})" for u in sem.split_units(fresh)])  # the old way: every unit
-        every.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        score_texts(enc, [fresh + " "])                 # the five heads on the same note (their own backbone pass)
-        heads.append((time.perf_counter() - t0) * 1000)
-    med = statistics.median
-    print(f"{describe()} · load average {os.getloadavg()[0]:.1f} · torch threads {torch.get_num_threads()}")
+    print(f"{describe()} · load average at start {os.getloadavg()[0]:.1f}")
     print(f"note: {len(text.split())} words, {len(units)} units, "
           f"{sum(sem.worth_embedding(u) for u in units)} of >= {sem.MIN_WORDS} words; flagged: "
           f"{[f.describe() for f in result.flags]}")
     print(f"exemplar bank: {'shipped embeddings read' if shipped is not None else 'embedded'} in {bank_s * 1000:.0f} ms")
-    print(f"layered check, new note (cold), {repeats} runs: median {med(cold):.1f} ms, "
-          f"p95 {sorted(cold)[int(0.95 * (len(cold) - 1))]:.1f} ms (target < 50 ms)")
-    print(f"layered check, same note again (sentence cache): median {med(warm):.1f} ms")
-    print(f"rules only: median {med(rules):.2f} ms")
-    print(f"embedding every unit (before this change): median {med(every):.1f} ms")
-    print(f"five heads on the same note: median {med(heads):.1f} ms")
-    print(f"ratio layered cold / heads: {med(cold) / med(heads):.2f}; cold / every-unit: {med(cold) / med(every):.2f}")
+    default = torch.get_num_threads()
+    for n, threads in enumerate(dict.fromkeys((default, 1))):
+        torch.set_num_threads(threads)
+        t = _runs(enc, repeats, 1000 * (n + 1))
+        med = statistics.median
+        p95 = sorted(t["cold"])[int(0.95 * (len(t["cold"]) - 1))]
+        print(f"-- torch threads {threads} · load average {os.getloadavg()[0]:.1f} · {repeats} runs, medians:")
+        print(f"   layered check, new note: {med(t['cold']):.1f} ms (p95 {p95:.1f}; target < 50 ms) · same note again "
+              f"(sentence cache): {med(t['warm']):.1f} ms · rules only: {med(t['rules']):.1f} ms")
+        print(f"   embedding every unit (before): {med(t['every']):.1f} ms · five heads on the note: "
+              f"{med(t['heads']):.1f} ms")
+        print(f"   ratios: layered new note / heads {med(t['cold']) / med(t['heads']):.2f} · "
+              f"layered new note / embedding every unit {med(t['cold']) / med(t['every']):.2f}")
+    torch.set_num_threads(default)
 
 
 if __name__ == "__main__":
