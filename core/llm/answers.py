@@ -23,6 +23,7 @@ from datetime import date
 
 from core.errors import InferenceError, ModelOutOfMemory, ValidationError
 from core.llm.model import context_length
+from core.llm.statements import concluded_yes_no, stated_yes_no
 from core.llm.tasks import NEXT_STEPS_DISCLAIMER, REASONING, Task, get_task
 
 # Longest prompt read, in tokens; longer texts are cut with a visible note (CPU latency grows with length).
@@ -110,12 +111,14 @@ def parse_response(task_name: str, text, reader=None) -> dict:
     if not text:
         return {**out, "note": "empty answer"}
     head, rationale, markers = split_answer(text)
+    # yes/no tasks read the forms models state a label in (core/llm/statements.py); others match keywords
+    read = stated_yes_no if set(task.labels) == {"yes", "no"} else label_from_sentence
     if head:
-        label = label_from_sentence(task, head) if markers else None
+        label = read(task, head) if markers else None
         if label is None:
             # The label sentence without "Reasoning:" after it: read only the first sentence.
             first, rest = _first_sentence(head)
-            label = label_from_sentence(task, first)
+            label = read(task, first)
             if label is not None:
                 rationale = (rest + " " + rationale).strip()
                 out["stated_at"] = "first sentence"
@@ -129,6 +132,8 @@ def parse_response(task_name: str, text, reader=None) -> dict:
         # Some answers only name the label at the end ("the assigned label for this post is Work").
         stated = [label_from_sentence(task, m.group(1)) for m in _STATED_RE.finditer(text)]
         stated = {s for s in stated if s}
+        if not stated and (concluded := concluded_yes_no(task, rationale)):
+            stated = {concluded}  # yes/no: "Therefore, the poster suffers from stress." (core/llm/statements.py)
         if len(stated) == 1:
             out["label"] = stated.pop()
             out["stated_at"] = "stated in reasoning"
