@@ -132,8 +132,8 @@ def train_task_heads(args, settings) -> int:
     out = run(settings, Path(args.data), Path(args.output) if args.output else None, seed=args.seed,
               log=lambda m: print(m, file=sys.stderr), progress_factory=bar)
     for task, m in out["metrics"]["heads"].items():
-        print(f"{task:30s} held-out wF1 {m['heldout_weighted_f1']:.3f}  ECE {m['heldout_ece_before']:.3f} -> "
-              f"{m['heldout_ece_after']:.3f}  (n {m['n']})")
+        print(f"{task:30s} out-of-fold wF1 {m['oof_weighted_f1']:.3f}  ECE {m['oof_ece_before']:.3f} -> "
+              f"{m['oof_ece_after']:.3f}  (n {m['n']}, {m['folds']} folds)")
     print(f"{out['path']}  (LATEST)")
     return 0
 
