@@ -490,8 +490,10 @@ def is_integrity_ok(store: Store) -> bool:
         return False
 
 
-def recent_durations(store: Store, kind: str, limit: int = 50) -> list[float]:
-    """Run times (ms) of the newest ``limit`` stored analyses of one kind (no patient data)."""
+def recent_durations(store: Store, kind: str, limit: int = 50, *, skip_key_prefix: str = "") -> list[float]:
+    """Run times (ms) of the newest ``limit`` stored analyses of one kind (no patient data), leaving out those
+    whose cache key starts with ``skip_key_prefix`` (another model's outputs stored under the same kind)."""
     return [r[0] for r in store.db.execute(
-        "SELECT duration_ms FROM analyses WHERE kind = ? AND duration_ms > 0 ORDER BY id DESC LIMIT ?",
-        [kind, int(limit)]).fetchall()]
+        "SELECT duration_ms FROM analyses WHERE kind = ? AND duration_ms > 0"
+        " AND (? = '' OR substr(cache_key, 1, length(?)) != ?) ORDER BY id DESC LIMIT ?",
+        [kind, skip_key_prefix, skip_key_prefix, skip_key_prefix, int(limit)]).fetchall()]
