@@ -15,13 +15,6 @@ def _encoder():
     return load_encoder(settings())
 
 
-@st.cache_resource(show_spinner="Loading the language model (first start converts the weights once)…")
-def _llm():
-    from core.backends import load_llm  # an OpenAI-compatible server when llm_url is set, else in-process
-
-    return load_llm(settings())
-
-
 @st.cache_resource(show_spinner=False)
 def _embedder():
     from core.llm.evidence import load_sentence_embedder
@@ -48,9 +41,24 @@ def encoder_if_ready():
 
 def llm():
     """The language model, or None with the reason shown (ModelUnavailable, ConfigError such as device=cuda without
-    a GPU, QuantizationUnavailable, AdapterMismatch: every library error)."""
+    a GPU, QuantizationUnavailable, AdapterMismatch: every library error).
+
+    It loads once per process in the background (``app.background``, started with the app); a caller that needs it
+    before it is ready waits with a notice that says so, with the seconds so far."""
+    from app import background
+
+    warm = background.llm_warmup()
+    if not warm.finished(0):
+        with st.status("The language model is still warming up…", expanded=True) as status:
+            bar = st.progress(0.0)
+            warm.start()
+            while not warm.finished(1.0):
+                p = warm.progress()
+                bar.progress(p if p is not None else 0.0, text=warm.describe())
+            status.update(label="Language model ready" if warm.state == "ready" else "Language model unavailable",
+                          state="complete" if warm.state == "ready" else "error", expanded=False)
     try:
-        return _llm()
+        return warm.wait()
     except CoreError as exc:
         st.warning(str(exc), icon=":material/warning:")
         return None

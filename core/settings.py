@@ -128,6 +128,12 @@ class Settings:
 
     # --- UI ----------------------------------------------------------------
     port: int = 8501
+    # Load the language model in the background when the dashboard starts, so the first question does not
+    # wait on an unannounced load (off: it loads on first use, with a notice).
+    llm_warmup: bool = True
+    # Run the background queue of language-model rationales in the dashboard process (one worker thread).
+    # Off: queued rationales wait until a dashboard process with the worker on picks them up.
+    rationale_worker: bool = True
     # Visits compared by the trend test.
     trend_window: int = 4
 

@@ -126,8 +126,8 @@ def run_llm_task(ctx: Context, visit_id: int, task: str | Task, llm, *, embedder
                          prompt_version=outputs.get("prompt_version", ""), key=key, started=start, cache=True)
 
 
-LABEL_ONLY_NOTE = ("Label from the task head, computed at once; the language model's rationale is written in the "
-                   "background and stored as its own output.")
+LABEL_ONLY_NOTE = ("The task head's label alone: no language model ran for this output. Its rationale, once "
+                   "written, is a separate output.")
 
 
 def head_label_key(task_heads, task: str | Task, text_hash: str) -> str:

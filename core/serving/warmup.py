@@ -123,6 +123,10 @@ class Warmup:
         except OSError:
             pass  # a read-only cache folder only costs the next start its expected time
 
+    def finished(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the load to end (ready or failed); True when it has."""
+        return self._done.wait(timeout)
+
     def wait(self, timeout: float | None = None):
         """The loaded model (starting the load if nobody did); raises the loader's error when it failed, and
         ModelUnavailable when ``timeout`` passes first."""
