@@ -8,6 +8,8 @@ progress is the same on every page, in every tab, after a page change or a reloa
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from app.state import demo_store, main_store, settings
@@ -55,11 +57,30 @@ def worker() -> RationaleWorker:
                            accounts=main_store()).start()
 
 
+@st.cache_resource(show_spinner=False)
+def _warm_all() -> threading.Thread:
+    """One background thread per process: the encoder and task heads first (every patient page needs them), then
+    the language model (so the two loads do not share the CPU)."""
+    def run():
+        from app import resources
+
+        try:
+            resources._encoder()
+            resources._task_heads()
+        except CoreError:
+            pass  # the pages that need them say why when they ask
+        llm_warmup().start()
+
+    thread = threading.Thread(target=run, name="warmup-models", daemon=True)
+    thread.start()
+    return thread
+
+
 def start() -> None:
-    """Start-up: the language model begins loading and the worker begins draining the queue."""
+    """Start-up: the models begin loading and the worker begins draining the queue."""
     s = settings()
     if s.llm_warmup:
-        llm_warmup().start()
+        _warm_all()
     if s.rationale_worker:
         worker()
 

@@ -6,10 +6,12 @@ import streamlit as st
 
 from app.state import settings
 from core.errors import CoreError, ModelUnavailable
+from core.serving.warmup import model_library_imports
 
 
 @st.cache_resource(show_spinner="Loading the encoder and heads…")
 def _encoder():
+    model_library_imports()  # one thread at a time (the language model warms up in another)
     from core.backends import load_encoder  # the API server when encoder_url is set, else in-process
 
     return load_encoder(settings())
@@ -17,6 +19,7 @@ def _encoder():
 
 @st.cache_resource(show_spinner=False)
 def _embedder():
+    model_library_imports()  # one thread at a time (the language model warms up in another)
     from core.llm.evidence import load_sentence_embedder
 
     return load_sentence_embedder(settings())
@@ -73,6 +76,7 @@ def embedder():
 
 @st.cache_resource(show_spinner="Loading the IMHI task heads…")
 def _task_heads():
+    model_library_imports()  # one thread at a time (the language model warms up in another)
     from core.models.task_heads import load_task_heads
 
     return load_task_heads(settings(), _encoder())

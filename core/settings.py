@@ -128,8 +128,8 @@ class Settings:
 
     # --- UI ----------------------------------------------------------------
     port: int = 8501
-    # Load the language model in the background when the dashboard starts, so the first question does not
-    # wait on an unannounced load (off: it loads on first use, with a notice).
+    # Load the encoder, then the language model, in the background when the dashboard starts, so neither the
+    # first patient nor the first question waits on an unannounced load (off: each loads on first use).
     llm_warmup: bool = True
     # Run the background queue of language-model rationales in the dashboard process (one worker thread).
     # Off: queued rationales wait until a dashboard process with the worker on picks them up.

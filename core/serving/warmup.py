@@ -21,6 +21,33 @@ from core.errors import CoreError, ModelUnavailable
 LLM_LOAD_FILE = "llm_load_seconds.json"
 
 
+_prepare_lock = threading.Lock()
+_prepared = False
+
+
+def model_library_imports() -> None:
+    """Import the model libraries' entry points once per process, one thread at a time.
+
+    transformers resolves its classes lazily on first use; two threads resolving them at the same moment (the
+    warm-up loading the language model while a page loads the encoder) can fail with "cannot import name
+    'AutoModel' from 'transformers'". Every model load in the dashboard goes through here first."""
+    global _prepared
+    if _prepared:
+        return
+    with _prepare_lock:
+        if not _prepared:
+            import torch  # noqa: F401
+            from transformers import (  # noqa: F401
+                AutoConfig,
+                AutoModel,
+                AutoModelForCausalLM,
+                AutoModelForSequenceClassification,
+                AutoTokenizer,
+            )
+
+            _prepared = True
+
+
 class Warmup:
     """One model loading in a background thread (``start``), awaited with ``wait``."""
 
@@ -101,6 +128,7 @@ class Warmup:
 
     def _run(self) -> None:
         try:
+            model_library_imports()
             self.value = self._load()
         except CoreError as exc:
             self.error = exc
