@@ -143,10 +143,12 @@ with tab_visits:
                     def progress(done, total, text):
                         bar.progress(done / total if total else 1.0, text=text)
 
+                    warm = background.llm_warmup()
                     try:
                         result = analyse.analyse(ctx, patient_id, enc, tuple(chosen),
                                                  task_heads=resources.task_heads() if chosen else None,
-                                                 progress=progress)
+                                                 progress=progress,
+                                                 llm_unavailable=str(warm.error) if warm.state == "failed" else "")
                         status.update(label=f"Analysed {result['visits']} visits", state="complete")
                     except CoreError as exc:
                         status.update(label="Analysis stopped", state="error")
@@ -154,14 +156,16 @@ with tab_visits:
                 if result is not None:
                     if result["job_id"] is not None:
                         background.wake()
-                        st.session_state["flash"] = (
+                        st.session_state["analyse_flash"] = (
                             f"Scored {result['scored']} visits"
                             + (f" with {result['labels']} task-head labels" if result["labels"] else "")
                             + "; the language model's rationales are being written in the background "
                               "(progress below; you can leave this page).")
                     elif result["note"]:
-                        st.session_state["flash"] = f"Scored {result['scored']} visits. {result['note']}"
+                        st.session_state["analyse_flash"] = f"Scored {result['scored']} visits. {result['note']}"
                     st.rerun()
+    if said := st.session_state.pop("analyse_flash", None):
+        (st.warning if "not available" in said else st.success)(said)
     if consent:
         background.patient_jobs(ctx, patient_id)
     by_visit: dict[int, list] = {}

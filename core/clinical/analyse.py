@@ -26,8 +26,11 @@ def _has_full_answer(rows: list[dict], visit_id: int, task: str) -> bool:
 
 
 def analyse(ctx: Context, patient_id: int, encoder, tasks: tuple[str, ...] | list[str] = (), *, task_heads=None,
-            progress: Callable[[int, int, str], None] | None = None) -> dict:
+            progress: Callable[[int, int, str], None] | None = None, llm_unavailable: str = "") -> dict:
     """Run the fast part on every visit of the patient and queue the rest (see the module docstring).
+
+    ``llm_unavailable``: why the language model cannot run (its load failed); then nothing is queued and the
+    result's note says so.
 
     Returns {"visits", "scored", "labels", "crisis_flagged", "job_id" (None when nothing was queued), "note"
     (why nothing was queued)}."""
@@ -67,6 +70,9 @@ def analyse(ctx: Context, patient_id: int, encoder, tasks: tuple[str, ...] | lis
         todo = [v["id"] for v in visits if any(not _has_full_answer(rows, v["id"], t) for t in tasks)]
         if not todo:
             note = "Every visit already has the language model's answer to the chosen questions."
+        elif llm_unavailable:
+            note = (f"The language model is not available ({llm_unavailable}), so no rationale was queued; "
+                    "the scores and the task heads' labels are stored.")
         else:
             try:
                 job_id = rationale_queue.enqueue(ctx, patient_id, todo, tasks)
