@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from core.security import auth
+from core.security import accounts, auth
 from core.security.audit import export_csv, verify
 from core.security.auth import console_actor
 from core.security.backup import backup, encrypt_database, restore
@@ -114,7 +114,7 @@ def users_create(args, settings) -> int:
 def users_list(args, settings) -> int:
     from core.security import auth
 
-    rows = auth.list_users(_store(settings), auth.console_actor())
+    rows = accounts.list_users(_store(settings), auth.console_actor())
     print(f"{'username':<32} {'role':<15} {'status':<9} created")
     for r in rows:
         status = "disabled" if not r["active"] else ("locked" if r["locked"] else "active")
@@ -126,12 +126,12 @@ def users_set(args, settings) -> int:
     from core.security import auth
 
     store = _store(settings)
-    row = auth.find_user(store, args.username)
+    row = accounts.find_user(store, args.username)
     actor = auth.console_actor()
     if args.action == "unlock":
-        auth.unlock(store, row["id"], actor)
+        accounts.unlock(store, row["id"], actor)
     else:
-        auth.set_active(store, row["id"], args.action == "enable", actor)
+        accounts.set_active(store, row["id"], args.action == "enable", actor)
     print(f"{args.username}: {args.action}d")
     return 0
 
@@ -140,9 +140,9 @@ def users_reset_password(args, settings) -> int:
     from core.security import auth
 
     store = _store(settings)
-    row = auth.find_user(store, args.username)
+    row = accounts.find_user(store, args.username)
     given = _password(args)
-    password = auth.reset_password(store, row["id"], auth.console_actor(), given)
+    password = accounts.reset_password(store, row["id"], auth.console_actor(), given)
     print(f"{args.username}: password reset, account unlocked, sessions ended.")
     if not given:
         print(f"  new password (shown once): {password}")

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from core.errors import AccountLocked, AuthError, RateLimited
-from core.security import auth
+from core.security import accounts, auth
 from core.storage import records
 from core.storage.audit import list_events
 from tests.attack.conftest import ROOT, record
@@ -63,7 +63,7 @@ def test_40_parallel_guesses_in_threads(store, settings, users):
     assert len(outcomes) == GUESSES and "success" not in outcomes
     assert _checked(outcomes) <= THRESHOLD, outcomes
     assert "checked-locked-now" in outcomes
-    assert next(u for u in auth.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
+    assert next(u for u in accounts.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
 
 
 WORKER = """
