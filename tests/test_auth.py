@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import AccountLocked, AuthError, NotFound, PermissionDenied, SessionExpired, ValidationError
 from core.security import accounts, auth, oidc
-from core.storage import records
+from core.storage import accounts as account_rows
 from core.storage.audit import list_events, verify_chain
 from tests import robustness
 
@@ -21,7 +21,7 @@ def _actions(store) -> list[str]:
 
 
 def test_passwords_are_salted_argon2id(store, users):
-    row = records.get_user_by_name(store, "psy")
+    row = account_rows.get_user_by_name(store, "psy")
     assert row["password_hash"].startswith("$argon2id$")
     assert PW not in row["password_hash"]
     assert auth.hash_password(PW) != auth.hash_password(PW)  # salted
@@ -33,8 +33,8 @@ def test_passwords_are_salted_argon2id(store, users):
 def test_login_and_session_token_is_stored_hashed(store, settings, users):
     user, token = auth.login(store, settings, "psy", PW)
     assert user.username == "psy" and user.role == "psychiatrist"
-    assert records.get_session(store, token) is None
-    assert records.get_session(store, auth.token_hash(token)) is not None
+    assert account_rows.get_session(store, token) is None
+    assert account_rows.get_session(store, auth.token_hash(token)) is not None
     assert auth.resume(store, settings, token) == user
     assert "auth.login" in _actions(store)
 
@@ -85,7 +85,7 @@ def test_lockout_after_threshold(store, settings, users):
     assert next(u for u in accounts.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
     # The lock expires.
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    records.update_user(store, users["psy"].id, locked_until=past)
+    account_rows.update_user(store, users["psy"].id, locked_until=past)
     auth.login(store, s, "psy", PW)
     assert {"auth.login_failed", "auth.login_locked", "auth.login"} <= set(_actions(store))
 
@@ -117,7 +117,7 @@ def test_a_screen_check_is_not_activity(store, settings, users, monkeypatch):
     for minutes in range(1, settings.idle_timeout_minutes + 1):  # a check every minute, nobody at the screen
         t = start + timedelta(minutes=minutes - 0.5)
         monkeypatch.setattr(auth, "utc_now", lambda t=t: t)
-        monkeypatch.setattr(records, "utcnow", lambda t=t: t.isoformat())
+        monkeypatch.setattr(account_rows, "utcnow", lambda t=t: t.isoformat())
         assert auth.resume(store, settings, token, touch=False).username == "psy"
     later = start + timedelta(minutes=settings.idle_timeout_minutes + 1)
     monkeypatch.setattr(auth, "utc_now", lambda: later)
@@ -134,7 +134,7 @@ def test_activity_keeps_a_session_alive_until_the_absolute_limit(store, settings
     while t + step < start + timedelta(hours=auth.SESSION_MAX_HOURS):
         t += step
         monkeypatch.setattr(auth, "utc_now", lambda t=t: t)
-        monkeypatch.setattr(records, "utcnow", lambda t=t: t.isoformat())
+        monkeypatch.setattr(account_rows, "utcnow", lambda t=t: t.isoformat())
         auth.resume(store, settings, token)
     t += step * 2
     monkeypatch.setattr(auth, "utc_now", lambda: t)
@@ -277,9 +277,9 @@ def test_outdated_hashes_are_upgraded_at_login(store, settings, users):
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PW)
-    records.update_user(store, users["psy"].id, password_hash=weak)
+    account_rows.update_user(store, users["psy"].id, password_hash=weak)
     auth.login(store, settings, "psy", PW)
-    assert records.get_user(store, users["psy"].id)["password_hash"] != weak
+    assert account_rows.get_user(store, users["psy"].id)["password_hash"] != weak
     auth.login(store, settings, "psy", PW)
 
 

@@ -15,7 +15,7 @@ import pytest
 from app.session_guard import FRAGMENT_KEY
 from core.clinical import patients
 from core.security import auth
-from core.storage import records
+from core.storage import accounts as account_rows
 from core.storage.audit import list_events
 from tests.conftest import ROOT
 
@@ -67,11 +67,11 @@ def patient_page(app_env):
 
 def test_timer_check_keeps_a_live_session_and_does_not_extend_it(app_env, patient_page, monkeypatch):
     at, token = patient_page
-    before = records.get_session(app_env.store, auth.token_hash(token))["last_seen"]
+    before = account_rows.get_session(app_env.store, auth.token_hash(token))["last_seen"]
     _timer_tick(at, monkeypatch)
     assert not at.exception, at.exception
     assert at.session_state["auth_token"] == token
-    assert records.get_session(app_env.store, auth.token_hash(token))["last_seen"] == before  # not activity
+    assert account_rows.get_session(app_env.store, auth.token_hash(token))["last_seen"] == before  # not activity
     assert not list_events(app_env.store, action="auth.timeout")
 
 

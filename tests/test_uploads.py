@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from core.clinical import documents, uploads
+from core.clinical import documents
 from core.clinical.uploads import parse_visit_date, read_upload, read_visit_batch
 from core.errors import UploadRejected
 from tests import robustness

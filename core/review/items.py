@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from core.context import Context
 from core.errors import AnalysisNotFound, ItemLocked, ValidationError
 from core.models.heads import HEAD_NAMES, get_head
+from core.storage import accounts as account_rows
 from core.storage import records
 from core.storage import review as store_review
 
@@ -258,7 +259,7 @@ def facets(ctx: Context) -> dict[str, list[str]]:
 def reviewers(ctx: Context) -> list[str]:
     """Usernames of the active QA reviewers (for assignment)."""
     ctx.require("review.queue")
-    return [u["username"] for u in records.list_users(ctx.store) if u["role"] == "qa_reviewer" and u["active"]]
+    return [u["username"] for u in account_rows.list_users(ctx.store) if u["role"] == "qa_reviewer" and u["active"]]
 
 
 def _item_state(ctx: Context, analysis_id: int, now: datetime | None = None) -> dict:

@@ -9,7 +9,8 @@ from datetime import datetime
 from core.errors import ValidationError
 from core.security import auth
 from core.security.auth import ROLE_LABELS, ROLES, User, account, hash_password, require, validate_password
-from core.storage import Store, records
+from core.storage import Store
+from core.storage import accounts as account_rows
 from core.storage.audit import append_event
 
 
@@ -19,13 +20,13 @@ def _audit_actor(actor: User) -> dict:
 
 
 def _active_admins(store: Store) -> list[dict]:
-    return [u for u in records.list_users(store) if u["role"] == "admin" and u["active"]]
+    return [u for u in account_rows.list_users(store) if u["role"] == "admin" and u["active"]]
 
 
 def list_users(store: Store, actor: User | None) -> list[dict]:
     """Every account (no password hashes), for admins."""
     require(actor, "users.manage")
-    rows = records.list_users(store)
+    rows = account_rows.list_users(store)
     now = auth.utc_now()  # through the module, so a test clock set on auth applies here too
     for r in rows:
         r["locked"] = bool(r["locked_until"] and datetime.fromisoformat(r["locked_until"]) > now)
@@ -34,7 +35,7 @@ def list_users(store: Store, actor: User | None) -> list[dict]:
 
 
 def find_user(store: Store, username: str) -> dict:
-    row = records.get_user_by_name(store, str(username).strip())
+    row = account_rows.get_user_by_name(store, str(username).strip())
     if row is None:
         from core.errors import NotFound
 
@@ -52,7 +53,7 @@ def set_active(store: Store, user_id: int, active: bool, actor: User | None) -> 
         if row["role"] == "admin" and len(_active_admins(store)) <= 1 and row["active"]:
             raise ValidationError("This is the last active administrator; create another one first.")
     with store.tx():
-        records.update_user(store, row["id"], active=int(bool(active)))
+        account_rows.update_user(store, row["id"], active=int(bool(active)))
         append_event(store, **_audit_actor(actor), action="user.enable" if active else "user.disable",
                      entity="user", entity_id=row["id"], details={"username": row["username"]})
 
@@ -65,7 +66,7 @@ def set_role(store: Store, user_id: int, role: str, actor: User | None) -> None:
     if row["role"] == "admin" and role != "admin" and len(_active_admins(store)) <= 1 and row["active"]:
         raise ValidationError("This is the last active administrator; create another one first.")
     with store.tx():
-        records.update_user(store, row["id"], role=role)
+        account_rows.update_user(store, row["id"], role=role)
         append_event(store, **_audit_actor(actor), action="user.role", entity="user", entity_id=row["id"],
                      details={"username": row["username"], "before": row["role"], "after": role})
 
@@ -81,7 +82,7 @@ def reset_password(store: Store, user_id: int, actor: User | None, new_password:
     password = new_password or secrets.token_urlsafe(12)
     validate_password(password, row["username"])
     with store.tx():
-        records.update_user(store, row["id"], password_hash=hash_password(password), failed_logins=0,
+        account_rows.update_user(store, row["id"], password_hash=hash_password(password), failed_logins=0,
                             locked_until=None, must_change_password=1)
         append_event(store, **_audit_actor(actor), action="user.reset_password", entity="user", entity_id=row["id"],
                      details={"username": row["username"], "generated": new_password is None})
@@ -93,6 +94,6 @@ def unlock(store: Store, user_id: int, actor: User | None) -> None:
     require(actor, "users.manage")
     row = account(store, user_id)
     with store.tx():
-        records.update_user(store, row["id"], failed_logins=0, locked_until=None)
+        account_rows.update_user(store, row["id"], failed_logins=0, locked_until=None)
         append_event(store, **_audit_actor(actor), action="user.unlock", entity="user", entity_id=row["id"],
                      details={"username": row["username"]})

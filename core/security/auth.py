@@ -36,7 +36,8 @@ from datetime import UTC, datetime, timedelta
 
 from core.errors import AccountLocked, AuthError, PermissionDenied, RateLimited, SessionExpired, ValidationError
 from core.settings import Settings
-from core.storage import Store, records
+from core.storage import Store
+from core.storage import accounts as account_rows
 from core.storage.audit import append_event, resolve_key
 
 ROLES = ("psychiatrist", "clinical_lead", "qa_reviewer", "admin")
@@ -185,14 +186,14 @@ def create_user(store: Store, username: str, password: str, role: str, display_n
     The password was chosen by someone else (an admin, the console, the first-run bootstrap), so by default
     the person must replace it at their first login; ``must_change=False`` is for accounts whose owner chose it.
     """
-    if records.count_users(store) > 0:
+    if account_rows.count_users(store) > 0:
         require(actor, "users.manage")
     username = validate_username(username)
     if role not in ROLES:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     validate_password(password, username)
     with store.tx():
-        user_id = records.insert_user(store, username, display_name or username, role, hash_password(password),
+        user_id = account_rows.insert_user(store, username, display_name or username, role, hash_password(password),
                                       must_change_password=must_change)
         append_event(store, user_id=(actor.id or None) if actor else None,
                      username=actor.username if actor else "system", action="user.create", entity="user",
@@ -202,7 +203,7 @@ def create_user(store: Store, username: str, password: str, role: str, display_n
 
 def bootstrap_admin(store: Store, username: str = "admin") -> str | None:
     """On first run create an admin with a random password and return it (shown once)."""
-    if records.count_users(store) > 0:
+    if account_rows.count_users(store) > 0:
         return None
     password = secrets.token_urlsafe(12)
     create_user(store, username, password, "admin", "Administrator")  # must be changed at first login
@@ -238,7 +239,7 @@ def _throttle(settings: Settings, client: str) -> None:
 
 def _reserve(store: Store, settings: Settings, row: dict | None, digest: str) -> str:
     lock_until = (utc_now() + timedelta(minutes=settings.lockout_minutes)).isoformat()
-    return records.reserve_login_attempt(store, user_id=row["id"] if row else None, name_digest=digest,
+    return account_rows.reserve_login_attempt(store, user_id=row["id"] if row else None, name_digest=digest,
                                          threshold=max(1, int(settings.lockout_threshold)), is_locked=is_locked,
                                          lock_until=lock_until)
 
@@ -256,7 +257,7 @@ def login(store: Store, settings: Settings, username: str, password: str, *, cli
     _throttle(settings, str(client or ""))
     username = str(username or "").strip()[:64]
     password = str(password or "")[:MAX_PASSWORD_LENGTH]
-    row = records.get_user_by_name(store, username) if username else None
+    row = account_rows.get_user_by_name(store, username) if username else None
     known = row is not None and bool(row["active"])
     digest = _name_digest(store, username)
     verdict = _reserve(store, settings, row, digest)
@@ -288,8 +289,8 @@ def login(store: Store, settings: Settings, username: str, password: str, *, cli
         changes["password_hash"] = hash_password(password)
     token = secrets.token_urlsafe(32)
     with store.tx():
-        records.update_user(store, row["id"], **changes)
-        records.insert_session(store, token_hash(token), row["id"])
+        account_rows.update_user(store, row["id"], **changes)
+        account_rows.insert_session(store, token_hash(token), row["id"])
         append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
                      entity_id=row["id"], details={"must_change_password": bool(row["must_change_password"])})
     return to_user(row), token
@@ -303,34 +304,34 @@ def resume(store: Store, settings: Settings, token: str | None, *, touch: bool =
     """
     if not token:
         raise SessionExpired("Please log in.")
-    session = records.get_session(store, token_hash(token))
+    session = account_rows.get_session(store, token_hash(token))
     if session is None or session["revoked"]:
         raise SessionExpired("Your session has ended. Please log in again.")
     if utc_now() - datetime.fromisoformat(session["created_at"]) > timedelta(hours=SESSION_MAX_HOURS):
-        records.revoke_session(store, token_hash(token))
+        account_rows.revoke_session(store, token_hash(token))
         raise SessionExpired(f"Sessions last at most {SESSION_MAX_HOURS} hours. Please log in again.")
     idle = utc_now() - datetime.fromisoformat(session["last_seen"])
     if idle > timedelta(minutes=settings.idle_timeout_minutes):
-        records.revoke_session(store, token_hash(token))
-        row = records.get_user(store, session["user_id"])
+        account_rows.revoke_session(store, token_hash(token))
+        row = account_rows.get_user(store, session["user_id"])
         append_event(store, user_id=session["user_id"], username=row["username"] if row else "",
                      action="auth.timeout", entity="user", entity_id=session["user_id"])
         raise SessionExpired(f"You were logged out after {settings.idle_timeout_minutes} idle minutes.")
-    row = records.get_user(store, session["user_id"])
+    row = account_rows.get_user(store, session["user_id"])
     if row is None or not row["active"]:
         raise SessionExpired("This account is no longer active.")
     if touch:
-        records.touch_session(store, token_hash(token))
+        account_rows.touch_session(store, token_hash(token))
     return to_user(row, method=session.get("method") or "password")
 
 
 def logout(store: Store, token: str | None) -> None:
     if not token:
         return
-    session = records.get_session(store, token_hash(token))
-    records.revoke_session(store, token_hash(token))
+    session = account_rows.get_session(store, token_hash(token))
+    account_rows.revoke_session(store, token_hash(token))
     if session:
-        row = records.get_user(store, session["user_id"])
+        row = account_rows.get_user(store, session["user_id"])
         append_event(store, user_id=session["user_id"], username=row["username"] if row else "",
                      action="auth.logout", entity="user", entity_id=session["user_id"])
 
@@ -353,7 +354,7 @@ def console_actor() -> User:
 
 
 def account(store: Store, user_id: int) -> dict:
-    row = records.get_user(store, int(user_id))
+    row = account_rows.get_user(store, int(user_id))
     if row is None:
         from core.errors import NotFound
 
@@ -389,13 +390,13 @@ def change_password(store: Store, settings: Settings, user: User, old_password: 
         if new_password == old_password:
             raise ValidationError("The new password must differ from the current one.")
     except ValidationError:
-        records.update_user(store, row["id"], failed_logins=0, locked_until=None)  # the current one was right
+        account_rows.update_user(store, row["id"], failed_logins=0, locked_until=None)  # the current one was right
         raise
     token = secrets.token_urlsafe(32)
     with store.tx():
-        records.update_user(store, row["id"], password_hash=hash_password(new_password), failed_logins=0,
+        account_rows.update_user(store, row["id"], password_hash=hash_password(new_password), failed_logins=0,
                             locked_until=None, must_change_password=0)  # the trigger ends every session
-        records.insert_session(store, token_hash(token), row["id"])
+        account_rows.insert_session(store, token_hash(token), row["id"])
         append_event(store, user_id=user.id, username=user.username, action="user.change_password", entity="user",
                      entity_id=user.id, details={"was_required": bool(row["must_change_password"])})
     return token

@@ -7,7 +7,8 @@ import secrets
 from core.errors import AccountLocked, AuthError
 from core.security.auth import LOCKED_MESSAGE, User, is_locked, to_user, token_hash
 from core.settings import Settings
-from core.storage import Store, records
+from core.storage import Store
+from core.storage import accounts as account_rows
 from core.storage.audit import append_event
 
 
@@ -37,12 +38,12 @@ def login_oidc(store: Store, settings: Settings, claims: dict) -> tuple[User, st
                      details={"issuer": issuer[:200], "reason": reason})
         return AuthError(message)
 
-    bound = records.get_identity(store, issuer, subject)
+    bound = account_rows.get_identity(store, issuer, subject)
     if bound is not None:
-        row = records.get_user(store, bound["user_id"])
+        row = account_rows.get_user(store, bound["user_id"])
     else:
-        row = records.get_user_by_name(store, email) or records.get_user_by_name(store, email.lower())
-        if row is not None and records.identities_of(store, row["id"], issuer):
+        row = account_rows.get_user_by_name(store, email) or account_rows.get_user_by_name(store, email.lower())
+        if row is not None and account_rows.identities_of(store, row["id"], issuer):
             raise refuse(f"The mhdash account {row['username']} is linked to another identity at this provider. "
                          "Ask an administrator.", row, "bound to another subject")
     if row is None or not row["active"]:
@@ -55,8 +56,8 @@ def login_oidc(store: Store, settings: Settings, claims: dict) -> tuple[User, st
     token = secrets.token_urlsafe(32)
     with store.tx():
         if bound is None:
-            records.insert_identity(store, issuer, subject, row["id"], email)
-        records.insert_session(store, token_hash(token), row["id"], method="oidc")
+            account_rows.insert_identity(store, issuer, subject, row["id"], email)
+        account_rows.insert_session(store, token_hash(token), row["id"], method="oidc")
         append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
                      entity_id=row["id"], details={"method": "oidc", "issuer": issuer[:200],
                                                    "linked_now": bound is None})
