@@ -81,7 +81,6 @@ def _score_demo(store, settings) -> None:
     """Pre-compute the head scores of the demo cohort when trained heads are installed."""
     from tqdm import tqdm
 
-    from core.clinical import demo
 
     try:
         encoder = load_encoder(settings)

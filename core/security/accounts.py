@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from core.security import auth
 from core.security.auth import ROLE_LABELS, ROLES, User, account, hash_password, require, validate_password
 from core.storage import Store
@@ -37,8 +37,6 @@ def list_users(store: Store, actor: User | None) -> list[dict]:
 def find_user(store: Store, username: str) -> dict:
     row = account_rows.get_user_by_name(store, str(username).strip())
     if row is None:
-        from core.errors import NotFound
-
         raise NotFound(f"No account named {username!r}.")
     return row
 

@@ -34,7 +34,16 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.errors import AccountLocked, AuthError, PermissionDenied, RateLimited, SessionExpired, ValidationError
+from core.errors import (
+    AccountLocked,
+    AuthError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    SessionExpired,
+    ValidationError,
+)
+from core.security.ratelimit import login_limiter
 from core.settings import Settings
 from core.storage import Store
 from core.storage import accounts as account_rows
@@ -230,7 +239,6 @@ def is_locked(locked_until: str) -> bool:
 def _throttle(settings: Settings, client: str) -> None:
     if not client:
         return
-    from core.security.ratelimit import login_limiter
 
     wait = login_limiter(settings.login_rate_per_minute).hit(f"login:{client}")
     if wait:
@@ -356,8 +364,6 @@ def console_actor() -> User:
 def account(store: Store, user_id: int) -> dict:
     row = account_rows.get_user(store, int(user_id))
     if row is None:
-        from core.errors import NotFound
-
         raise NotFound(f"No account with id {user_id}.")
     return row
 

@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 
 from core.errors import ConfigError, DatabaseKeyError, StorageError
+from core.storage import Store, migrate, utcnow
+from core.storage.audit import append_event, chain_head, write_checkpoint, write_restore_record
 from core.storage.db import (
     DB_ERRORS,
     PLAIN_HEADER,
@@ -36,6 +38,7 @@ from core.storage.db import (
     open_connection,
     raw_key,
 )
+from core.storage.exclusive import exclusive_connection, integrity
 
 __all__ = ["backup", "restore", "integrity_check", "encrypt_database"]
 
@@ -118,9 +121,6 @@ def _copy(src: Path, dest: Path, key: str) -> None:
 
 
 def _audit(db_path: Path, key: str, actor, action: str, **details) -> None:
-    from core.storage import Store, migrate
-    from core.storage.audit import append_event
-
     store = Store(db_path, key=key)
     try:
         migrate(store.db)
@@ -132,8 +132,6 @@ def _audit(db_path: Path, key: str, actor, action: str, **details) -> None:
 
 
 def _checkpoint(db_path: Path, key: str, reason: str) -> dict:
-    from core.storage import Store
-    from core.storage.audit import write_checkpoint
 
     store = Store(db_path, key=key)
     try:
@@ -157,8 +155,6 @@ def backup(db_path: Path | str, dest: Path | str, *, key: str | None = None, act
         raise StorageError(f"The database at {src} fails its integrity check ({result}); not backed up.")
     if dest.is_dir() or (not dest.exists() and not dest.suffix):
         dest.mkdir(parents=True, exist_ok=True, mode=0o700)
-        from core.storage import utcnow
-
         stamp = utcnow()[:19].replace(":", "").replace("-", "")
         dest = dest / f"{src.stem}-{stamp}.db"
     if dest.resolve() == src.resolve():
@@ -177,8 +173,6 @@ def _drop_sidecars(db_path: Path) -> None:
 
 
 def _head(db_path: Path, key: str) -> dict | None:
-    from core.storage import Store
-    from core.storage.audit import chain_head
 
     store = Store(db_path, key=key)
     try:
@@ -207,8 +201,6 @@ def restore(src: Path | str, db_path: Path | str, *, key: str | None = None, act
         raise StorageError("The backup and the database are the same file.")
     previous = None
     if db_path.exists() and db_path.stat().st_size > 0:
-        from core.storage.exclusive import exclusive_connection, integrity
-
         previous = _head(db_path, key)
         with exclusive_connection(db_path, key=key) as live:
             try:
@@ -231,8 +223,6 @@ def restore(src: Path | str, db_path: Path | str, *, key: str | None = None, act
 
 def _record_restore(src: Path, db_path: Path, key: str, actor, previous: dict | None) -> None:
     """The signed restore record in the checkpoint log, then the audit event and a fresh checkpoint."""
-    from core.storage import Store, migrate
-    from core.storage.audit import write_restore_record
 
     store = Store(db_path, key=key)
     try:
@@ -252,7 +242,6 @@ def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
     by decrypting it before it replaces the plain one. Stop the app first. The plain file's old disk blocks
     are not wiped: keep the disk encrypted as well.
     """
-
     key = configured_key() if key is None else key
     if not key:
         raise ConfigError("No database key is set: set MHD_DB_KEY (or db_key_file) first.")
