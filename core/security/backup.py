@@ -90,11 +90,34 @@ def _replace(tmp: Path, dest: Path) -> None:
         os.close(dirfd)
 
 
+@contextlib.contextmanager
+def _staged(tmp: Path, failure: str):
+    """While a temporary copy is built: database and file errors become one StorageError starting with
+    ``failure``, and the temporary file never outlives the block."""
+    try:
+        yield
+    except DB_ERRORS as exc:
+        raise StorageError(f"{failure}: {exc}") from exc
+    except OSError as exc:
+        raise StorageError(f"{failure}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _verified_replace(tmp: Path, dest: Path, key: str, what: str) -> None:
+    """Put ``tmp`` in place of ``dest`` only if it passes the integrity check."""
+    result = _integrity(tmp, key)
+    if result != "ok":
+        raise StorageError(f"{what} failed its integrity check ({result}); nothing was replaced.")
+    _replace(tmp, dest)
+
+
 def _copy(src: Path, dest: Path, key: str) -> None:
     """Snapshot ``src`` into ``dest`` atomically (temp file + rename), mode 0600, verified."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = _private_tmp(dest)
-    try:
+    with _staged(tmp, f"Copy from {src} to {dest} failed"):
         source = open_connection(src, readonly=True, key=key)
         try:
             # A new file keyed with the same passphrase (and its own salt) when encrypted.
@@ -107,17 +130,7 @@ def _copy(src: Path, dest: Path, key: str) -> None:
                 target.close()
         finally:
             source.close()
-        result = _integrity(tmp, key)
-        if result != "ok":
-            raise StorageError(f"The copy failed its integrity check ({result}); nothing was replaced.")
-        _replace(tmp, dest)
-    except DB_ERRORS as exc:
-        raise StorageError(f"Copy from {src} to {dest} failed: {exc}") from exc
-    except OSError as exc:
-        raise StorageError(f"Copy from {src} to {dest} failed: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        _verified_replace(tmp, dest, key, "The copy")
 
 
 def _audit(db_path: Path, key: str, actor, action: str, **details) -> None:
@@ -257,18 +270,8 @@ def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
         raise StorageError(f"The database at {db_path} fails its integrity check ({result}); not encrypted.")
     open_connection(db_path, key="").close()  # raises on a locked or unreadable file before we start
     tmp = _private_tmp(db_path)
-    try:
+    with _staged(tmp, f"Encrypting {db_path} failed"):
         export_encrypted_copy(db_path, tmp, raw_key(key, os.urandom(16), with_salt=True))
-        result = _integrity(tmp, key)
-        if result != "ok":
-            raise StorageError(f"The encrypted copy failed its integrity check ({result}); nothing was replaced.")
-        _replace(tmp, db_path)
+        _verified_replace(tmp, db_path, key, "The encrypted copy")
         _drop_sidecars(db_path)
-    except DB_ERRORS as exc:
-        raise StorageError(f"Encrypting {db_path} failed: {exc}") from exc
-    except OSError as exc:
-        raise StorageError(f"Encrypting {db_path} failed: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
     return db_path
