@@ -22,7 +22,7 @@ from core.clinical.rationale_queue import Models
 from core.clinical.rationale_worker import RationaleWorker
 from core.context import Context
 from core.errors import ConsentRequired, JobNotFound, ModelUnavailable, PermissionDenied, ValidationError
-from core.security import auth
+from core.security import accounts
 from core.storage import jobs, records
 from core.storage.audit import list_events
 
@@ -199,7 +199,7 @@ def test_consent_withdrawn_before_the_job_runs_ends_it_without_running_a_model(c
 def test_a_job_of_a_deactivated_account_fails_with_the_reason(ctx, store, settings, users, tiny_llm):
     pid, vids = _patient(ctx)
     job_id = rationale_queue.enqueue(ctx, pid, vids, ["stress"])
-    auth.set_active(store, users["psy"].id, False, users["admin"])
+    accounts.set_active(store, users["psy"].id, False, users["admin"])
     _run(store, settings, tiny_llm)
     assert jobs.get_job(store, job_id)["error"] == "The account that queued this job is no longer active."
     assert not [a for a in records.list_analyses(store, vids) if a["kind"] == "llm"]

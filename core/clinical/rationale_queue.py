@@ -38,6 +38,7 @@ from core.errors import (
 from core.llm.tasks import TASKS
 from core.security.auth import User
 from core.storage import Store, jobs, records
+from core.storage import accounts as accounts_db
 from core.storage.audit import append_event
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ def recover(store: Store, me: str, *, now: datetime | None = None) -> list[tuple
 def _job_context(settings, store: Store, accounts: Store, user_id: int, demo: bool) -> Context:
     """The Context of the person who queued the job, as their account stands now (the clinical database holds
     the accounts, also for a demo job)."""
-    row = records.get_user(accounts, user_id)
+    row = accounts_db.get_user(accounts, user_id)
     if row is None or not row["active"]:
         raise PermissionDenied("The account that queued this job is no longer active.")
     user = User(id=row["id"], username=row["username"], display_name=row["display_name"], role=row["role"],

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 
 from core.storage.db import Store, utcnow
-from core.storage.records import _one, _rows
+from core.storage.db import query_one as _one
+from core.storage.db import query_rows as _rows
 
 ACTIVE = ("queued", "running")
 
