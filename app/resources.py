@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from app.state import settings
@@ -14,7 +16,17 @@ def _encoder():
     model_library_imports()  # one thread at a time (the language model warms up in another)
     from core.backends import load_encoder  # the API server when encoder_url is set, else in-process
 
-    return load_encoder(settings())
+    loaded = load_encoder(settings())
+    _encoder_loaded.set()
+    return loaded
+
+
+_encoder_loaded = threading.Event()  # set once the encoder is in memory (whichever thread loaded it)
+
+
+def encoder_loaded() -> bool:
+    """True once the encoder is in memory; before that, asking for it waits on the load (the start-up warm-up)."""
+    return _encoder_loaded.is_set()
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,5 +1,7 @@
 """Patient: visit timeline, adding visits, running the models, trajectories, sign-off, export."""
 
+import contextlib
+
 import streamlit as st
 
 from app import background, resources, state
@@ -40,7 +42,10 @@ consent = bool(patient["consent_ml"])
 st.title(f"{patient['pseudonym']}" + (f" · {patient['display_name']}" if patient["display_name"] else ""))
 try:
     # The crisis check stored at save time; with consent, the encoder upgrades results the rules alone produced.
-    visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready() if consent else None)
+    # Right after start-up the encoder may still be loading: say so instead of a blank page.
+    with st.spinner("Loading the encoder for the crisis check's semantic layer (first use after start-up)…",
+                    show_time=True) if consent and not resources.encoder_loaded() else contextlib.nullcontext():
+        visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready() if consent else None)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
     feedback = signoff.qa_feedback(ctx, patient_id)
     indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
