@@ -152,7 +152,6 @@ def models_list(args, settings) -> int:
 
 
 def models_promote(args, settings) -> int:
-    from core.models import registry as model_registry
 
     model_registry.promote(_heads_dir(args, settings), args.version, force=args.force)
     print(f"LATEST -> {args.version}")
@@ -160,7 +159,6 @@ def models_promote(args, settings) -> int:
 
 
 def models_rollback(args, settings) -> int:
-    from core.models import registry as model_registry
 
     model_registry.rollback(_heads_dir(args, settings), args.version)
     print(f"LATEST -> {args.version}")
@@ -168,7 +166,6 @@ def models_rollback(args, settings) -> int:
 
 
 def models_prune(args, settings) -> int:
-    from core.models import registry as model_registry
 
     store = open_store(settings.database, key=settings.database_key)
     try:
