@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from core.errors import NoReaderForTask, ReaderUnavailable
-from core.llm.answers import parse_response
+from core.llm.parsing import parse_response
 from core.llm.reasoning_reader import load_reader, mask_label_words, save_reader, train_reader
 from core.llm.tasks import get_task
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.llm.answers import parse_response
+from core.llm.parsing import parse_response
 
 
 @pytest.mark.parametrize("task, text, label", [

@@ -25,7 +25,7 @@ METHODS = ("mentallama rule", "stated only", "stated + inferred")
 
 def mentallama_rule(task_name: str, text) -> str:
     """MentaLLaMA's reading: the label named before ``Reasoning:``, else the task's first label."""
-    from core.llm.answers import label_as_paper
+    from core.llm.parsing import label_as_paper
     from core.llm.tasks import get_task
 
     return label_as_paper(task_name, text) or get_task(task_name).labels[0]
@@ -52,7 +52,7 @@ def evaluate_parser(data_dir: Path, reader) -> dict:
     """{datasets: {name: counts}, all: counts, files: [...]} over every answers CSV in `data_dir`."""
     import pandas as pd
 
-    from core.llm.answers import parse_response
+    from core.llm.parsing import parse_response
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -136,8 +136,8 @@ def evaluate_reader_on_answers(data_dir: Path, reader) -> dict:
     sentence is removed and restatements masked, as in training; per task rows, accuracy and majority share."""
     import pandas as pd
 
-    from core.llm.answers import parse_response
     from core.llm.imhi import find_datasets
+    from core.llm.parsing import parse_response
 
     out: dict[str, dict] = {}
     for dataset, path in find_datasets(Path(data_dir)):
