@@ -15,6 +15,7 @@ from app import resources, state
 from app.widgets import _date_axis
 from core.clinical import analysis, visit_indicators
 from core.clinical import indicators as ind
+from core.clinical.rationale_queue import generation_lock
 from core.errors import CoreError
 
 # (colour, underline style) per indicator; Okabe-Ito without its vermillion (too close to crisis red).
@@ -148,9 +149,10 @@ def _run_sentence_emotions(ctx, visit_id: int) -> None:
         return
     bar = st.progress(0.0, text="Scoring each sentence…")
     try:
-        analysis.run_sentence_emotions(ctx, visit_id, llm,
-                                       progress=lambda done, total: bar.progress(done / total,
-                                                                                 text=f"Sentence {done} of {total}"))
+        with generation_lock:  # one generation at a time in this process (the background queue's too)
+            analysis.run_sentence_emotions(ctx, visit_id, llm,
+                                           progress=lambda done, total: bar.progress(
+                                               done / total, text=f"Sentence {done} of {total}"))
         st.rerun()
     except CoreError as exc:
         state.show_error(exc)

@@ -9,7 +9,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import state  # noqa: E402
+from app import background, state  # noqa: E402
 from app.navigation import all_pages, pages_for  # noqa: E402
 from app.session_guard import session_guard  # noqa: E402
 from core.safety.deid import install_log_redaction  # noqa: E402
@@ -17,6 +17,7 @@ from core.safety.deid import install_log_redaction  # noqa: E402
 install_log_redaction()  # no PHI in application logs, tracebacks included
 
 st.set_page_config(page_title="mhdash", page_icon=":material/psychology:", layout="wide")
+background.start()  # the language model starts loading and the rationale worker starts, once per process
 
 if state.current_user() is None:
     # Before login the navigation holds every page, hidden, so a deep link keeps its address through the login
@@ -36,6 +37,9 @@ with st.sidebar:
         # The mode lives in a plain session key (widget state does not survive page switches).
         st.toggle("Demo mode (synthetic cohort)", value=bool(st.session_state.get(state.DEMO_KEY)),
                   key="demo_toggle", on_change=state.toggle_demo)
+    if ctx.user.can("analyses.run"):
+        background.warmup_notice(compact=True)
+        background.my_jobs_sidebar(ctx)
     if st.button("Log out", key="logout", icon=":material/logout:"):
         state.logout()
         st.rerun()

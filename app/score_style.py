@@ -43,9 +43,10 @@ def scale_title(spec) -> str:
 
 def describe(spec, value: float, std: float | None, rel: HeadReliability | None) -> dict:
     """Band, colour, interval and confidence of one head value: the data behind every rendering."""
-    idx = band_index(spec, value)
-    label = spec.bands[idx][1]
     iv = interval(spec.name, value, std, rel.test_error if rel else None)
+    # The band of the number shown, so "0.0" never reads "negative" (rounded first, then banded).
+    idx = band_index(spec, iv.shown)
+    label = spec.bands[idx][1]
     return {"head": spec.name, "label": spec.label, "value": value, "band": label, "band_index": idx,
             "colour": band_colour(spec, idx), "interval": iv, "confidence": iv.confidence,
             "help": band_help(spec, label)}

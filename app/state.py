@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.context import Context
 from core.errors import AuthError, CoreError, SessionExpired
-from core.security import auth
+from core.security import auth, oidc
 from core.settings import load_settings
 from core.storage import Store, open_store
 
@@ -54,7 +54,7 @@ def _login_form() -> None:
         username = st.text_input("Username", key="login_username")
         password = st.text_input("Password", type="password", key="login_password")
         submitted = st.form_submit_button("Log in")
-    if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml"):
+    if oidc.oidc_configured(ROOT / ".streamlit" / "secrets.toml"):
         if st.button("Log in with single sign-on", key="login_sso"):
             st.login()
     if submitted:
@@ -71,10 +71,10 @@ def _login_form() -> None:
 
 def _sso_token() -> str | None:
     """An identity proven by the OIDC provider becomes a local session (the local account sets the role)."""
-    if not auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") or not st.user.is_logged_in:
+    if not oidc.oidc_configured(ROOT / ".streamlit" / "secrets.toml") or not st.user.is_logged_in:
         return None
     try:
-        _, token = auth.login_oidc(main_store(), settings(), st.user.to_dict())
+        _, token = oidc.login_oidc(main_store(), settings(), st.user.to_dict())
     except AuthError as exc:
         st.session_state["login_notice"] = str(exc)
         st.logout()
@@ -100,7 +100,7 @@ def end_provider_session() -> bool:
     """Sign a single-sign-on user out of the identity provider as well (True when that happened; st.logout
     reruns the app). Otherwise the provider's cookie would open a fresh session on the next rerun: an ended
     session must mean signing in again, for single sign-on too."""
-    if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
+    if oidc.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
         st.logout()
         return True
     return False
@@ -161,7 +161,7 @@ def logout() -> None:
     auth.logout(main_store(), st.session_state.pop(TOKEN_KEY, None))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    if auth.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
+    if oidc.oidc_configured(ROOT / ".streamlit" / "secrets.toml") and st.user.is_logged_in:
         st.logout()
 
 

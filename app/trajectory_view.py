@@ -11,6 +11,7 @@ from app.score_style import describe
 from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
 from core.clinical import analysis
 from core.clinical.family import family_history_mentions
+from core.clinical.rationale_queue import generation_lock
 from core.clinical.trends import NOT_TRENDS, latest_heads_per_visit, trends_from_analyses
 from core.errors import CoreError
 from core.models.heads import HEADS, get_head
@@ -120,7 +121,7 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
                     box.markdown(inert("".join(pieces)), unsafe_allow_html=True)
 
                 try:
-                    with st.spinner("Reading the visits in order…"):
+                    with st.spinner("Reading the visits in order…"), generation_lock:
                         analysis.run_progression(ctx, patient_id, llm, on_token=on_token)
                     st.rerun()
                 except CoreError as exc:

@@ -19,6 +19,7 @@ from app.widgets import (
 )
 from core.clinical import analysis, signoff
 from core.clinical.attributions import explain_visit
+from core.clinical.rationale_queue import generation_lock
 from core.errors import CoreError
 from core.models.heads import HEADS
 from core.models.reliability import reliability
@@ -228,13 +229,28 @@ def render_crisis_check(crisis) -> None:
             st.markdown(f"- {f.category}: “{f.sentence}” · _{how}_")
 
 
+def visible_answers(analyses: list[dict], feedback: dict | None = None) -> list[dict]:
+    """The visit's task answers to show: a task head's label stored alone (the fast part of Analyse) steps aside
+    once the language model's full answer from the same task head is stored, unless it was signed, flagged or
+    superseded (then it stays, as everything a person acted on does)."""
+    rows = [a for a in analyses if a["kind"] == "llm"]
+
+    def replaced(a: dict) -> bool:
+        if not (a["outputs"] or {}).get("label_only") or a["status"] != "draft" or (feedback or {}).get(a["id"]):
+            return False
+        return any(b["id"] > a["id"] and b["task"] == a["task"] and not (b["outputs"] or {}).get("label_only")
+                   and b.get("label_model_version") == a.get("label_model_version") for b in rows)
+
+    return [a for a in rows if not replaced(a)]
+
+
 def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], consent: bool,
                  indicators: dict | None = None, feedback: dict | None = None) -> None:
     crisis = visit["crisis"]
     spans = [(m.start, m.end, f"crisis language: {m.category}", "crisis") for m in crisis.active]
-    for a in analyses:
-        if a["kind"] == "llm":
-            spans += _basis_spans(a["outputs"]) + _evidence_spans(a["outputs"])
+    answers = visible_answers(analyses, feedback)
+    for a in answers:
+        spans += _basis_spans(a["outputs"]) + _evidence_spans(a["outputs"])
     shown = indicators_view.choose_shown(visit["id"]) if indicators else []
     if shown:
         st.markdown(indicators_view.legend(indicators, shown), unsafe_allow_html=True)
@@ -254,10 +270,9 @@ def render_visit(ctx, visit: dict, analyses: list[dict], tasks: list[str], conse
         render_heads(ctx, heads[-1], visit, feedback)
     else:
         st.caption("Not scored yet: the *Analyse* button above scores every visit that has no scores.")
-    for a in analyses:
-        if a["kind"] == "llm":
-            with st.container(border=True):
-                render_llm(ctx, a, feedback)
+    for a in answers:
+        with st.container(border=True):
+            render_llm(ctx, a, feedback)
     if ctx.user.can("analyses.run"):
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         task = c1.selectbox("Ask a clinical question", tasks, key=f"task_{visit['id']}", format_func=task_title)
@@ -290,9 +305,10 @@ def run_task(ctx, visit_id: int, task: str) -> None:
 
     heads = resources.task_heads()
     try:
-        with st.spinner(f"Running {task}…"):
-            analysis.run_llm_task(ctx, visit_id, task, llm, embedder=resources.embedder(), on_token=on_token,
-                                  task_heads=heads, encoder=resources.encoder() if heads is not None else None)
+        with st.spinner(f"Running {task_title(task)} (after the background rationale being written, if any)…"):
+            with generation_lock:  # one generation at a time in this process
+                analysis.run_llm_task(ctx, visit_id, task, llm, embedder=resources.embedder(), on_token=on_token,
+                                      task_heads=heads, encoder=resources.encoder() if heads is not None else None)
         st.rerun()
     except CoreError as exc:
         state.show_error(exc)

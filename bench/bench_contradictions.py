@@ -23,8 +23,8 @@ TEST = ROOT.parent / "shared" / "data" / "imhi" / "test"
 def run(per_dataset: int = 60, seed: int = 0) -> dict:
     import pandas as pd
 
-    from core.llm.answers import parse_response
     from core.llm.evidence import link_evidence, load_sentence_embedder
+    from core.llm.parsing import parse_response
     from core.llm.tasks import split_query, task_for_query
     from core.settings import load_settings
 

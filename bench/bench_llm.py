@@ -80,7 +80,7 @@ def sample_posts(n: int) -> list[tuple[str, str]]:
 
 
 def scoring_vs_generation(llm, posts) -> dict:
-    from core.llm import answers
+    from core.llm import answers, parsing
 
     score_t, stop_t, full_t, agree_stop, agree_full, parsed_full = [], [], [], 0, 0, 0
     for task, post in posts:
@@ -95,7 +95,7 @@ def scoring_vs_generation(llm, posts) -> dict:
         t = time.perf_counter()
         full = _generate_full(llm, task, post)
         full_t.append(time.perf_counter() - t)
-        label = answers.parse_response(task, full)["label"]
+        label = parsing.parse_response(task, full)["label"]
         parsed_full += label is not None
         agree_full += label == s["label"]
     n = len(posts)

@@ -1,6 +1,7 @@
 """Task heads: label cost vs the LLM's label scoring on the same notes, one shared backbone pass, faithfulness.
 
     python -m bench bench_task_heads          # prints a markdown section
+    python -m bench.bench_task_heads speed    # one part only (speed or faithfulness)
 
 Speed (one run, same notes, same process): a task-head label (backbone pass over the note's windows + the
 linear head) against the LLM's label scoring (one prompt pass + the label sentences) — the ratio is what
@@ -94,7 +95,7 @@ def faithfulness(encoder, heads, dataset: str, task: str, k: int = 2, limit: int
             "random_drop": float(np.mean(rand_drops)), "wins": wins}
 
 
-def main() -> None:
+def main(parts: tuple[str, ...] = ("speed", "faithfulness")) -> None:
     from bench.machine import describe
     from core.llm.model import load_llm
     from core.models.encoder import load_encoder
@@ -104,25 +105,41 @@ def main() -> None:
     settings = load_settings()
     encoder = load_encoder(settings)
     heads = load_task_heads(settings, encoder)
-    llm = load_llm(settings)
+    llm = load_llm(settings) if "speed" in parts else None
     import torch
 
     print(f"Run: {describe()} · torch threads {torch.get_num_threads()} · task heads `{heads.version}` · "
-          f"LLM `{llm.version}` · `python -m bench bench_task_heads`\n")
+          + (f"LLM `{llm.version}` · " if llm else "") + f"parts: {', '.join(parts)}\n")
+    if "speed" in parts:
+        _speed_table(settings, encoder, heads, llm)
+    if "faithfulness" in parts:
+        _faithfulness_table(encoder, heads)
+
+
+def _speed_table(settings, encoder, heads, llm) -> None:
+    before = os.getloadavg()
     s = speed(settings, encoder, heads, llm, _posts("DR", 20))
+    after = os.getloadavg()
+    print(f"Load average (1 min) on the {os.cpu_count()} cores: {before[0]:.2f} before the speed run, "
+          f"{after[0]:.2f} after it.\n")
     print("| notes | task-head label (median ms) | LLM label scoring (median ms) | ratio (sum) | "
           "all task heads after the five heads (median ms) |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| {s['n']} IMHI DR test posts | {s['head_ms']:.1f} | {s['llm_ms']:.1f} | {100 * s['ratio']:.1f} % | "
-          f"{s['all_heads_after_five_ms']:.2f} |\n")
+          f"{s['all_heads_after_five_ms']:.2f} |\n", flush=True)
+
+
+def _faithfulness_table(encoder, heads) -> None:
     print("| dataset | posts (>= 4 sentences) | k | mean drop, top-k deleted | mean drop, k random deleted | "
           "posts where top-k > random |")
     print("| --- | --- | --- | --- | --- | --- |")
     for dataset, task in (("DR", "depression"), ("dreaddit", "stress")):
         f = faithfulness(encoder, heads, dataset, task)
         print(f"| {dataset} | {f['posts']} | {f['k']} | {f['top_drop']:.3f} | {f['random_drop']:.3f} | "
-              f"{f['wins']}/{f['posts']} |")
+              f"{f['wins']}/{f['posts']} |", flush=True)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m bench.bench_task_heads [speed] [faithfulness]
+    import sys
+
+    main(tuple(sys.argv[1:]) or ("speed", "faithfulness"))

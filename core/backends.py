@@ -17,7 +17,7 @@ When one workstation is not enough, settings point the dashboard at servers:
   the chosen label sentence and ``Reasoning:``. **Fallback:** a server that
   returns no prompt log-probabilities (many do not support ``echo`` with
   ``logprobs``) gets one generation from the bare prompt, read with
-  ``core.llm.answers.parse_response``; the label then has no probabilities, which
+  ``core.llm.parsing.parse_response``; the label then has no probabilities, which
   the result's ``label_method`` and notes say.
 
 ``load_encoder(settings)`` / ``load_llm(settings)`` pick the remote backend when
@@ -42,8 +42,8 @@ from core.errors import (
     RemoteUnsupported,
     ValidationError,
 )
-from core.llm.answers import parse_response
 from core.llm.model import load_llm as local
+from core.llm.parsing import parse_response
 from core.llm.tasks import REASONING, get_task
 from core.models.heads import HEAD_NAMES
 

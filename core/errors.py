@@ -144,3 +144,7 @@ class CorruptCheckpoint(TaskHeadsUnavailable):
 
 class EmptyNote(ValidationError):
     """A note with no words in it cannot be labelled."""
+
+
+class JobNotFound(NotFound):
+    """No background job with that id."""

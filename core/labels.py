@@ -53,9 +53,13 @@ def llm_reliability(llm, task: str) -> dict:
     return {"reliable": reliable, "note": note}
 
 
+NO_LLM_NOTE = "The language model is not available: no rationale was written."
+
+
 def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_token=None,
-           max_new_tokens: int | None = None) -> dict:
-    """The stored outputs of one task on one note (see the module docstring)."""
+           max_new_tokens: int | None = None, no_llm_note: str = NO_LLM_NOTE) -> dict:
+    """The stored outputs of one task on one note (see the module docstring). Without an LLM (``llm`` None) a
+    task head's label stands alone, with ``no_llm_note`` saying why there is no rationale."""
     from core import backends
 
     task = get_task(task_name)
@@ -88,7 +92,7 @@ def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_
 
         out.update(model_id=task_heads.model_id, model_version=task_heads.version,
                    notes=_input_notes(text) + ignored
-                   + ["The language model is not available: no rationale was written."])
+                   + [no_llm_note])
         return out
     res = backends.analyze(llm, task.name, text, on_token=on_token, max_new_tokens=max_new_tokens,
                            follow_label=head["label"])

@@ -128,6 +128,12 @@ class Settings:
 
     # --- UI ----------------------------------------------------------------
     port: int = 8501
+    # Load the encoder, then the language model, in the background when the dashboard starts, so neither the
+    # first patient nor the first question waits on an unannounced load (off: each loads on first use).
+    llm_warmup: bool = True
+    # Run the background queue of language-model rationales in the dashboard process (one worker thread).
+    # Off: queued rationales wait until a dashboard process with the worker on picks them up.
+    rationale_worker: bool = True
     # Visits compared by the trend test.
     trend_window: int = 4
 

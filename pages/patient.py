@@ -1,13 +1,15 @@
 """Patient: visit timeline, adding visits, running the models, trajectories, sign-off, export."""
 
+import contextlib
+
 import streamlit as st
 
-from app import resources, state
+from app import background, resources, state
 from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
 from app.widgets import visit_timeline_chart
-from core.clinical import analysis, demo, patients, signoff, timing, visit_indicators
+from core.clinical import analyse, analysis, demo, patients, signoff, timing, visit_indicators
 from core.clinical.family import family_history_mentions
 from core.errors import CoreError
 from core.models import info as model_info
@@ -17,11 +19,9 @@ from core.safety.crisis import CRISIS_RESOURCES
 def llm_time_note(measured) -> str:
     """The tooltip's time per language-model question, from the runs measured on this machine."""
     if not measured:
-        return ("No language-model question has run on this machine yet, so its time is not known; the first one "
-                "after start-up also waits while the model loads.")
+        return "No language-model question has run on this machine yet, so its time per visit is not known."
     seconds, runs = measured
-    return (f"Each language-model question took a median {seconds:.0f} s per visit here (last {runs} runs); the "
-            "first after start-up also waits while the model loads.")
+    return f"Each language-model question took a median {seconds:.0f} s per visit here (last {runs} runs)."
 
 
 ctx = state.context()
@@ -42,7 +42,10 @@ consent = bool(patient["consent_ml"])
 st.title(f"{patient['pseudonym']}" + (f" · {patient['display_name']}" if patient["display_name"] else ""))
 try:
     # The crisis check stored at save time; with consent, the encoder upgrades results the rules alone produced.
-    visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready() if consent else None)
+    # Right after start-up the encoder may still be loading: say so instead of a blank page.
+    with st.spinner("Loading the encoder for the crisis check's semantic layer (first use after start-up)…",
+                    show_time=True) if consent and not resources.encoder_loaded() else contextlib.nullcontext():
+        visits = patients.list_visits(ctx, patient_id, encoder=resources.encoder_if_ready() if consent else None)
     all_analyses = analysis.patient_analyses(ctx, patient_id)
     feedback = signoff.qa_feedback(ctx, patient_id)
     indicators = visit_indicators.by_visit(ctx, patient_id, visits)  # stored on save; fills in older visits once
@@ -126,36 +129,50 @@ with tab_visits:
         st.warning("No trained heads checkpoint is installed, so no head scores are shown (scores from untrained "
                    "heads would be meaningless). Train one with `python -m core train`.", icon=":material/warning:")
     elif ctx.user.can("analyses.run") and visits:
+        background.warmup_notice()
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         chosen = c1.multiselect("Language-model questions to include (optional)", tasks, default=[],
                                 key="batch_tasks", format_func=task_title,
-                                help="Analyse scores every unscored visit (seconds) and runs the crisis check. "
-                                     + llm_time_note(state.call(timing.typical_seconds, ctx)))
+                                help="Analyse runs the crisis check, scores every visit and gives the task heads' "
+                                     "labels at once (seconds); the language model then writes the chosen "
+                                     "questions' rationales in the background, one visit at a time, while you "
+                                     "keep working. " + llm_time_note(state.call(timing.typical_seconds, ctx)))
         if c2.button("Analyse", key="analyse_all", type="primary", icon=":material/bolt:",
-                     help="Scores every visit that has no scores yet, and answers the chosen questions."):
-            llm = resources.llm() if chosen else None
-            if chosen and llm is None:
-                st.error("The language model is not available, so the chosen tasks cannot run and nothing was "
-                         "analysed. Clear the tasks to compute the head scores only.", icon=":material/error:")
-            elif (enc := resources.encoder()) is not None:
-                finished = False
+                     help="Crisis check, scores and task-head labels for every visit now; the chosen questions' "
+                          "rationales in the background."):
+            if (enc := resources.encoder()) is not None:
+                result = None
                 with st.status("Analysing visits…", expanded=True) as status:
                     bar = st.progress(0.0)
 
                     def progress(done, total, text):
                         bar.progress(done / total if total else 1.0, text=text)
 
+                    warm = background.llm_warmup()
                     try:
-                        n = analysis.analyze_pending(ctx, patient_id, enc, llm, tuple(chosen),
-                                                     embedder=resources.embedder() if chosen else None,
-                                                     progress=progress)
-                        status.update(label=f"Analysed {n} visits", state="complete")
-                        finished = True
+                        result = analyse.analyse(ctx, patient_id, enc, tuple(chosen),
+                                                 task_heads=resources.task_heads() if chosen else None,
+                                                 progress=progress,
+                                                 llm_unavailable=str(warm.error) if warm.state == "failed" else "")
+                        status.update(label=f"Analysed {result['visits']} visits", state="complete")
                     except CoreError as exc:
                         status.update(label="Analysis stopped", state="error")
                         state.show_error(exc)  # stays on screen: no rerun after a failure
-                if finished:
+                if result is not None:
+                    if result["job_id"] is not None:
+                        background.wake()
+                        st.session_state["analyse_flash"] = (
+                            f"Scored {result['scored']} visits"
+                            + (f" with {result['labels']} task-head labels" if result["labels"] else "")
+                            + "; the language model's rationales are being written in the background "
+                              "(progress below; you can leave this page).")
+                    elif result["note"]:
+                        st.session_state["analyse_flash"] = f"Scored {result['scored']} visits. {result['note']}"
                     st.rerun()
+    if said := st.session_state.pop("analyse_flash", None):
+        (st.warning if "not available" in said else st.success)(said)
+    if consent:
+        background.patient_jobs(ctx, patient_id)
     by_visit: dict[int, list] = {}
     for a in all_analyses:
         by_visit.setdefault(a["visit_id"], []).append(a)

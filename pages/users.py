@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import state
 from core.errors import CoreError
-from core.security import auth
+from core.security import accounts, auth
 
 ctx = state.context()
 st.title("Users")
@@ -24,7 +24,7 @@ def _run(fn, *args, done: str = "", **kwargs):
 
 
 try:
-    rows = auth.list_users(store, ctx.user)
+    rows = accounts.list_users(store, ctx.user)
 except CoreError as exc:
     state.show_error(exc)
     st.stop()
@@ -69,16 +69,16 @@ if pick:
     c1, c2, c3, c4 = st.columns(4)
     if target["active"]:
         if c1.button("Disable", key="users_disable", icon=":material/block:"):
-            if _run(auth.set_active, store, target["id"], False, ctx.user, done=f"{pick} disabled; sessions ended."):
+            if _run(accounts.set_active, store, target["id"], False, ctx.user, done=f"{pick} disabled; sessions ended."):
                 st.rerun()
     elif c1.button("Enable", key="users_enable", icon=":material/check_circle:"):
-        if _run(auth.set_active, store, target["id"], True, ctx.user, done=f"{pick} enabled."):
+        if _run(accounts.set_active, store, target["id"], True, ctx.user, done=f"{pick} enabled."):
             st.rerun()
     if c2.button("Unlock", key="users_unlock", disabled=not target["locked"], icon=":material/lock_open:"):
-        if _run(auth.unlock, store, target["id"], ctx.user, done=f"{pick} unlocked."):
+        if _run(accounts.unlock, store, target["id"], ctx.user, done=f"{pick} unlocked."):
             st.rerun()
     if c3.button("Reset password", key="users_reset", icon=":material/key:"):
-        password = _run(auth.reset_password, store, target["id"], ctx.user,
+        password = _run(accounts.reset_password, store, target["id"], ctx.user,
                         done=f"{pick}: password reset, sessions ended.")
         if password:
             st.session_state["users_secret"] = (pick, password)
@@ -87,6 +87,6 @@ if pick:
         new_role = st.selectbox("New role", auth.ROLES, index=auth.ROLES.index(target["role"]),
                                 format_func=auth.ROLE_LABELS.get, key="users_role_pick")
         if st.button("Apply role", key="users_role_apply"):
-            if _run(auth.set_role, store, target["id"], new_role, ctx.user,
+            if _run(accounts.set_role, store, target["id"], new_role, ctx.user,
                     done=f"{pick} is now {auth.ROLE_LABELS[new_role]}; their sessions ended."):
                 st.rerun()

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.errors import AccountLocked, AuthError, NotFound, PermissionDenied, SessionExpired, ValidationError
-from core.security import auth
-from core.storage import records
+from core.security import accounts, auth, oidc
+from core.storage import accounts as account_rows
 from core.storage.audit import list_events, verify_chain
 from tests import robustness
 
@@ -21,7 +21,7 @@ def _actions(store) -> list[str]:
 
 
 def test_passwords_are_salted_argon2id(store, users):
-    row = records.get_user_by_name(store, "psy")
+    row = account_rows.get_user_by_name(store, "psy")
     assert row["password_hash"].startswith("$argon2id$")
     assert PW not in row["password_hash"]
     assert auth.hash_password(PW) != auth.hash_password(PW)  # salted
@@ -33,8 +33,8 @@ def test_passwords_are_salted_argon2id(store, users):
 def test_login_and_session_token_is_stored_hashed(store, settings, users):
     user, token = auth.login(store, settings, "psy", PW)
     assert user.username == "psy" and user.role == "psychiatrist"
-    assert records.get_session(store, token) is None
-    assert records.get_session(store, auth._token_hash(token)) is not None
+    assert account_rows.get_session(store, token) is None
+    assert account_rows.get_session(store, auth.token_hash(token)) is not None
     assert auth.resume(store, settings, token) == user
     assert "auth.login" in _actions(store)
 
@@ -50,12 +50,12 @@ def test_bad_logins_give_one_message(store, settings, users, username, password)
 
 def test_disabled_account_cannot_log_in_and_its_sessions_end(store, settings, users):
     _, token = auth.login(store, settings, "psy", PW)
-    auth.set_active(store, users["psy"].id, False, users["admin"])
+    accounts.set_active(store, users["psy"].id, False, users["admin"])
     with pytest.raises(SessionExpired):
         auth.resume(store, settings, token)
     with pytest.raises(AuthError, match="Wrong username or password"):
         auth.login(store, settings, "psy", PW)
-    auth.set_active(store, users["psy"].id, True, users["admin"])
+    accounts.set_active(store, users["psy"].id, True, users["admin"])
     auth.login(store, settings, "psy", PW)
 
 
@@ -82,10 +82,10 @@ def test_lockout_after_threshold(store, settings, users):
     # Even the right password is refused while locked.
     with pytest.raises(AccountLocked):
         auth.login(store, s, "psy", PW)
-    assert next(u for u in auth.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
+    assert next(u for u in accounts.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
     # The lock expires.
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    records.update_user(store, users["psy"].id, locked_until=past)
+    account_rows.update_user(store, users["psy"].id, locked_until=past)
     auth.login(store, s, "psy", PW)
     assert {"auth.login_failed", "auth.login_locked", "auth.login"} <= set(_actions(store))
 
@@ -94,14 +94,14 @@ def test_admin_can_unlock(store, settings, users):
     s = settings.replace(lockout_threshold=1)
     with pytest.raises(AccountLocked):
         auth.login(store, s, "psy", "wrong password!")
-    auth.unlock(store, users["psy"].id, users["admin"])
+    accounts.unlock(store, users["psy"].id, users["admin"])
     auth.login(store, s, "psy", PW)
 
 
 def test_idle_timeout_forces_relogin(store, settings, users, monkeypatch):
     _, token = auth.login(store, settings, "psy", PW)
     later = datetime.now(UTC) + timedelta(minutes=settings.idle_timeout_minutes + 1)
-    monkeypatch.setattr(auth, "_now", lambda: later)
+    monkeypatch.setattr(auth, "utc_now", lambda: later)
     with pytest.raises(SessionExpired, match="idle"):
         auth.resume(store, settings, token)
     monkeypatch.undo()
@@ -116,11 +116,11 @@ def test_a_screen_check_is_not_activity(store, settings, users, monkeypatch):
     start = datetime.now(UTC)
     for minutes in range(1, settings.idle_timeout_minutes + 1):  # a check every minute, nobody at the screen
         t = start + timedelta(minutes=minutes - 0.5)
-        monkeypatch.setattr(auth, "_now", lambda t=t: t)
-        monkeypatch.setattr(records, "utcnow", lambda t=t: t.isoformat())
+        monkeypatch.setattr(auth, "utc_now", lambda t=t: t)
+        monkeypatch.setattr(account_rows, "utcnow", lambda t=t: t.isoformat())
         assert auth.resume(store, settings, token, touch=False).username == "psy"
     later = start + timedelta(minutes=settings.idle_timeout_minutes + 1)
-    monkeypatch.setattr(auth, "_now", lambda: later)
+    monkeypatch.setattr(auth, "utc_now", lambda: later)
     with pytest.raises(SessionExpired, match="idle"):
         auth.resume(store, settings, token, touch=False)
     assert "auth.timeout" in _actions(store)
@@ -133,11 +133,11 @@ def test_activity_keeps_a_session_alive_until_the_absolute_limit(store, settings
     t = start
     while t + step < start + timedelta(hours=auth.SESSION_MAX_HOURS):
         t += step
-        monkeypatch.setattr(auth, "_now", lambda t=t: t)
-        monkeypatch.setattr(records, "utcnow", lambda t=t: t.isoformat())
+        monkeypatch.setattr(auth, "utc_now", lambda t=t: t)
+        monkeypatch.setattr(account_rows, "utcnow", lambda t=t: t.isoformat())
         auth.resume(store, settings, token)
     t += step * 2
-    monkeypatch.setattr(auth, "_now", lambda: t)
+    monkeypatch.setattr(auth, "utc_now", lambda: t)
     with pytest.raises(SessionExpired, match="at most"):
         auth.resume(store, settings, token)
 
@@ -158,7 +158,7 @@ def test_logout_invalidates_the_session(store, settings, users):
 
 def test_password_reset_ends_sessions_and_unlocks(store, settings, users):
     _, token = auth.login(store, settings, "psy", PW)
-    new = auth.reset_password(store, users["psy"].id, users["admin"])
+    new = accounts.reset_password(store, users["psy"].id, users["admin"])
     assert len(new) >= auth.MIN_PASSWORD_LENGTH
     with pytest.raises(SessionExpired):
         auth.resume(store, settings, token)
@@ -169,7 +169,7 @@ def test_password_reset_ends_sessions_and_unlocks(store, settings, users):
 
 def test_role_change_ends_sessions(store, settings, users):
     _, token = auth.login(store, settings, "lead", PW)
-    auth.set_role(store, users["lead"].id, "qa_reviewer", users["admin"])
+    accounts.set_role(store, users["lead"].id, "qa_reviewer", users["admin"])
     with pytest.raises(SessionExpired):
         auth.resume(store, settings, token)
     user, _ = auth.login(store, settings, "lead", PW)
@@ -214,10 +214,10 @@ def test_admin_set_passwords_must_be_changed_at_next_login(store, settings, user
     user = auth.resume(store, settings, new_token)
     assert not user.must_change_password and user.can("patients.read")
     # After an admin reset, the admin's password works only to choose a new one.
-    temp = auth.reset_password(store, users["psy"].id, users["admin"])
+    temp = accounts.reset_password(store, users["psy"].id, users["admin"])
     psy, _ = auth.login(store, settings, "psy", temp)
     assert psy.must_change_password and not psy.can("patients.write")
-    assert next(u for u in auth.list_users(store, users["admin"]) if u["username"] == "psy")["must_change_password"]
+    assert next(u for u in accounts.list_users(store, users["admin"]) if u["username"] == "psy")["must_change_password"]
 
 
 @pytest.mark.parametrize("password", ["short", "password1234", "aaaaaaaaaaaaaaaa", "x" * 2000, "psy-secret-pass",
@@ -240,13 +240,13 @@ def test_only_admins_manage_accounts(store, users):
         with pytest.raises(PermissionDenied):
             auth.create_user(store, "newbie", PW, "admin", actor=actor)
         with pytest.raises(PermissionDenied):
-            auth.list_users(store, actor)
+            accounts.list_users(store, actor)
         with pytest.raises(PermissionDenied):
-            auth.set_active(store, users["psy2"].id, False, actor)
+            accounts.set_active(store, users["psy2"].id, False, actor)
         with pytest.raises(PermissionDenied):
-            auth.reset_password(store, users["psy2"].id, actor)
+            accounts.reset_password(store, users["psy2"].id, actor)
         with pytest.raises(PermissionDenied):
-            auth.set_role(store, users[name].id, "admin", actor)
+            accounts.set_role(store, users[name].id, "admin", actor)
     with pytest.raises(PermissionDenied):
         auth.create_user(store, "newbie", PW, "admin", actor=None)
 
@@ -254,15 +254,15 @@ def test_only_admins_manage_accounts(store, users):
 def test_last_admin_is_protected(store, users):
     admin = users["admin"]
     with pytest.raises(ValidationError, match="own account"):
-        auth.set_active(store, admin.id, False, admin)
+        accounts.set_active(store, admin.id, False, admin)
     with pytest.raises(ValidationError, match="last active administrator"):
-        auth.set_role(store, admin.id, "psychiatrist", admin)
+        accounts.set_role(store, admin.id, "psychiatrist", admin)
     with pytest.raises(ValidationError, match="last active administrator"):
-        auth.set_active(store, admin.id, False, auth.console_actor())
+        accounts.set_active(store, admin.id, False, auth.console_actor())
     second = auth.create_user(store, "admin2", PW, "admin", actor=admin, must_change=False)
-    auth.set_active(store, admin.id, False, second)
+    accounts.set_active(store, admin.id, False, second)
     with pytest.raises(NotFound):
-        auth.set_active(store, 9999, False, second)
+        accounts.set_active(store, 9999, False, second)
 
 
 def test_first_run_bootstrap(store, settings):
@@ -277,9 +277,9 @@ def test_outdated_hashes_are_upgraded_at_login(store, settings, users):
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PW)
-    records.update_user(store, users["psy"].id, password_hash=weak)
+    account_rows.update_user(store, users["psy"].id, password_hash=weak)
     auth.login(store, settings, "psy", PW)
-    assert records.get_user(store, users["psy"].id)["password_hash"] != weak
+    assert account_rows.get_user(store, users["psy"].id)["password_hash"] != weak
     auth.login(store, settings, "psy", PW)
 
 
@@ -287,19 +287,19 @@ def test_oidc_identity_maps_to_a_local_account(store, settings, users):
     admin = users["admin"]
     auth.create_user(store, "anna.smith@clinic.example", PW, "psychiatrist", "Dr Anna Smith", actor=admin)
     idp = "https://idp.example"
-    user, token = auth.login_oidc(store, settings, {"email": "anna.smith@clinic.example", "email_verified": True,
+    user, token = oidc.login_oidc(store, settings, {"email": "anna.smith@clinic.example", "email_verified": True,
                                                     "iss": idp, "sub": "anna-1"})
     assert user.role == "psychiatrist" and auth.resume(store, settings, token) == user
     # The SSO session is not held to the admin-set password's forced change (there is no password in it).
     assert not user.must_change_password
     with pytest.raises(AuthError, match="No active mhdash account"):
-        auth.login_oidc(store, settings, {"email": "stranger@clinic.example", "email_verified": True, "iss": idp,
+        oidc.login_oidc(store, settings, {"email": "stranger@clinic.example", "email_verified": True, "iss": idp,
                                           "sub": "s-9"})
     with pytest.raises(AuthError, match="not verified"):
-        auth.login_oidc(store, settings, {"email": "anna.smith@clinic.example", "email_verified": False,
+        oidc.login_oidc(store, settings, {"email": "anna.smith@clinic.example", "email_verified": False,
                                           "iss": idp, "sub": "anna-1"})
     with pytest.raises(AuthError, match="e-mail"):
-        auth.login_oidc(store, settings, {"sub": "123"})
+        oidc.login_oidc(store, settings, {"sub": "123"})
     assert "auth.sso_refused" in _actions(store)
 
 
@@ -310,17 +310,17 @@ def test_oidc_needs_a_verified_email_and_binds_issuer_and_subject(store, setting
     anna = {"email": "anna.smith@clinic.example", "email_verified": True, "iss": idp, "sub": "anna-1"}
     # No email_verified claim at all is refused (it was accepted before).
     with pytest.raises(AuthError, match="not verified"):
-        auth.login_oidc(store, settings, {k: v for k, v in anna.items() if k != "email_verified"})
+        oidc.login_oidc(store, settings, {k: v for k, v in anna.items() if k != "email_verified"})
     with pytest.raises(AuthError, match="not verified"):
-        auth.login_oidc(store, settings, {**anna, "email_verified": "true"})  # a string is not a verification
+        oidc.login_oidc(store, settings, {**anna, "email_verified": "true"})  # a string is not a verification
     with pytest.raises(AuthError, match="issuer and subject"):
-        auth.login_oidc(store, settings, {k: v for k, v in anna.items() if k != "sub"})
-    auth.login_oidc(store, settings, anna)  # binds (idp, anna-1) to the account
+        oidc.login_oidc(store, settings, {k: v for k, v in anna.items() if k != "sub"})
+    oidc.login_oidc(store, settings, anna)  # binds (idp, anna-1) to the account
     # Someone else at the same provider who gets the address later (a recycled mailbox) is refused.
     with pytest.raises(AuthError, match="linked to another identity"):
-        auth.login_oidc(store, settings, {**anna, "sub": "someone-else"})
+        oidc.login_oidc(store, settings, {**anna, "sub": "someone-else"})
     # The bound subject keeps its account even if the provider's e-mail claim changes.
-    user, _ = auth.login_oidc(store, settings, {**anna, "email": "anna.s@clinic.example"})
+    user, _ = oidc.login_oidc(store, settings, {**anna, "email": "anna.s@clinic.example"})
     assert user.username == "anna.smith@clinic.example"
 
 
@@ -331,17 +331,17 @@ def test_oidc_honours_the_lockout(store, settings, users):
         with pytest.raises(AuthError):
             auth.login(store, s, "bob@clinic.example", "wrong password!")
     with pytest.raises(AccountLocked):
-        auth.login_oidc(store, s, {"email": "bob@clinic.example", "email_verified": True, "iss": "https://i",
+        oidc.login_oidc(store, s, {"email": "bob@clinic.example", "email_verified": True, "iss": "https://i",
                                    "sub": "b"})
 
 
 def test_oidc_configured_reads_secrets(tmp_path):
     path = tmp_path / "secrets.toml"
-    assert not auth.oidc_configured(path)
+    assert not oidc.oidc_configured(path)
     path.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\n')
-    assert auth.oidc_configured(path)
+    assert oidc.oidc_configured(path)
     path.write_text("not = [toml")
-    assert not auth.oidc_configured(path)
+    assert not oidc.oidc_configured(path)
 
 
 def test_every_auth_event_is_chained(store, settings, users):

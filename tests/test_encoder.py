@@ -89,6 +89,17 @@ def test_windows_cover_every_token_and_fit_the_context(tiny_encoder):
     assert windows_for(tok, [], 48) == [[tok.cls_token_id, tok.sep_token_id]]
 
 
+def test_length_batches_keep_a_short_last_window_out_of_a_full_window_batch():
+    from core.models.windows import length_batches
+
+    # a long note's windows: three full ones and a short last one
+    assert length_batches([256, 256, 256, 60], 32) == [[3], [0, 1, 2]]
+    assert length_batches([100, 110, 120], 32) == [[0, 1, 2]]  # similar lengths share a batch
+    assert length_batches([10] * 5, 2) == [[0, 1], [2, 3], [4]]  # and never exceed the batch size
+    batches = length_batches([5, 300, 40, 41, 290, 7], 32)
+    assert sorted(i for b in batches for i in b) == list(range(6))
+
+
 def test_score_texts_shape_ranges_and_long_text_windows(tiny_encoder):
     from core.models.encoder import score_texts
 

@@ -250,7 +250,8 @@ def tiny_llm(tmp_path_factory):
 def test_fuzzed_text_through_llm_label_scoring_and_parsing(tiny_llm, text, task):
     import math
 
-    from core.llm.answers import parse_response, score_labels
+    from core.llm.answers import score_labels
+    from core.llm.parsing import parse_response
     from core.llm.tasks import get_task
 
     text = text.replace("\x00", "")

@@ -434,11 +434,16 @@ def test_llm_missing_shows_an_error_and_stores_nothing(app_env, monkeypatch):
     assert [e.value for e in at.error] == [
         "The language model is not available, so Depression did not run and nothing was stored. "
         "Ask an administrator to check the model settings on the Models page."]
-    # The batch run with a language-model task refuses too, before scoring anything.
+    # Analyse still gives the scores and the task head's label (no language model in those), queues no rationale
+    # and says why.
     at.multiselect(key="batch_tasks").set_value(["depression"])
     at.button(key="analyse_all").click().run()
-    assert any("the chosen tasks cannot run and nothing was analysed" in e.value for e in at.error)
-    assert records.list_analyses(app_env.store, [vid]) == []
+    assert any("The language model is not available" in w.value and "no rationale was queued" in w.value
+               for w in at.warning)
+    rows = records.list_analyses(app_env.store, [vid])
+    assert sorted(a["kind"] for a in rows) == ["heads", "llm"] and rows[-1]["outputs"]["label_only"]
+    from core.storage import jobs
+    assert jobs.jobs_for_patient(app_env.store, pid) == []
     assert records.count_visits(app_env.store) == 1
 
 

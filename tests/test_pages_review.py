@@ -7,6 +7,7 @@ import pytest
 from core import review
 from core.storage import records
 from core.storage.audit import list_events
+from core.storage.db import query_rows
 
 NOTE = "Maria Lopez reports she wants to kill herself and has stopped seeing friends."
 
@@ -70,7 +71,7 @@ def test_claim_flag_with_correction_resolves_and_is_audited(app_env, seeded):
     at.button(key="FormSubmitter:review_form-Submit").click().run()
     assert not at.exception, at.exception
     assert "Decision saved." in texts(at)
-    [flag] = records._rows(app_env.store, "SELECT * FROM flags")
+    [flag] = query_rows(app_env.store, "SELECT * FROM flags")
     assert flag["decision"] == "flag" and flag["reason"] == "missed_risk" and flag["corrected_label"] == "yes"
     assert flag["severity"] == "critical" and flag["comment"].startswith("Explicit")
     assert list_events(app_env.store, action="review.decide")[0]["username"] == "qa"
@@ -95,7 +96,7 @@ def test_heads_correction_and_locked_item_for_second_reviewer(app_env, seeded):
     at.number_input(key="review_form_score_isolation").set_value(3.5)
     at.button(key="FormSubmitter:review_form-Submit").click().run()
     assert not at.exception, at.exception
-    [flag] = records._rows(app_env.store, "SELECT * FROM flags")
+    [flag] = query_rows(app_env.store, "SELECT * FROM flags")
     assert flag["corrected_scores"] == '{"isolation": 3.5}'
 
 
@@ -107,7 +108,7 @@ def test_invalid_flag_shows_error(app_env, seeded):
     at.button(key="FormSubmitter:review_form-Submit").click().run()
     assert not at.exception
     assert "Say what is wrong" in texts(at)
-    assert not records._rows(app_env.store, "SELECT * FROM flags")
+    assert not query_rows(app_env.store, "SELECT * FROM flags")
 
 
 def test_export_tab_prepares_deidentified_flags_csv_and_no_training_sets(app_env, seeded):

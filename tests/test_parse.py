@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ValidationError
-from core.llm.answers import label_as_paper, parse_response
+from core.llm.parsing import label_as_paper, parse_response
 from core.llm.tasks import task_for_query
 
 SHARED_IMHI = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "imhi"

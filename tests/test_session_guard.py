@@ -15,7 +15,7 @@ import pytest
 from app.session_guard import FRAGMENT_KEY
 from core.clinical import patients
 from core.security import auth
-from core.storage import records
+from core.storage import accounts as account_rows
 from core.storage.audit import list_events
 from tests.conftest import ROOT
 
@@ -67,18 +67,18 @@ def patient_page(app_env):
 
 def test_timer_check_keeps_a_live_session_and_does_not_extend_it(app_env, patient_page, monkeypatch):
     at, token = patient_page
-    before = records.get_session(app_env.store, auth._token_hash(token))["last_seen"]
+    before = account_rows.get_session(app_env.store, auth.token_hash(token))["last_seen"]
     _timer_tick(at, monkeypatch)
     assert not at.exception, at.exception
     assert at.session_state["auth_token"] == token
-    assert records.get_session(app_env.store, auth._token_hash(token))["last_seen"] == before  # not activity
+    assert account_rows.get_session(app_env.store, auth.token_hash(token))["last_seen"] == before  # not activity
     assert not list_events(app_env.store, action="auth.timeout")
 
 
 def test_expired_session_clears_the_open_page_to_the_login_form(app_env, patient_page, monkeypatch):
     at, token = patient_page
     later = datetime.now(UTC) + timedelta(minutes=app_env.settings.idle_timeout_minutes + 1)
-    monkeypatch.setattr(auth, "_now", lambda: later)  # the screen was left alone past the idle timeout
+    monkeypatch.setattr(auth, "utc_now", lambda: later)  # the screen was left alone past the idle timeout
     _timer_tick(at, monkeypatch)
     assert not at.exception, at.exception
     assert [b.label for b in at.button] == ["Log in"]

@@ -49,17 +49,28 @@ def test_temperature_undoes_overconfident_logits():
     assert th.fit_temperature(z * 4.0, gold) == pytest.approx(4.0, rel=0.15)  # logits 4x too sharp -> T ~ 4
 
 
-def test_fit_head_chooses_on_the_heldout_split_and_calibrates():
+def test_fit_head_chooses_on_out_of_fold_logits_calibrates_and_refits_on_all_rows():
     from core.models.task_training import fit_head
 
     x, y = _blobs(600, k=3, spread=1.0)
     head, m = fit_head("stress_cause", ("a", "b", "c"), x, y, seed=0)
     assert head.weight.shape == (3, 8) and head.bias.shape == (3,) and head.temperature > 0
-    assert m["n_train"] == 480 and m["n_heldout"] == 120
+    assert m["n"] == 600 and m["folds"] == 5
     assert {t["C"] for t in m["grid"]} == {0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0}
+    assert {t["class_weight"] for t in m["grid"]} == {"none", "balanced"}
     chosen = next(t for t in m["grid"] if t["C"] == m["C"] and t["class_weight"] == m["class_weight"])
-    assert chosen["heldout_log_loss"] == min(t["heldout_log_loss"] for t in m["grid"])
-    assert 0 <= m["heldout_ece_after"] <= 0.15 and 0 <= m["heldout_ece_before"] <= 1
+    assert chosen["oof_log_loss"] == min(t["oof_log_loss"] for t in m["grid"])
+    assert 0 <= m["oof_ece_after"] <= 0.15 and 0 <= m["oof_ece_before"] <= 1
+    # seeded: the same rows give the same head
+    again, _ = fit_head("stress_cause", ("a", "b", "c"), x, y, seed=0)
+    assert np.array_equal(again.weight, head.weight) and again.temperature == head.temperature
+    # the stored head is refitted on every row: it differs from any one fold's model and from a fit on 4/5
+    from sklearn.linear_model import LogisticRegression
+
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    full = LogisticRegression(C=m["C"], class_weight=None if m["class_weight"] == "none" else "balanced",
+                              max_iter=1000).fit((x - mu) / sd, y)
+    assert np.allclose(head.logits(x).argmax(1), full.predict((x - mu) / sd))
     # the stored weights act on raw embeddings (the standardisation is folded in)
     acc = (head.probabilities(x).argmax(1) == y).mean()
     assert acc > 0.8
@@ -155,7 +166,8 @@ def _imhi_folder(tmp_path: Path) -> Path:
                                           "No, the post does not show this risk.") + " Reasoning: y"})
     (tmp_path / "DR").mkdir(parents=True)
     (tmp_path / "Irf").mkdir()
-    pd.DataFrame(dr).to_csv(tmp_path / "DR" / "train.csv", index=False)
+    pd.DataFrame(dr[:32]).to_csv(tmp_path / "DR" / "train.csv", index=False)
+    pd.DataFrame(dr[31:]).to_csv(tmp_path / "DR" / "val.csv", index=False)  # row 31 in both files
     pd.DataFrame(irf).to_csv(tmp_path / "Irf" / "val.csv", index=False)
     return tmp_path
 
@@ -172,11 +184,15 @@ def test_train_task_heads_cli_reads_questions_and_writes_a_version(tmp_path, mon
     cfg = json.loads((out / version / "config.json").read_text())
     assert set(cfg["heads"]) == {"depression", "irf_thwarted_belongingness", "irf_perceived_burdensomeness"}
     assert cfg["backbone_id"] == "embedded:all-MiniLM-L6-v2" and cfg["pooling"] == "mean"
-    assert cfg["training_data"]["Irf"]["file"] == "Irf/val.csv" and cfg["training_data"]["DR"]["file"] == "DR/train.csv"
+    assert cfg["training_data"]["Irf"]["files"] == ["Irf/val.csv"]
+    # DR ships train.csv and val.csv: both are training rows, a post in both counted once
+    assert cfg["training_data"]["DR"]["files"] == ["DR/train.csv", "DR/val.csv"]
+    assert cfg["training_data"]["DR"]["duplicates"] == 1
     m = json.loads((out / version / "metrics.json").read_text())
     assert m["heads"]["irf_perceived_burdensomeness"]["n"] == 40  # its own rows only
-    assert {"heldout_ece_before", "heldout_ece_after", "temperature"} <= set(m["heads"]["depression"])
-    assert "held-out wF1" in capsys.readouterr().out
+    assert m["heads"]["depression"]["n"] == 40
+    assert {"oof_ece_before", "oof_ece_after", "temperature", "folds"} <= set(m["heads"]["depression"])
+    assert "out-of-fold wF1" in capsys.readouterr().out
     # a test folder is refused
     (tmp_path / "test").mkdir()
     assert main(["train-task-heads", "--data", str(tmp_path / "test"), "--output", str(out)]) == 2

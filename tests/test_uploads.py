@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from core.clinical import uploads
+from core.clinical import documents
 from core.clinical.uploads import parse_visit_date, read_upload, read_visit_batch
 from core.errors import UploadRejected
 from tests import robustness
@@ -138,7 +138,7 @@ def test_docx_zip_bomb_total_size(settings):
 
 
 def test_docx_too_many_entries(settings):
-    bomb = _zip([(f"word/p{i}.xml", b"") for i in range(uploads.DOCX_MAX_ENTRIES + 1)]
+    bomb = _zip([(f"word/p{i}.xml", b"") for i in range(documents.DOCX_MAX_ENTRIES + 1)]
                 + [("word/document.xml", b"<x/>")])
     rejected("many.docx", bomb, settings, "parts")
 
@@ -181,13 +181,13 @@ def test_encrypted_pdf(settings):
 
 
 def test_pdf_time_limit(settings, monkeypatch):
-    monkeypatch.setattr(uploads, "PDF_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(documents, "PDF_TIMEOUT_S", 0.05)
     rejected("slow.pdf", _pdf("x"), settings, "too long")
 
 
 def test_pdf_memory_limit_is_enforced_in_the_child(settings, monkeypatch):
     # With 15 MB of address space the child cannot even load pypdf: the limit is real, and the refusal clean.
-    monkeypatch.setattr(uploads, "PDF_MEMORY_BYTES", 15 * 1024 * 1024)
+    monkeypatch.setattr(documents, "PDF_MEMORY_BYTES", 15 * 1024 * 1024)
     rejected("big.pdf", _pdf("x"), settings, "memory")
 
 
@@ -213,7 +213,7 @@ def _inflating_pdf(n: int) -> bytes:
 
 @pytest.mark.parametrize("mb", [60, 1024])
 def test_pdf_decompression_bomb_is_contained(settings, monkeypatch, mb):
-    monkeypatch.setattr(uploads, "PDF_MEMORY_BYTES", mb * 1024 * 1024)
+    monkeypatch.setattr(documents, "PDF_MEMORY_BYTES", mb * 1024 * 1024)
     rejected("bomb.pdf", _inflating_pdf(70_000_000), settings, "memory|no selectable|damaged")
 
 

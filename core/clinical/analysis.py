@@ -126,6 +126,41 @@ def run_llm_task(ctx: Context, visit_id: int, task: str | Task, llm, *, embedder
                          prompt_version=outputs.get("prompt_version", ""), key=key, started=start, cache=True)
 
 
+LABEL_ONLY_NOTE = ("The task head's label alone: no language model ran for this output. Its rationale, once "
+                   "written, is a separate output.")
+
+
+def head_label_key(task_heads, task: str | Task, text_hash: str) -> str:
+    """Cache key of a task head's label alone (no language model involved)."""
+    task = get_task(task)
+    return "head-label:" + _key(task_heads.model_id, task_heads.version, task.name, task.prompt_version, text_hash)
+
+
+def run_head_label(ctx: Context, visit_id: int, task: str | Task, task_heads, encoder) -> dict:
+    """A task head's label on one visit, its calibrated probabilities and the sentences it rests on, stored at
+    once as the task's answer without a rationale (``label_only``); the rationale comes later from the LLM."""
+    from core.labels import answer
+
+    spec = get_task(task)
+    if task_heads is None or not task_heads.has(spec.name):
+        raise InferenceError(f"There is no task head for {spec.name}.")
+    visit, _ = _visit_for_run(ctx, visit_id)
+    key = head_label_key(task_heads, spec, visit["text_hash"])
+    found = records.find_analysis(ctx.store, visit_id, LLM_KIND, spec.name, key)
+    if found:
+        return found
+    start = time.perf_counter()
+    try:
+        outputs = answer(None, spec, visit["text"], task_heads=task_heads, encoder=encoder,
+                         no_llm_note=LABEL_ONLY_NOTE)
+    except (RuntimeError, ValueError) as exc:
+        raise InferenceError(f"The task head failed on this note: {exc}") from exc
+    outputs["label_only"] = True
+    return _store_result(ctx, visit_id=visit_id, kind=LLM_KIND, task=spec.name, outputs=outputs,
+                         model_id=task_heads.model_id, model_version=task_heads.version,
+                         prompt_version=spec.prompt_version, key=key, started=start)
+
+
 def run_progression(ctx: Context, patient_id: int, llm, *, on_token=None) -> dict:
     """The LLM's symptom-progression narrative across the patient's dated visits (stored on the latest visit)."""
     from core.llm import answers

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from core.clinical.trends import arrow, trends_from_analyses
+from core.clinical.trends import arrow, latest_heads_per_visit, trends_from_analyses
 from core.context import Context
 from core.models.heads import HEADS
+from core.models.reliability import reliability
+from core.review.quality import quality_stats
 from core.safety.crisis_state import patient_states
 from core.storage import records, signoff
 
@@ -22,9 +24,6 @@ REASONS = ("crisis", "qa_flag", "worsening")
 
 def _adequate_alerts(ctx: Context, trends, analyses: list[dict]) -> list[str]:
     """Labels of the heads with a worsening alert whose real-text evaluation is adequate."""
-    from core.clinical.trends import latest_heads_per_visit
-    from core.models.reliability import reliability
-
     series = latest_heads_per_visit(analyses)
     if not series:
         return []
@@ -48,7 +47,6 @@ def _latest_visit_texts(ctx: Context, patient_ids: list[int]) -> dict[int, dict]
 
 def summarise_patients(ctx: Context, rows: list[dict]) -> None:
     """Add status light, crisis flag and per-head trend arrows to patient rows (in place)."""
-
     ids = [r["id"] for r in rows]
     flagged = signoff.patients_with_current_flags(ctx.store, ids)
     # Crisis: any visit with a flag nobody on the care team has acknowledged, not only the latest note.
@@ -75,7 +73,6 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
 def overview(ctx: Context) -> dict:
     """Cohort-level figures for clinical leads: score distributions and patients needing attention."""
     ctx.require("cohort.read")
-    from core.clinical.trends import latest_heads_per_visit, trends_from_analyses
 
     heads_rows = records.latest_analyses_by_patient(ctx.store, "heads")
     by_patient: dict[int, list[dict]] = defaultdict(list)
@@ -104,8 +101,6 @@ def overview(ctx: Context) -> dict:
     attention.sort(key=lambda a: (REASONS.index(a["status"]), -len(a["reasons"]), -a["unsigned_outputs"]))
     flags = []
     if ctx.user.can("quality.read"):
-        from core.review.quality import quality_stats
-
         rates = quality_stats(ctx, freq="M").flag_rate
         flags = rates.to_dict("records") if len(rates) else []
     ctx.audit("cohort.read", "cohort", "", patients=len(rows))

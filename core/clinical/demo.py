@@ -69,7 +69,6 @@ def score_demo(store: Store, encoder, progress=None, *, patient_id: int | None =
 
     Uses the same cache key as a clinician's run, so nothing is scored twice.
     """
-    from core.clinical.analysis import HEADS_KIND
 
     todo = _unscored(store, encoder, patient_id)
     if not todo:

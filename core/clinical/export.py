@@ -13,6 +13,7 @@ from core.clinical.provenance import DISCLAIMER, signer
 from core.clinical.trends import trends_from_analyses
 from core.context import Context
 from core.models.heads import HEADS
+from core.safety.crisis_state import results_for
 from core.safety.csvsafe import safe_cell
 from core.storage import records
 
@@ -53,7 +54,6 @@ def _markdown(ctx: Context, patient_id: int) -> str:
     by_visit: dict[int, list] = {}
     for a in analyses:
         by_visit.setdefault(a["visit_id"], []).append(a)
-    from core.safety.crisis_state import results_for
 
     crisis_of = results_for(ctx.store, visits, consent=bool(patient["consent_ml"]))
     for v in visits:

@@ -15,5 +15,6 @@ def typical_seconds(ctx: Context, kind: str = "llm", limit: int = 50) -> tuple[f
     what a person waited, which is what a tooltip should promise.
     """
     ctx.require("analyses.run")
-    runs = records.recent_durations(ctx.store, kind, limit)
+    # A task head's label stored alone (kind "llm", no language model involved) is not a language-model run.
+    runs = records.recent_durations(ctx.store, kind, limit, skip_key_prefix="head-label:" if kind == "llm" else "")
     return (median(runs) / 1000, len(runs)) if runs else None

@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 
 from core.models.heads import HEADS, band_index, severity_rank
+from core.models.reliability import reliability
 
 NOT_TRENDS = ("family_history",)  # facts mentioned in a visit, not trajectories
 
@@ -168,8 +169,6 @@ def trends_from_analyses(analyses: list[dict], window: int, heads_dir=None) -> l
         return []
     errors = None
     if heads_dir is not None:
-        from core.models.reliability import reliability
-
         errors = {k: r.test_error for k, r in reliability(heads_dir, series[-1]["model_version"]).items()}
     trends = patient_trends([a["outputs"] for a in series], window, errors)
     for t in trends:

@@ -10,7 +10,8 @@ from core.backends import load_encoder
 from core.clinical import demo
 from core.errors import ModelUnavailable
 from core.security import auth
-from core.storage import Store, migrate, open_store, records
+from core.storage import Store, migrate, open_store
+from core.storage import accounts as account_rows
 
 
 def register(sub) -> None:
@@ -41,7 +42,7 @@ def init_db(args, settings) -> int:
         if folder.is_dir() and folder.stat().st_uid == os.getuid():
             os.chmod(folder, 0o700)
     print(f"database: {settings.database} (migrations applied now: {applied or 'none'})")
-    if args.no_accounts or records.count_users(store) > 0:
+    if args.no_accounts or account_rows.count_users(store) > 0:
         return 0
     lines = []
     admin = None
@@ -80,7 +81,6 @@ def _score_demo(store, settings) -> None:
     """Pre-compute the head scores of the demo cohort when trained heads are installed."""
     from tqdm import tqdm
 
-    from core.clinical import demo
 
     try:
         encoder = load_encoder(settings)

@@ -132,8 +132,8 @@ def train_task_heads(args, settings) -> int:
     out = run(settings, Path(args.data), Path(args.output) if args.output else None, seed=args.seed,
               log=lambda m: print(m, file=sys.stderr), progress_factory=bar)
     for task, m in out["metrics"]["heads"].items():
-        print(f"{task:30s} held-out wF1 {m['heldout_weighted_f1']:.3f}  ECE {m['heldout_ece_before']:.3f} -> "
-              f"{m['heldout_ece_after']:.3f}  (n {m['n']})")
+        print(f"{task:30s} out-of-fold wF1 {m['oof_weighted_f1']:.3f}  ECE {m['oof_ece_before']:.3f} -> "
+              f"{m['oof_ece_after']:.3f}  (n {m['n']}, {m['folds']} folds)")
     print(f"{out['path']}  (LATEST)")
     return 0
 
@@ -152,7 +152,6 @@ def models_list(args, settings) -> int:
 
 
 def models_promote(args, settings) -> int:
-    from core.models import registry as model_registry
 
     model_registry.promote(_heads_dir(args, settings), args.version, force=args.force)
     print(f"LATEST -> {args.version}")
@@ -160,7 +159,6 @@ def models_promote(args, settings) -> int:
 
 
 def models_rollback(args, settings) -> int:
-    from core.models import registry as model_registry
 
     model_registry.rollback(_heads_dir(args, settings), args.version)
     print(f"LATEST -> {args.version}")
@@ -168,7 +166,6 @@ def models_rollback(args, settings) -> int:
 
 
 def models_prune(args, settings) -> int:
-    from core.models import registry as model_registry
 
     store = open_store(settings.database, key=settings.database_key)
     try:

@@ -6,6 +6,9 @@ import json
 import sys
 from pathlib import Path
 
+from core.clinical import indicator_records
+from core.storage import open_store
+
 _SHARED = str(Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 
@@ -77,16 +80,13 @@ def build_reference(args, settings) -> int:
 
 
 def backfill(args, settings) -> int:
-    from core.clinical.indicator_records import backfill as run
-    from core.storage import open_store
-
     for path in (settings.database, settings.demo_database):
         if path != settings.database and not Path(path).exists():
             continue
         bar = _Bar(f"visits in {Path(path).name}")
         store = open_store(path)
         try:
-            done = run(store, progress=lambda n, bar=bar: bar(n - bar.bar.n))
+            done = indicator_records.backfill(store, progress=lambda n, bar=bar: bar(n - bar.bar.n))
         finally:
             store.close()
             bar.close()

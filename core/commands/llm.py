@@ -7,10 +7,10 @@ from pathlib import Path
 
 from core.errors import DataError
 from core.llm import model as llm_model
-from core.llm.answers import parse_response
 from core.llm.imhi import evaluate, write_markdown
 from core.llm.lora import LoraArgs
 from core.llm.lora import train_lora as run
+from core.llm.parsing import parse_response
 from core.llm.tasks import get_task
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from core.context import Context
 from core.errors import ValidationError
 from core.security.auth import User
-from core.storage import open_store, records
+from core.storage import accounts as account_rows
+from core.storage import open_store
 
 
 def register(sub) -> None:
@@ -47,7 +48,7 @@ def _context(args, settings):
     if not args.user:
         raise ValidationError("Name the account to act as with --user (or set MHD_USER).")
     store = open_store(settings.demo_database if args.demo else settings.database, key=settings.database_key)
-    row = records.get_user_by_name(store, args.user)
+    row = account_rows.get_user_by_name(store, args.user)
     if row is None or not row["active"]:
         raise ValidationError(f"No active account named {args.user!r}.")
     user = User(row["id"], row["username"], row["display_name"], row["role"])

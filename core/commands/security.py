@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from core.security import auth
-from core.security.audit import export_csv, verify
+from core.security import accounts, auth
+from core.security.audit import checkpoint, export_csv, verify
 from core.security.auth import console_actor
 from core.security.backup import backup, encrypt_database, restore
 from core.storage import Store, migrate
@@ -71,7 +71,6 @@ def register(sub) -> None:
 
 
 def _store(settings):
-
     # The key of these settings (which may come from --config), not only the environment's.
     store = Store(settings.database, key=settings.database_key)
     migrate(store.db)
@@ -99,7 +98,6 @@ def users_create_admin(args, settings) -> int:
 def users_create(args, settings) -> int:
     import secrets
 
-    from core.security import auth
 
     store = _store(settings)
     given = _password(args)
@@ -112,9 +110,8 @@ def users_create(args, settings) -> int:
 
 
 def users_list(args, settings) -> int:
-    from core.security import auth
 
-    rows = auth.list_users(_store(settings), auth.console_actor())
+    rows = accounts.list_users(_store(settings), auth.console_actor())
     print(f"{'username':<32} {'role':<15} {'status':<9} created")
     for r in rows:
         status = "disabled" if not r["active"] else ("locked" if r["locked"] else "active")
@@ -123,26 +120,24 @@ def users_list(args, settings) -> int:
 
 
 def users_set(args, settings) -> int:
-    from core.security import auth
 
     store = _store(settings)
-    row = auth.find_user(store, args.username)
+    row = accounts.find_user(store, args.username)
     actor = auth.console_actor()
     if args.action == "unlock":
-        auth.unlock(store, row["id"], actor)
+        accounts.unlock(store, row["id"], actor)
     else:
-        auth.set_active(store, row["id"], args.action == "enable", actor)
+        accounts.set_active(store, row["id"], args.action == "enable", actor)
     print(f"{args.username}: {args.action}d")
     return 0
 
 
 def users_reset_password(args, settings) -> int:
-    from core.security import auth
 
     store = _store(settings)
-    row = auth.find_user(store, args.username)
+    row = accounts.find_user(store, args.username)
     given = _password(args)
-    password = auth.reset_password(store, row["id"], auth.console_actor(), given)
+    password = accounts.reset_password(store, row["id"], auth.console_actor(), given)
     print(f"{args.username}: password reset, account unlocked, sessions ended.")
     if not given:
         print(f"  new password (shown once): {password}")
@@ -150,7 +145,6 @@ def users_reset_password(args, settings) -> int:
 
 
 def audit_verify(args, settings) -> int:
-
     result = verify(_store(settings), console_actor(), tuple(args.checkpoints))
     if result.ok:
         legacy = f", {result.legacy} from before the audit key" if result.legacy else ""
@@ -167,8 +161,6 @@ def audit_verify(args, settings) -> int:
 def audit_checkpoint(args, settings) -> int:
     import json
 
-    from core.security.audit import checkpoint
-    from core.security.auth import console_actor
 
     record = checkpoint(_store(settings), console_actor())
     line = json.dumps(record, sort_keys=True)
@@ -185,7 +177,6 @@ def audit_checkpoint(args, settings) -> int:
 
 
 def audit_export(args, settings) -> int:
-    from core.security.auth import console_actor
 
     data = export_csv(_store(settings), console_actor(), action=args.action, username=args.username)
     if args.out == "-":
@@ -201,8 +192,6 @@ def audit_export(args, settings) -> int:
 
 
 def backup_cmd(args, settings) -> int:
-
-    from core.security.auth import console_actor
 
     key = settings.database_key
     dest = backup(settings.database, args.dest, key=key, actor=console_actor())
@@ -224,12 +213,10 @@ def _confirm(yes: bool, what: str, question: str, word: str) -> int | None:
 
 
 def restore_cmd(args, settings) -> int:
-
     refused = _confirm(args.yes, "restore replaces the database",
                        f"Replace {settings.database} with {args.src}?", "restore")
     if refused is not None:
         return refused
-    from core.security.auth import console_actor
 
     restore(args.src, settings.database, key=settings.database_key, actor=console_actor())
     print(f"{settings.database} restored from {args.src} (integrity_check ok)")
@@ -237,7 +224,6 @@ def restore_cmd(args, settings) -> int:
 
 
 def encrypt_db_cmd(args, settings) -> int:
-
     if not settings.database_key:
         print("error: set MHD_DB_KEY (or db_key_file) to the new passphrase first", file=sys.stderr)
         return 2

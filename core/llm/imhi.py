@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from core.errors import DataError, ValidationError
-from core.llm import answers
+from core.llm import answers, parsing
 from core.llm import model as llm_model
-from core.llm.answers import parse_response
 from core.llm.model import EVALUATION_FILE
+from core.llm.parsing import parse_response
 from core.llm.tasks import DATASET_TASKS, REASONING, TASKS, get_task, split_query, task_for_query
 
 NO_LABEL = "(no label)"
@@ -99,7 +99,7 @@ def predict(llm, task_name: str, post: str, with_generation: bool) -> dict:
            "raw_scores": raw, "score_seconds": t1 - t0}
     if with_generation:
         text, _, _ = answers._greedy(llm, cache, last, max_new_tokens=GENERATION_TOKENS, stop=(REASONING,))
-        out["generated"] = answers.label_as_paper(task_name, text) or NO_LABEL
+        out["generated"] = parsing.label_as_paper(task_name, text) or NO_LABEL
         out["generated_text"] = text
         out["generate_seconds"] = time.perf_counter() - t0  # includes the shared prompt pass
     return out

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from core.errors import DataError, ValidationError
 from core.hardware import resolve_device
-from core.llm.answers import parse_response
 from core.llm.model import PROVENANCE_FILE, load_base_model, load_tokenizer, resolve_base
+from core.llm.parsing import parse_response
 from core.llm.tasks import ANSWER_SEPARATOR, REASONING, get_task, split_query, task_for_query
 
 ANSWER_COLUMNS = ("gpt-3.5-turbo", "answer", "response", "output")

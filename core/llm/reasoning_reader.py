@@ -239,7 +239,7 @@ def read_training_answers(data_dir: Path) -> tuple[list[dict], list[dict]]:
     Irf and MultiWD files mix several questions, each row's task is read from its query."""
     import pandas as pd
 
-    from core.llm.answers import parse_response
+    from core.llm.parsing import parse_response
     from core.llm.tasks import DATASET_TASKS, task_for_query
 
     data_dir = Path(data_dir)

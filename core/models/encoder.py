@@ -34,22 +34,23 @@ from core.errors import ModelUnavailable
 from core.hardware import resolve_device, resolve_encoder_source
 from core.models import registry as model_registry
 from core.models.checkpoint import MultiTaskModel, load_checkpoint, read_checkpoint_config
-from core.models.windows import INFER_BATCH, pad_batch, windows_for
+from core.models.windows import INFER_BATCH, length_batches, pad_batch, windows_for
 
 
 def embed_sequences(model: MultiTaskModel, seqs: list[list[int]], pad_id: int, *, batch_size: int = INFER_BATCH,
                     device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
-    """Pooled embeddings of token sequences: length-sorted batches, dynamic padding, inference_mode."""
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    """Pooled embeddings of token sequences: length-sorted batches of similar lengths, dynamic padding,
+    inference_mode."""
     out = torch.empty((len(seqs), model.backbone.config.hidden_size), dtype=torch.float32)
     model.eval()
+    done = 0
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for idx in length_batches([len(s) for s in seqs], batch_size):
             ids, mask = pad_batch([seqs[i] for i in idx], pad_id)
             out[idx] = model.embed(ids.to(device), mask.to(device)).float().cpu()
+            done += len(idx)
             if progress:
-                progress(min(start + batch_size, len(order)), len(order))
+                progress(done, len(seqs))
     return out
 
 

@@ -82,9 +82,12 @@ BAND_MEANINGS: dict[str, dict[str, str]] = {
 
 
 def band_index(spec: HeadSpec, value: float) -> int:
-    """Index of the band holding ``value`` (bands ascend; a value above the range falls in the last)."""
+    """Index of the band holding ``value`` (bands ascend; a value above the range falls in the last).
+
+    A value exactly on a cut-off belongs to the less concerning of the two bands: a sentiment of 0 is
+    neutral/positive, not negative; a trauma score of 1.5 is none/minimal."""
     for i, (upper, _) in enumerate(spec.bands):
-        if value <= upper:
+        if value < upper or (value == upper and spec.worse_when == "high"):
             return i
     return len(spec.bands) - 1
 

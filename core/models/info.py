@@ -94,7 +94,6 @@ def compute_device(settings: Settings) -> dict:
 
 def heads_installed(settings: Settings) -> bool:
     """Whether a trained heads checkpoint can be loaded (files only, no model load)."""
-    from core.models import registry as model_registry
 
     try:
         return bool(model_registry.resolve_version(Path(settings.heads_dir), settings.heads_version))

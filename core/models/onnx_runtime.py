@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.errors import ModelUnavailable
 from core.models.checkpoint import HEADS_FILE, read_checkpoint_config
-from core.models.windows import pad_batch
+from core.models.windows import length_batches, pad_batch
 
 
 def onnx_dir(settings, version: str) -> Path:
@@ -58,16 +58,16 @@ def embed_with_onnx(session, seqs: list[list[int]], pad_id: int, *, batch_size: 
     import numpy as np
     import torch
 
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out = None
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+    done = 0
+    for idx in length_batches([len(s) for s in seqs], batch_size):
         ids, mask = pad_batch([seqs[i] for i in idx], pad_id)
         pooled = session.run(["pooled"], {"input_ids": ids.numpy().astype(np.int64),
                                           "attention_mask": mask.numpy().astype(np.int64)})[0]
         if out is None:
             out = torch.empty((len(seqs), pooled.shape[1]), dtype=torch.float32)
         out[idx] = torch.from_numpy(pooled.astype(np.float32))
+        done += len(idx)
         if progress:
-            progress(min(start + batch_size, len(order)), len(order))
+            progress(done, len(seqs))
     return out

@@ -83,7 +83,13 @@ class Interval:
     confidence: str        # "high" | "medium" | "low", from the interval's width on the head's range
 
     def fmt(self, x: float) -> str:
-        return f"{x:.{self.decimals}f}"
+        # + 0.0 turns the -0.0 that rounding leaves of a small negative value into 0.0 ("0.0", never "-0.0").
+        return f"{round(x, self.decimals) + 0.0:.{self.decimals}f}"
+
+    @property
+    def shown(self) -> float:
+        """The value as the reader sees it (rounded to the digits shown): what its band is read from."""
+        return float(self.fmt(self.value))
 
     @property
     def text(self) -> str:

@@ -394,7 +394,7 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
     One batched backbone pass over every (sentence, window it lies in) pair.
     """
     from core.llm.evidence import split_sentences
-    from core.models.encoder import _pooled
+    from core.models.encoder import _pooled, window_embeddings
     from core.models.windows import wrap
 
     text, _ = reading_text(text)  # same offsets; instructions to the model blanked, as predict reads it
@@ -413,6 +413,10 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
         if j < len(bounds) and bounds[j][0] <= a < bounds[j][1]:
             tok_sentence[t] = j
     seqs: list[list[int]] = [wrap(encoder.tokenizer, w) for w in full_windows]
+    with encoder._lock:  # the whole note's windows: usually cached by the label that was just given
+        base_t, _, _, cached_seqs, _ = window_embeddings(encoder, [text])
+    if cached_seqs != seqs:  # a tokenizer that splits differently with offsets: embed the windows here
+        base_t = None
     jobs: list[tuple[int, int]] = []  # (sentence, window) for seqs after the full windows
     for si in range(len(sentences)):
         for wi, s in enumerate(starts):
@@ -421,9 +425,11 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
                 kept = [tok for tok, hit in zip(full_windows[wi], inside, strict=True) if not hit]
                 seqs.append(wrap(encoder.tokenizer, kept))
                 jobs.append((si, wi))
-    with encoder._lock:
-        pooled = _pooled(encoder, seqs, None).numpy().astype(np.float64)
     n_full = len(full_windows)
+    todo = seqs if base_t is None else seqs[n_full:]
+    with encoder._lock:
+        fresh = [_pooled(encoder, todo, None).numpy()] if todo else []
+    pooled = np.concatenate(([] if base_t is None else [base_t.numpy()]) + fresh).astype(np.float64)
     base = pooled[:n_full]
     base_w = np.array([max(1, len(s)) for s in seqs[:n_full]], dtype=np.float64)
     emb_full = (base * base_w[:, None]).sum(0) / base_w.sum()

@@ -71,5 +71,18 @@ def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.T
     return ids, mask
 
 
+# A batch holds sequences at most this much longer than its shortest: a long note's short last window runs on its
+# own instead of being padded to a full window (attention is computed over the padding too).
+BATCH_LENGTH_SPREAD = 1.3
 
 
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices in ascending length, cut into batches of at most batch_size whose lengths stay within the spread."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if (not batches or len(batches[-1]) >= batch_size
+                or lengths[i] > BATCH_LENGTH_SPREAD * lengths[batches[-1][0]] + 8):
+            batches.append([])
+        batches[-1].append(i)
+    return batches

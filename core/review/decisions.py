@@ -22,6 +22,7 @@ from core.review.items import (
     get_overlap,
     task_labels,
 )
+from core.storage import accounts as account_rows
 from core.storage import records
 from core.storage import review as store_review
 
@@ -132,7 +133,7 @@ def assign(ctx: Context, analysis_id: int, username: str | None) -> dict:
     ctx.require("review.act")
     target = None
     if username:
-        row = records.get_user_by_name(ctx.store, username)
+        row = account_rows.get_user_by_name(ctx.store, username)
         if row is None or not row["active"]:
             raise ValidationError(f"No active account named {username!r}.")
         if row["role"] != "qa_reviewer":

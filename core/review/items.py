@@ -25,7 +25,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from core.context import Context
 from core.errors import AnalysisNotFound, ItemLocked, ValidationError
+from core.llm.tasks import TASKS
 from core.models.heads import HEAD_NAMES, get_head
+from core.safety.crisis_state import results_for
+from core.safety.deid import deidentify
+from core.storage import accounts as account_rows
 from core.storage import records
 from core.storage import review as store_review
 
@@ -86,8 +90,6 @@ def confidence_of(analysis: dict) -> float | None:
 
 def _crisis(ctx: Context, visit_id: int, text: str) -> bool:
     """The visit's stored crisis result (both layers when it was saved), computed now if it has none."""
-    from core.safety.crisis_state import results_for
-
     return results_for(ctx.store, [{"id": visit_id, "text": text or ""}])[visit_id].flagged
 
 
@@ -132,19 +134,8 @@ def _sync(ctx: Context) -> int:
 
 
 # ---------------------------------------------------------------- de-identification
-def _deidentifier():
-    try:
-        from core.safety.deid import deidentify
-    except ImportError:
-        return None
-    return deidentify
-
-
 def _deid(text: str | None) -> str | None:
-    if not text:
-        return text
-    fn = _deidentifier()
-    return WITHHELD if fn is None else fn(text)
+    return deidentify(text) if text else text
 
 
 # Model outputs are small documents; anything nested deeper than this is withheld rather than walked.
@@ -258,7 +249,7 @@ def facets(ctx: Context) -> dict[str, list[str]]:
 def reviewers(ctx: Context) -> list[str]:
     """Usernames of the active QA reviewers (for assignment)."""
     ctx.require("review.queue")
-    return [u["username"] for u in records.list_users(ctx.store) if u["role"] == "qa_reviewer" and u["active"]]
+    return [u["username"] for u in account_rows.list_users(ctx.store) if u["role"] == "qa_reviewer" and u["active"]]
 
 
 def _item_state(ctx: Context, analysis_id: int, now: datetime | None = None) -> dict:
@@ -369,11 +360,7 @@ def release(ctx: Context, analysis_id: int) -> None:
 
 def task_labels(task: str, outputs: dict | None = None) -> list[str]:
     """The labels a corrected answer may take: the task registry's, else the labels the model scored."""
-    try:
-        from core.llm.tasks import TASKS
-    except ImportError:
-        TASKS = {}
-    spec = TASKS.get(task) if hasattr(TASKS, "get") else None
+    spec = TASKS.get(task)
     labels = list(getattr(spec, "labels", None) or [])
     if not labels and outputs:
         labels = list((outputs.get("probabilities") or {}).keys())

@@ -34,9 +34,19 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.errors import AccountLocked, AuthError, PermissionDenied, RateLimited, SessionExpired, ValidationError
+from core.errors import (
+    AccountLocked,
+    AuthError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    SessionExpired,
+    ValidationError,
+)
+from core.security.ratelimit import login_limiter
 from core.settings import Settings
-from core.storage import Store, records
+from core.storage import Store
+from core.storage import accounts as account_rows
 from core.storage.audit import append_event, resolve_key
 
 ROLES = ("psychiatrist", "clinical_lead", "qa_reviewer", "admin")
@@ -141,15 +151,15 @@ def _burn_time(password: str) -> None:
     check_password(_dummy_hash, password)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _to_user(row: dict, *, method: str = "password") -> User:
+def to_user(row: dict, *, method: str = "password") -> User:
     return User(id=row["id"], username=row["username"], display_name=row["display_name"], role=row["role"],
                 must_change_password=bool(row.get("must_change_password")) and method == "password")
 
@@ -185,14 +195,14 @@ def create_user(store: Store, username: str, password: str, role: str, display_n
     The password was chosen by someone else (an admin, the console, the first-run bootstrap), so by default
     the person must replace it at their first login; ``must_change=False`` is for accounts whose owner chose it.
     """
-    if records.count_users(store) > 0:
+    if account_rows.count_users(store) > 0:
         require(actor, "users.manage")
     username = validate_username(username)
     if role not in ROLES:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     validate_password(password, username)
     with store.tx():
-        user_id = records.insert_user(store, username, display_name or username, role, hash_password(password),
+        user_id = account_rows.insert_user(store, username, display_name or username, role, hash_password(password),
                                       must_change_password=must_change)
         append_event(store, user_id=(actor.id or None) if actor else None,
                      username=actor.username if actor else "system", action="user.create", entity="user",
@@ -202,7 +212,7 @@ def create_user(store: Store, username: str, password: str, role: str, display_n
 
 def bootstrap_admin(store: Store, username: str = "admin") -> str | None:
     """On first run create an admin with a random password and return it (shown once)."""
-    if records.count_users(store) > 0:
+    if account_rows.count_users(store) > 0:
         return None
     password = secrets.token_urlsafe(12)
     create_user(store, username, password, "admin", "Administrator")  # must be changed at first login
@@ -219,9 +229,9 @@ def _name_digest(store: Store, username: str) -> str:
                     hashlib.sha256).hexdigest()[:32]
 
 
-def _is_locked(locked_until: str) -> bool:
+def is_locked(locked_until: str) -> bool:
     try:
-        return datetime.fromisoformat(locked_until) > _now()
+        return datetime.fromisoformat(locked_until) > utc_now()
     except (TypeError, ValueError):
         return True  # an unreadable lock stays a lock
 
@@ -229,7 +239,6 @@ def _is_locked(locked_until: str) -> bool:
 def _throttle(settings: Settings, client: str) -> None:
     if not client:
         return
-    from core.security.ratelimit import login_limiter
 
     wait = login_limiter(settings.login_rate_per_minute).hit(f"login:{client}")
     if wait:
@@ -237,9 +246,9 @@ def _throttle(settings: Settings, client: str) -> None:
 
 
 def _reserve(store: Store, settings: Settings, row: dict | None, digest: str) -> str:
-    lock_until = (_now() + timedelta(minutes=settings.lockout_minutes)).isoformat()
-    return records.reserve_login_attempt(store, user_id=row["id"] if row else None, name_digest=digest,
-                                         threshold=max(1, int(settings.lockout_threshold)), is_locked=_is_locked,
+    lock_until = (utc_now() + timedelta(minutes=settings.lockout_minutes)).isoformat()
+    return account_rows.reserve_login_attempt(store, user_id=row["id"] if row else None, name_digest=digest,
+                                         threshold=max(1, int(settings.lockout_threshold)), is_locked=is_locked,
                                          lock_until=lock_until)
 
 
@@ -256,7 +265,7 @@ def login(store: Store, settings: Settings, username: str, password: str, *, cli
     _throttle(settings, str(client or ""))
     username = str(username or "").strip()[:64]
     password = str(password or "")[:MAX_PASSWORD_LENGTH]
-    row = records.get_user_by_name(store, username) if username else None
+    row = account_rows.get_user_by_name(store, username) if username else None
     known = row is not None and bool(row["active"])
     digest = _name_digest(store, username)
     verdict = _reserve(store, settings, row, digest)
@@ -288,11 +297,11 @@ def login(store: Store, settings: Settings, username: str, password: str, *, cli
         changes["password_hash"] = hash_password(password)
     token = secrets.token_urlsafe(32)
     with store.tx():
-        records.update_user(store, row["id"], **changes)
-        records.insert_session(store, _token_hash(token), row["id"])
+        account_rows.update_user(store, row["id"], **changes)
+        account_rows.insert_session(store, token_hash(token), row["id"])
         append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
                      entity_id=row["id"], details={"must_change_password": bool(row["must_change_password"])})
-    return _to_user(row), token
+    return to_user(row), token
 
 
 def resume(store: Store, settings: Settings, token: str | None, *, touch: bool = True) -> User:
@@ -303,34 +312,34 @@ def resume(store: Store, settings: Settings, token: str | None, *, touch: bool =
     """
     if not token:
         raise SessionExpired("Please log in.")
-    session = records.get_session(store, _token_hash(token))
+    session = account_rows.get_session(store, token_hash(token))
     if session is None or session["revoked"]:
         raise SessionExpired("Your session has ended. Please log in again.")
-    if _now() - datetime.fromisoformat(session["created_at"]) > timedelta(hours=SESSION_MAX_HOURS):
-        records.revoke_session(store, _token_hash(token))
+    if utc_now() - datetime.fromisoformat(session["created_at"]) > timedelta(hours=SESSION_MAX_HOURS):
+        account_rows.revoke_session(store, token_hash(token))
         raise SessionExpired(f"Sessions last at most {SESSION_MAX_HOURS} hours. Please log in again.")
-    idle = _now() - datetime.fromisoformat(session["last_seen"])
+    idle = utc_now() - datetime.fromisoformat(session["last_seen"])
     if idle > timedelta(minutes=settings.idle_timeout_minutes):
-        records.revoke_session(store, _token_hash(token))
-        row = records.get_user(store, session["user_id"])
+        account_rows.revoke_session(store, token_hash(token))
+        row = account_rows.get_user(store, session["user_id"])
         append_event(store, user_id=session["user_id"], username=row["username"] if row else "",
                      action="auth.timeout", entity="user", entity_id=session["user_id"])
         raise SessionExpired(f"You were logged out after {settings.idle_timeout_minutes} idle minutes.")
-    row = records.get_user(store, session["user_id"])
+    row = account_rows.get_user(store, session["user_id"])
     if row is None or not row["active"]:
         raise SessionExpired("This account is no longer active.")
     if touch:
-        records.touch_session(store, _token_hash(token))
-    return _to_user(row, method=session.get("method") or "password")
+        account_rows.touch_session(store, token_hash(token))
+    return to_user(row, method=session.get("method") or "password")
 
 
 def logout(store: Store, token: str | None) -> None:
     if not token:
         return
-    session = records.get_session(store, _token_hash(token))
-    records.revoke_session(store, _token_hash(token))
+    session = account_rows.get_session(store, token_hash(token))
+    account_rows.revoke_session(store, token_hash(token))
     if session:
-        row = records.get_user(store, session["user_id"])
+        row = account_rows.get_user(store, session["user_id"])
         append_event(store, user_id=session["user_id"], username=row["username"] if row else "",
                      action="auth.logout", entity="user", entity_id=session["user_id"])
 
@@ -352,87 +361,12 @@ def console_actor() -> User:
     return User(id=0, username="console", display_name="Command line", role="admin")
 
 
-def _audit_actor(actor: User) -> dict:
-    return {"user_id": actor.id or None, "username": actor.username}
-
-
-def _target(store: Store, user_id: int) -> dict:
-    row = records.get_user(store, int(user_id))
+def account(store: Store, user_id: int) -> dict:
+    row = account_rows.get_user(store, int(user_id))
     if row is None:
-        from core.errors import NotFound
-
         raise NotFound(f"No account with id {user_id}.")
     return row
 
-
-def _active_admins(store: Store) -> list[dict]:
-    return [u for u in records.list_users(store) if u["role"] == "admin" and u["active"]]
-
-
-def list_users(store: Store, actor: User | None) -> list[dict]:
-    """Every account (no password hashes), for admins."""
-    require(actor, "users.manage")
-    rows = records.list_users(store)
-    now = _now()
-    for r in rows:
-        r["locked"] = bool(r["locked_until"] and datetime.fromisoformat(r["locked_until"]) > now)
-        r["role_label"] = ROLE_LABELS.get(r["role"], r["role"])
-    return rows
-
-
-def find_user(store: Store, username: str) -> dict:
-    row = records.get_user_by_name(store, str(username).strip())
-    if row is None:
-        from core.errors import NotFound
-
-        raise NotFound(f"No account named {username!r}.")
-    return row
-
-
-def set_active(store: Store, user_id: int, active: bool, actor: User | None) -> None:
-    """Disable (or re-enable) an account; disabling ends its sessions. The last active admin stays."""
-    require(actor, "users.manage")
-    row = _target(store, user_id)
-    if not active:
-        if actor.id and row["id"] == actor.id:
-            raise ValidationError("You cannot disable your own account.")
-        if row["role"] == "admin" and len(_active_admins(store)) <= 1 and row["active"]:
-            raise ValidationError("This is the last active administrator; create another one first.")
-    with store.tx():
-        records.update_user(store, row["id"], active=int(bool(active)))
-        append_event(store, **_audit_actor(actor), action="user.enable" if active else "user.disable",
-                     entity="user", entity_id=row["id"], details={"username": row["username"]})
-
-
-def set_role(store: Store, user_id: int, role: str, actor: User | None) -> None:
-    require(actor, "users.manage")
-    if role not in ROLES:
-        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    row = _target(store, user_id)
-    if row["role"] == "admin" and role != "admin" and len(_active_admins(store)) <= 1 and row["active"]:
-        raise ValidationError("This is the last active administrator; create another one first.")
-    with store.tx():
-        records.update_user(store, row["id"], role=role)
-        append_event(store, **_audit_actor(actor), action="user.role", entity="user", entity_id=row["id"],
-                     details={"username": row["username"], "before": row["role"], "after": role})
-
-
-def reset_password(store: Store, user_id: int, actor: User | None, new_password: str | None = None) -> str:
-    """Set a new password (random when none is given), unlock the account, end its sessions; returns it.
-
-    The account must choose its own password at its next login: an administrator who knows the reset password
-    cannot go on using it to act under the person's name.
-    """
-    require(actor, "users.manage")
-    row = _target(store, user_id)
-    password = new_password or secrets.token_urlsafe(12)
-    validate_password(password, row["username"])
-    with store.tx():
-        records.update_user(store, row["id"], password_hash=hash_password(password), failed_logins=0,
-                            locked_until=None, must_change_password=1)
-        append_event(store, **_audit_actor(actor), action="user.reset_password", entity="user", entity_id=row["id"],
-                     details={"username": row["username"], "generated": new_password is None})
-    return password
 
 
 def change_password(store: Store, settings: Settings, user: User, old_password: str, new_password: str, *,
@@ -443,7 +377,7 @@ def change_password(store: Store, settings: Settings, user: User, old_password: 
     The one way a password stops being "must change": the person chose the new one themselves.
     """
     _throttle(settings, str(client or ""))
-    row = _target(store, user.id)
+    row = account(store, user.id)
     if not row["active"]:
         raise SessionExpired("This account is no longer active.")
     old_password = str(old_password or "")[:MAX_PASSWORD_LENGTH]
@@ -462,89 +396,13 @@ def change_password(store: Store, settings: Settings, user: User, old_password: 
         if new_password == old_password:
             raise ValidationError("The new password must differ from the current one.")
     except ValidationError:
-        records.update_user(store, row["id"], failed_logins=0, locked_until=None)  # the current one was right
+        account_rows.update_user(store, row["id"], failed_logins=0, locked_until=None)  # the current one was right
         raise
     token = secrets.token_urlsafe(32)
     with store.tx():
-        records.update_user(store, row["id"], password_hash=hash_password(new_password), failed_logins=0,
+        account_rows.update_user(store, row["id"], password_hash=hash_password(new_password), failed_logins=0,
                             locked_until=None, must_change_password=0)  # the trigger ends every session
-        records.insert_session(store, _token_hash(token), row["id"])
+        account_rows.insert_session(store, token_hash(token), row["id"])
         append_event(store, user_id=user.id, username=user.username, action="user.change_password", entity="user",
                      entity_id=user.id, details={"was_required": bool(row["must_change_password"])})
     return token
-
-
-def unlock(store: Store, user_id: int, actor: User | None) -> None:
-    require(actor, "users.manage")
-    row = _target(store, user_id)
-    with store.tx():
-        records.update_user(store, row["id"], failed_logins=0, locked_until=None)
-        append_event(store, **_audit_actor(actor), action="user.unlock", entity="user", entity_id=row["id"],
-                     details={"username": row["username"]})
-
-
-# ---------------------------------------------------------------- single sign-on (OIDC via st.login)
-def login_oidc(store: Store, settings: Settings, claims: dict) -> tuple[User, str]:
-    """Map an identity from the OIDC provider to a local account and open a session.
-
-    The provider proves who the person is; the local account decides their role. The identity is the
-    provider's (issuer, subject), which never changes or passes to another person, unlike an e-mail address.
-    The first time, the e-mail claim, which must be verified (``email_verified`` true: absent is refused),
-    names the active account (username = that e-mail, case-insensitive) and the pair is bound to it; from then
-    on the pair decides, and an account already bound to another subject of the same issuer is refused. A
-    locked account stays locked. Nobody is created automatically: an admin creates the account and its role.
-    """
-    email = str(claims.get("email") or "").strip()
-    issuer = str(claims.get("iss") or "").strip()[:300]
-    subject = str(claims.get("sub") or "").strip()[:300]
-    if not email or "@" not in email:
-        raise AuthError("The identity provider did not send an e-mail address.")
-    if claims.get("email_verified") is not True:
-        raise AuthError("The identity provider has not verified this e-mail address.")
-    if not issuer or not subject:
-        raise AuthError("The identity provider did not say who issued this identity (issuer and subject).")
-
-    def refuse(message: str, row: dict | None, reason: str) -> AuthError:
-        append_event(store, user_id=row["id"] if row else None, username=email[:64], action="auth.sso_refused",
-                     entity="user", entity_id=row["id"] if row else "",
-                     details={"issuer": issuer[:200], "reason": reason})
-        return AuthError(message)
-
-    bound = records.get_identity(store, issuer, subject)
-    if bound is not None:
-        row = records.get_user(store, bound["user_id"])
-    else:
-        row = records.get_user_by_name(store, email) or records.get_user_by_name(store, email.lower())
-        if row is not None and records.identities_of(store, row["id"], issuer):
-            raise refuse(f"The mhdash account {row['username']} is linked to another identity at this provider. "
-                         "Ask an administrator.", row, "bound to another subject")
-    if row is None or not row["active"]:
-        raise refuse(f"No active mhdash account for {email}. Ask an administrator to create one.", row,
-                     "no active account")
-    if row["locked_until"] and _is_locked(row["locked_until"]):
-        append_event(store, user_id=row["id"], username=row["username"], action="auth.login_locked", entity="user",
-                     entity_id=row["id"], details={"method": "oidc"})
-        raise AccountLocked(LOCKED_MESSAGE)
-    token = secrets.token_urlsafe(32)
-    with store.tx():
-        if bound is None:
-            records.insert_identity(store, issuer, subject, row["id"], email)
-        records.insert_session(store, _token_hash(token), row["id"], method="oidc")
-        append_event(store, user_id=row["id"], username=row["username"], action="auth.login", entity="user",
-                     entity_id=row["id"], details={"method": "oidc", "issuer": issuer[:200],
-                                                   "linked_now": bound is None})
-    return _to_user(row, method="oidc"), token
-
-
-def oidc_configured(secrets_path) -> bool:
-    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section (st.login can be offered)."""
-    import tomllib
-    from pathlib import Path
-
-    path = Path(secrets_path)
-    if not path.exists():
-        return False
-    try:
-        return "auth" in tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return False

@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 
 from core.errors import ConfigError, DatabaseKeyError, StorageError
+from core.storage import Store, migrate, utcnow
+from core.storage.audit import append_event, chain_head, write_checkpoint, write_restore_record
 from core.storage.db import (
     DB_ERRORS,
     PLAIN_HEADER,
@@ -36,6 +38,7 @@ from core.storage.db import (
     open_connection,
     raw_key,
 )
+from core.storage.exclusive import exclusive_connection, integrity
 
 __all__ = ["backup", "restore", "integrity_check", "encrypt_database"]
 
@@ -87,11 +90,34 @@ def _replace(tmp: Path, dest: Path) -> None:
         os.close(dirfd)
 
 
+@contextlib.contextmanager
+def _staged(tmp: Path, failure: str):
+    """While a temporary copy is built: database and file errors become one StorageError starting with
+    ``failure``, and the temporary file never outlives the block."""
+    try:
+        yield
+    except DB_ERRORS as exc:
+        raise StorageError(f"{failure}: {exc}") from exc
+    except OSError as exc:
+        raise StorageError(f"{failure}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _verified_replace(tmp: Path, dest: Path, key: str, what: str) -> None:
+    """Put ``tmp`` in place of ``dest`` only if it passes the integrity check."""
+    result = _integrity(tmp, key)
+    if result != "ok":
+        raise StorageError(f"{what} failed its integrity check ({result}); nothing was replaced.")
+    _replace(tmp, dest)
+
+
 def _copy(src: Path, dest: Path, key: str) -> None:
     """Snapshot ``src`` into ``dest`` atomically (temp file + rename), mode 0600, verified."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = _private_tmp(dest)
-    try:
+    with _staged(tmp, f"Copy from {src} to {dest} failed"):
         source = open_connection(src, readonly=True, key=key)
         try:
             # A new file keyed with the same passphrase (and its own salt) when encrypted.
@@ -104,23 +130,10 @@ def _copy(src: Path, dest: Path, key: str) -> None:
                 target.close()
         finally:
             source.close()
-        result = _integrity(tmp, key)
-        if result != "ok":
-            raise StorageError(f"The copy failed its integrity check ({result}); nothing was replaced.")
-        _replace(tmp, dest)
-    except DB_ERRORS as exc:
-        raise StorageError(f"Copy from {src} to {dest} failed: {exc}") from exc
-    except OSError as exc:
-        raise StorageError(f"Copy from {src} to {dest} failed: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        _verified_replace(tmp, dest, key, "The copy")
 
 
 def _audit(db_path: Path, key: str, actor, action: str, **details) -> None:
-    from core.storage import Store, migrate
-    from core.storage.audit import append_event
-
     store = Store(db_path, key=key)
     try:
         migrate(store.db)
@@ -132,8 +145,6 @@ def _audit(db_path: Path, key: str, actor, action: str, **details) -> None:
 
 
 def _checkpoint(db_path: Path, key: str, reason: str) -> dict:
-    from core.storage import Store
-    from core.storage.audit import write_checkpoint
 
     store = Store(db_path, key=key)
     try:
@@ -157,8 +168,6 @@ def backup(db_path: Path | str, dest: Path | str, *, key: str | None = None, act
         raise StorageError(f"The database at {src} fails its integrity check ({result}); not backed up.")
     if dest.is_dir() or (not dest.exists() and not dest.suffix):
         dest.mkdir(parents=True, exist_ok=True, mode=0o700)
-        from core.storage import utcnow
-
         stamp = utcnow()[:19].replace(":", "").replace("-", "")
         dest = dest / f"{src.stem}-{stamp}.db"
     if dest.resolve() == src.resolve():
@@ -177,8 +186,6 @@ def _drop_sidecars(db_path: Path) -> None:
 
 
 def _head(db_path: Path, key: str) -> dict | None:
-    from core.storage import Store
-    from core.storage.audit import chain_head
 
     store = Store(db_path, key=key)
     try:
@@ -207,8 +214,6 @@ def restore(src: Path | str, db_path: Path | str, *, key: str | None = None, act
         raise StorageError("The backup and the database are the same file.")
     previous = None
     if db_path.exists() and db_path.stat().st_size > 0:
-        from core.storage.exclusive import exclusive_connection, integrity
-
         previous = _head(db_path, key)
         with exclusive_connection(db_path, key=key) as live:
             try:
@@ -231,8 +236,6 @@ def restore(src: Path | str, db_path: Path | str, *, key: str | None = None, act
 
 def _record_restore(src: Path, db_path: Path, key: str, actor, previous: dict | None) -> None:
     """The signed restore record in the checkpoint log, then the audit event and a fresh checkpoint."""
-    from core.storage import Store, migrate
-    from core.storage.audit import write_restore_record
 
     store = Store(db_path, key=key)
     try:
@@ -252,7 +255,6 @@ def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
     by decrypting it before it replaces the plain one. Stop the app first. The plain file's old disk blocks
     are not wiped: keep the disk encrypted as well.
     """
-
     key = configured_key() if key is None else key
     if not key:
         raise ConfigError("No database key is set: set MHD_DB_KEY (or db_key_file) first.")
@@ -268,18 +270,8 @@ def encrypt_database(db_path: Path | str, *, key: str | None = None) -> Path:
         raise StorageError(f"The database at {db_path} fails its integrity check ({result}); not encrypted.")
     open_connection(db_path, key="").close()  # raises on a locked or unreadable file before we start
     tmp = _private_tmp(db_path)
-    try:
+    with _staged(tmp, f"Encrypting {db_path} failed"):
         export_encrypted_copy(db_path, tmp, raw_key(key, os.urandom(16), with_salt=True))
-        result = _integrity(tmp, key)
-        if result != "ok":
-            raise StorageError(f"The encrypted copy failed its integrity check ({result}); nothing was replaced.")
-        _replace(tmp, db_path)
+        _verified_replace(tmp, db_path, key, "The encrypted copy")
         _drop_sidecars(db_path)
-    except DB_ERRORS as exc:
-        raise StorageError(f"Encrypting {db_path} failed: {exc}") from exc
-    except OSError as exc:
-        raise StorageError(f"Encrypting {db_path} failed: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
     return db_path

@@ -6,7 +6,7 @@ which is what lets a remote dashboard score labels from prompt log-probabilities
 
 from __future__ import annotations
 
-from core.errors import InferenceError, ValidationError
+from core.errors import InferenceError, ModelOutOfMemory, ValidationError
 from core.llm.model import context_length
 
 MAX_TOP_LOGPROBS = 5
@@ -19,8 +19,6 @@ def _forward(model, ids, cache=None):
         with torch.inference_mode():
             return model(input_ids=ids, past_key_values=cache, use_cache=True)
     except MemoryError as exc:
-        from core.errors import ModelOutOfMemory
-
         raise ModelOutOfMemory("The model ran out of memory on this prompt") from exc
     except RuntimeError as exc:
         raise InferenceError(f"The model failed on this prompt: {exc}") from exc

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 
-from core.errors import ConfigError, NoTrainedHeads
+from core.errors import ConfigError, NoTrainedHeads, TaskHeadsUnavailable
 from core.llm.tasks import get_task
 from core.models import registry as model_registry
 from core.serving.cache import TTLCache, text_hash
@@ -60,7 +60,6 @@ def prediction_rows(settings, endpoint: str, texts: list[str], results: list[dic
 
 
 def log_predictions(store, rows: list[dict]) -> int:
-
     return sql.insert_predictions(store, rows)
 
 
@@ -76,7 +75,6 @@ class ModelServer:
     model boundary; by default they are the real ``core.models.encoder`` / ``core.llm.model``
     / ``core.llm.answers`` / ``core.backends`` ones.
     """
-
     def __init__(self, settings, *, cache=None, store=None, load_encoder=None, score_texts=None, load_llm=None,
                  analyze=None, complete=None):
 
@@ -101,7 +99,6 @@ class ModelServer:
 
     # -- encoder
     def stable_version(self) -> str:
-
         return model_registry.resolve_version(self.settings.heads_dir, self.settings.heads_version)
 
     def canary(self) -> Canary | None:
@@ -196,7 +193,6 @@ class ModelServer:
 
     def analyze(self, text: str, task: str, *, caller: str = "") -> dict:
         """LLM label, probabilities and rationale for one text; cached by model, prompt version, task and text."""
-
         get_task(task)  # unknown task -> KeyError before any model work
         llm = self.llm()
         t0 = time.perf_counter()
@@ -241,7 +237,6 @@ class ModelServer:
         """(task heads, encoder) when a task head labels `task` (loaded on the stable encoder version), else
         (None, None): then the LLM labels it and ``task_heads_error`` says why no task heads were loaded (a
         folder trained on another backbone is refused by name, nothing of it is loaded)."""
-        from core.errors import TaskHeadsUnavailable
         from core.models.task_heads import HEADED_TASKS, load_task_heads
 
         if self._analyze is not None or task not in HEADED_TASKS:
@@ -271,7 +266,6 @@ class ModelServer:
 
     def health(self) -> dict:
         """Status and loaded model versions; nothing about any text or patient."""
-
         enc: dict = {"loaded_versions": sorted(self._encoders)}
         try:
             enc["version"] = self.stable_version()

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.settings import load_settings
 from core.storage.db import Store, utcnow
 
 GENESIS = "0" * 64
@@ -92,8 +93,6 @@ def resolve_key(store: Store) -> bytes:
     elif str(store.path) == ":memory:":
         key = _MEMORY_KEY
     else:
-        from core.settings import load_settings
-
         settings = load_settings()
         if settings.audit_key:
             key = settings.audit_key.encode("utf-8")

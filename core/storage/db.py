@@ -49,6 +49,19 @@ WRONG_KEY = "cannot decrypt the database: wrong key or not an encrypted database
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
+def query_rows(store, sql: str, params=()) -> list[dict]:
+    """The rows of a parameter-bound query, as dicts."""
+    cur = store.db.execute(sql, list(params))
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def query_one(store, sql: str, params=()) -> dict | None:
+    """The first row of a parameter-bound query, or None."""
+    rows = query_rows(store, sql, params)
+    return rows[0] if rows else None
+
+
 
 def _create_private_file(path: Path) -> None:
     if not path.parent.exists():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from core.errors import ValidationError
 from core.storage.db import Store, utcnow
 
-_TABLES = ["flags", "review_items", "crisis_acks", "visit_crisis", "analyses", "visit_indicators", "visits",
-           "patients",
+_TABLES = ["rationale_job_items", "rationale_jobs", "flags", "review_items", "crisis_acks", "visit_crisis", "analyses",
+           "visit_indicators", "visits", "patients",
            "model_cache", "prediction_log"]
 
 

@@ -323,6 +323,45 @@ def _m009_signoff_loop(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m010_rationale_jobs(db: sqlite_utils.Database) -> None:
+    # The background queue of language-model rationales: one job per "Analyse" (a patient, the chosen tasks,
+    # who asked), one item per (visit, task). Kept in the database so a page change, a second browser tab or a
+    # restarted server sees the same queue, and a job left running by a killed worker is found again.
+    db.execute(
+        """CREATE TABLE rationale_jobs (
+            id INTEGER PRIMARY KEY,
+            patient_id INTEGER NOT NULL REFERENCES patients(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            tasks TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued','running','done','cancelled','failed')),
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            worker TEXT NOT NULL DEFAULT '',
+            heartbeat TEXT,
+            error TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX idx_rationale_jobs_state ON rationale_jobs(state, id)")
+    db.execute("CREATE INDEX idx_rationale_jobs_patient ON rationale_jobs(patient_id, id)")
+    db.execute(
+        """CREATE TABLE rationale_job_items (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES rationale_jobs(id),
+            visit_id INTEGER NOT NULL REFERENCES visits(id),
+            task TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued','running','done','cancelled','failed')),
+            analysis_id INTEGER,  -- the stored output (no foreign key: a draft output may be deleted)
+            error TEXT NOT NULL DEFAULT '',
+            started_at TEXT,
+            finished_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX idx_rationale_job_items_job ON rationale_job_items(job_id, id)")
+
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "prediction log", _m002_prediction_log),
@@ -333,6 +372,7 @@ MIGRATIONS = [
     (7, "analyses record which model produced the label", _m007_label_source),
     (8, "forced password change, login throttle, SSO identities, keyed audit chain", _m008_security_round_two),
     (9, "sign-off note and superseded signed outputs", _m009_signoff_loop),
+    (10, "background queue of language-model rationales", _m010_rationale_jobs),
 ]
 
 

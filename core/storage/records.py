@@ -1,4 +1,4 @@
-"""Data access for users, sessions, patients, visits, analyses and caches.
+"""Data access for patients, visits, analyses, caches and crisis results.
 
 All SQL of these tables lives here, every value bound as a parameter. Callers
 pass a ``Store``; writes happen inside ``store.tx()`` so nothing is stored
@@ -18,152 +18,11 @@ from core.errors import (
     ValidationError,
     VisitNotFound,
 )
-from core.storage.db import DB_ERRORS, Store, utcnow
+from core.storage.db import DB_ERRORS, Store, query_one, query_rows, utcnow
 
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _rows(store: Store, sql: str, params=()) -> list[dict]:
-    cur = store.db.execute(sql, list(params))
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
-def _one(store: Store, sql: str, params=()) -> dict | None:
-    rows = _rows(store, sql, params)
-    return rows[0] if rows else None
-
-
-# ---------------------------------------------------------------- users
-def insert_user(store: Store, username: str, display_name: str, role: str, password_hash: str,
-                must_change_password: bool = False) -> int:
-    try:
-        with store.tx():
-            cur = store.db.execute(
-                "INSERT INTO users (username, display_name, role, password_hash, created_at, must_change_password)"
-                " VALUES (?,?,?,?,?,?)",
-                [username, display_name, role, password_hash, utcnow(), int(bool(must_change_password))],
-            )
-    except StorageError as exc:
-        if "UNIQUE" in str(exc):
-            raise ValidationError(f"A user named {username!r} already exists") from exc
-        raise
-    return cur.lastrowid
-
-
-def get_user(store: Store, user_id: int) -> dict | None:
-    return _one(store, "SELECT * FROM users WHERE id = ?", [user_id])
-
-
-def get_user_by_name(store: Store, username: str) -> dict | None:
-    return _one(store, "SELECT * FROM users WHERE username = ?", [username])
-
-
-def list_users(store: Store) -> list[dict]:
-    return _rows(
-        store,
-        "SELECT id, username, display_name, role, active, failed_logins, locked_until, created_at, "
-        "must_change_password FROM users ORDER BY username",
-    )
-
-
-def count_users(store: Store) -> int:
-    return store.db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
-
-
-def update_user(store: Store, user_id: int, **fields) -> None:
-    allowed = {"display_name", "role", "password_hash", "active", "failed_logins", "locked_until",
-               "must_change_password"}
-    bad = set(fields) - allowed
-    if bad:
-        raise ValueError(f"cannot update {bad}")
-    assignments = ", ".join(f"{k} = ?" for k in fields)  # column names from the allow-list above
-    with store.tx():
-        store.db.execute(f"UPDATE users SET {assignments} WHERE id = ?", [*fields.values(), user_id])
-
-
-def reserve_login_attempt(store: Store, *, user_id: int | None, name_digest: str, threshold: int,
-                          is_locked, lock_until: str) -> str:
-    """Count one login attempt before its password is checked, atomically (one BEGIN IMMEDIATE), so parallel
-    guesses cannot all read the same count: 'locked' (refuse without checking), 'last' (this attempt is the
-    threshold-th: the account is locked now, the attempt is still checked) or 'ok'.
-
-    ``user_id`` None counts the attempt against ``name_digest`` in ``login_throttle`` (a username with no
-    account locks exactly like a real one). ``is_locked(locked_until_text)`` decides whether a lock is live.
-    """
-    now = utcnow()
-    with store.tx():
-        if user_id is not None:
-            row = store.db.execute("SELECT failed_logins, locked_until FROM users WHERE id = ?",
-                                   [user_id]).fetchone()
-        else:
-            row = store.db.execute("SELECT failed_logins, locked_until FROM login_throttle WHERE name_digest = ?",
-                                   [name_digest]).fetchone()
-        failures, locked_until = row if row else (0, None)
-        if locked_until and is_locked(locked_until):
-            return "locked"
-        failures += 1
-        verdict = "last" if failures >= threshold else "ok"
-        values = (0, lock_until) if verdict == "last" else (failures, None)
-        if user_id is not None:
-            store.db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", [*values, user_id])
-        else:
-            store.db.execute(
-                "INSERT INTO login_throttle (name_digest, failed_logins, locked_until, updated_at) VALUES (?,?,?,?)"
-                " ON CONFLICT(name_digest) DO UPDATE SET failed_logins = excluded.failed_logins,"
-                " locked_until = excluded.locked_until, updated_at = excluded.updated_at",
-                [name_digest, *values, now],
-            )
-    return verdict
-
-
-def prune_login_throttle(store: Store, before: str) -> None:
-    """Forget failed-login counts of unknown usernames last touched before ``before`` (ISO time)."""
-    with store.tx():
-        store.db.execute("DELETE FROM login_throttle WHERE updated_at < ?", [before])
-
-
-# ---------------------------------------------------------------- single sign-on identities
-def get_identity(store: Store, issuer: str, subject: str) -> dict | None:
-    return _one(store, "SELECT * FROM user_identities WHERE issuer = ? AND subject = ?", [issuer, subject])
-
-
-def identities_of(store: Store, user_id: int, issuer: str) -> list[dict]:
-    return _rows(store, "SELECT * FROM user_identities WHERE user_id = ? AND issuer = ?", [user_id, issuer])
-
-
-def insert_identity(store: Store, issuer: str, subject: str, user_id: int, email: str) -> None:
-    with store.tx():
-        store.db.execute(
-            "INSERT INTO user_identities (issuer, subject, user_id, email, created_at) VALUES (?,?,?,?,?)",
-            [issuer, subject, user_id, email, utcnow()],
-        )
-
-
-# ---------------------------------------------------------------- sessions
-def insert_session(store: Store, token_hash: str, user_id: int, method: str = "password") -> None:
-    now = utcnow()
-    with store.tx():
-        store.db.execute(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, method) VALUES (?,?,?,?,?)",
-            [token_hash, user_id, now, now, method],
-        )
-
-
-def get_session(store: Store, token_hash: str) -> dict | None:
-    return _one(store, "SELECT * FROM sessions WHERE token_hash = ?", [token_hash])
-
-
-def touch_session(store: Store, token_hash: str) -> None:
-    with store.tx():
-        store.db.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [utcnow(), token_hash])
-
-
-def revoke_session(store: Store, token_hash: str) -> None:
-    with store.tx():
-        store.db.execute("UPDATE sessions SET revoked = 1 WHERE token_hash = ?", [token_hash])
 
 
 # ---------------------------------------------------------------- patients
@@ -210,7 +69,7 @@ def update_patient(store: Store, patient_id: int, *, display_name=None, consent_
 
 
 def get_patient(store: Store, patient_id: int) -> dict:
-    row = _one(store, "SELECT * FROM patients WHERE id = ?", [patient_id])
+    row = query_one(store, "SELECT * FROM patients WHERE id = ?", [patient_id])
     if row is None:
         raise PatientNotFound(f"No patient with id {patient_id}")
     return row
@@ -239,7 +98,7 @@ def list_patients(
     order = _PATIENT_SORTS.get(sort, "last_visit")
     direction = "DESC" if descending else "ASC"
     total = store.db.execute(f"SELECT COUNT(*) FROM patients p {clause}", params).fetchone()[0]
-    rows = _rows(
+    rows = query_rows(
         store,
         f"""SELECT p.*, v.last_visit, COALESCE(v.visit_count, 0) AS visit_count
             FROM patients p
@@ -276,14 +135,14 @@ def insert_visits(store: Store, patient_id: int, visits: list[dict], created_by:
 
 
 def get_visit(store: Store, visit_id: int) -> dict:
-    row = _one(store, "SELECT * FROM visits WHERE id = ?", [visit_id])
+    row = query_one(store, "SELECT * FROM visits WHERE id = ?", [visit_id])
     if row is None:
         raise VisitNotFound(f"No visit with id {visit_id}")
     return row
 
 
 def list_visits(store: Store, patient_id: int) -> list[dict]:
-    return _rows(store, "SELECT * FROM visits WHERE patient_id = ? ORDER BY visit_date, id", [patient_id])
+    return query_rows(store, "SELECT * FROM visits WHERE patient_id = ? ORDER BY visit_date, id", [patient_id])
 
 
 def count_visits(store: Store) -> int:
@@ -315,7 +174,7 @@ def insert_analysis(store: Store, *, visit_id: int, kind: str, task: str, output
 
 
 def get_analysis(store: Store, analysis_id: int) -> dict:
-    row = _one(store, "SELECT a.*, u.username AS signed_by_name, u.display_name AS signed_by_display FROM analyses a"
+    row = query_one(store, "SELECT a.*, u.username AS signed_by_name, u.display_name AS signed_by_display FROM analyses a"
                       " LEFT JOIN users u ON u.id = a.signed_by WHERE a.id = ?", [analysis_id])
     if row is None:
         raise AnalysisNotFound(f"No analysis with id {analysis_id}")
@@ -323,7 +182,7 @@ def get_analysis(store: Store, analysis_id: int) -> dict:
 
 
 def find_analysis(store: Store, visit_id: int, kind: str, task: str, cache_key: str) -> dict | None:
-    row = _one(
+    row = query_one(
         store,
         "SELECT * FROM analyses WHERE visit_id = ? AND kind = ? AND task = ? AND cache_key = ?"
         " AND id NOT IN (SELECT analysis_id FROM supersessions) ORDER BY id DESC",
@@ -336,13 +195,13 @@ def list_analyses(store: Store, visit_ids: list[int]) -> list[dict]:
     if not visit_ids:
         return []
     marks = ",".join("?" for _ in visit_ids)
-    rows = _rows(store, "SELECT a.*, u.username AS signed_by_name, u.display_name AS signed_by_display FROM analyses a"
+    rows = query_rows(store, "SELECT a.*, u.username AS signed_by_name, u.display_name AS signed_by_display FROM analyses a"
                         f" LEFT JOIN users u ON u.id = a.signed_by WHERE a.visit_id IN ({marks}) ORDER BY a.id", visit_ids)
     return [_decode_analysis(r) for r in rows]
 
 
 def list_patient_analyses(store: Store, patient_id: int) -> list[dict]:
-    rows = _rows(
+    rows = query_rows(
         store,
         "SELECT a.*, v.visit_date, u.username AS signed_by_name, u.display_name AS signed_by_display"
         " FROM analyses a JOIN visits v ON v.id = a.visit_id"
@@ -354,20 +213,20 @@ def list_patient_analyses(store: Store, patient_id: int) -> list[dict]:
 
 def model_versions_in_use(store: Store, kind: str) -> set[str]:
     """The model versions that stored results of this kind name."""
-    rows = _rows(store, "SELECT DISTINCT model_version FROM analyses WHERE kind = ?", [kind])
+    rows = query_rows(store, "SELECT DISTINCT model_version FROM analyses WHERE kind = ?", [kind])
     return {r["model_version"] for r in rows if r["model_version"]}
 
 
 def unsigned_by_patient(store: Store) -> dict[int, int]:
     """Draft (unsigned) outputs per patient id, in one query (cohort views)."""
-    rows = _rows(store, "SELECT v.patient_id, COUNT(*) AS n FROM analyses a JOIN visits v ON v.id = a.visit_id"
+    rows = query_rows(store, "SELECT v.patient_id, COUNT(*) AS n FROM analyses a JOIN visits v ON v.id = a.visit_id"
                         " WHERE a.status = 'draft' GROUP BY v.patient_id", [])
     return {r["patient_id"]: r["n"] for r in rows}
 
 
 def latest_analyses_by_patient(store: Store, kind: str) -> list[dict]:
     """For each patient, every analysis of ``kind`` with its visit date (for cohort views)."""
-    rows = _rows(
+    rows = query_rows(
         store,
         "SELECT a.*, v.visit_date, v.patient_id FROM analyses a JOIN visits v ON v.id = a.visit_id"
         " WHERE a.kind = ? ORDER BY v.patient_id, v.visit_date, a.id",
@@ -400,7 +259,7 @@ def delete_draft_analysis(store: Store, analysis_id: int) -> None:
 
 # ---------------------------------------------------------------- model cache
 def cache_get(store: Store, cache_key: str) -> dict | None:
-    row = _one(store, "SELECT outputs FROM model_cache WHERE cache_key = ?", [cache_key])
+    row = query_one(store, "SELECT outputs FROM model_cache WHERE cache_key = ?", [cache_key])
     return json.loads(row["outputs"]) if row else None
 
 
@@ -423,7 +282,7 @@ def insert_crisis_ack(store: Store, visit_id: int, user_id: int | None, note: st
 
 
 def crisis_acks(store: Store, visit_id: int) -> list[dict]:
-    return _rows(
+    return query_rows(
         store,
         "SELECT c.*, u.username, u.display_name, u.role FROM crisis_acks c LEFT JOIN users u ON u.id = c.user_id"
         " WHERE visit_id = ? ORDER BY c.id",
@@ -449,7 +308,7 @@ def visit_crisis(store: Store, visit_ids: list[int]) -> dict[int, dict]:
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))  # placeholders only; the values are bound
-        for row in _rows(store, f"SELECT * FROM visit_crisis WHERE visit_id IN ({marks})", chunk):
+        for row in query_rows(store, f"SELECT * FROM visit_crisis WHERE visit_id IN ({marks})", chunk):
             row["result"] = json.loads(row["result"])
             out[row["visit_id"]] = row
     return out
@@ -465,7 +324,7 @@ def visits_needing_crisis_check(store: Store, version: str, patient_ids: list[in
             return []
         sql += f" AND v.patient_id IN ({','.join('?' * len(patient_ids))})"
         params += [int(p) for p in patient_ids]
-    return _rows(store, sql + " ORDER BY v.id", params)
+    return query_rows(store, sql + " ORDER BY v.id", params)
 
 
 def crisis_state_by_patient(store: Store, patient_ids: list[int] | None = None) -> dict[int, dict]:
@@ -480,7 +339,7 @@ def crisis_state_by_patient(store: Store, patient_ids: list[int] | None = None) 
             return {}
         sql += f" AND v.patient_id IN ({','.join('?' * len(patient_ids))})"
         params += [int(p) for p in patient_ids]
-    return {r["patient_id"]: r for r in _rows(store, sql + " GROUP BY v.patient_id", params)}
+    return {r["patient_id"]: r for r in query_rows(store, sql + " GROUP BY v.patient_id", params)}
 
 
 def is_integrity_ok(store: Store) -> bool:
@@ -490,8 +349,10 @@ def is_integrity_ok(store: Store) -> bool:
         return False
 
 
-def recent_durations(store: Store, kind: str, limit: int = 50) -> list[float]:
-    """Run times (ms) of the newest ``limit`` stored analyses of one kind (no patient data)."""
+def recent_durations(store: Store, kind: str, limit: int = 50, *, skip_key_prefix: str = "") -> list[float]:
+    """Run times (ms) of the newest ``limit`` stored analyses of one kind (no patient data), leaving out those
+    whose cache key starts with ``skip_key_prefix`` (another model's outputs stored under the same kind)."""
     return [r[0] for r in store.db.execute(
-        "SELECT duration_ms FROM analyses WHERE kind = ? AND duration_ms > 0 ORDER BY id DESC LIMIT ?",
-        [kind, int(limit)]).fetchall()]
+        "SELECT duration_ms FROM analyses WHERE kind = ? AND duration_ms > 0"
+        " AND (? = '' OR substr(cache_key, 1, length(?)) != ?) ORDER BY id DESC LIMIT ?",
+        [kind, skip_key_prefix, skip_key_prefix, skip_key_prefix, int(limit)]).fetchall()]

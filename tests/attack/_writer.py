@@ -15,7 +15,7 @@ def main() -> None:
     from core.security.auth import User
     from core.settings import load_settings
     from core.storage import Store
-    from core.storage.records import get_user_by_name
+    from core.storage.accounts import get_user_by_name
 
     db, pid = sys.argv[1], int(sys.argv[2])
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 10**9

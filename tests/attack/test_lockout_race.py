@@ -16,8 +16,8 @@ import time
 import pytest
 
 from core.errors import AccountLocked, AuthError, RateLimited
-from core.security import auth
-from core.storage import records
+from core.security import accounts, auth
+from core.storage import accounts as account_rows
 from core.storage.audit import list_events
 from tests.attack.conftest import ROOT, record
 
@@ -63,7 +63,7 @@ def test_40_parallel_guesses_in_threads(store, settings, users):
     assert len(outcomes) == GUESSES and "success" not in outcomes
     assert _checked(outcomes) <= THRESHOLD, outcomes
     assert "checked-locked-now" in outcomes
-    assert next(u for u in auth.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
+    assert next(u for u in accounts.list_users(store, users["admin"]) if u["username"] == "psy")["locked"]
 
 
 WORKER = """
@@ -160,7 +160,7 @@ def test_login_rate_limit_by_client_address(store, settings, users):
 
 def test_records_reserve_attempt_is_atomic_for_unknown_names(store):
     """The throttle table for unknown names counts under the same single transaction."""
-    verdicts = [records.reserve_login_attempt(store, user_id=None, name_digest="d" * 32, threshold=3,
+    verdicts = [account_rows.reserve_login_attempt(store, user_id=None, name_digest="d" * 32, threshold=3,
                                               is_locked=lambda _t: True, lock_until="9999-01-01T00:00:00+00:00")
                 for _ in range(4)]
     assert verdicts == ["ok", "ok", "last", "locked"]

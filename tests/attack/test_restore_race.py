@@ -18,6 +18,7 @@ from core.clinical import patients
 from core.errors import DatabaseInUse
 from core.security.backup import backup, restore
 from core.storage import Store, open_store, records
+from core.storage import accounts as account_rows
 from tests.attack.conftest import ROOT, record
 
 
@@ -62,7 +63,7 @@ def test_restore_is_refused_while_a_connection_of_this_process_is_open(app_env, 
     db = app_env.settings.database
     out = backup(db, tmp_path / "bk.db")
     other = Store(db)
-    records.count_users(other)  # an open, idle connection (a Streamlit session thread)
+    account_rows.count_users(other)  # an open, idle connection (a Streamlit session thread)
     app_env.store.close()
     with pytest.raises(DatabaseInUse):
         restore(out, db)

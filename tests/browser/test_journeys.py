@@ -233,6 +233,71 @@ def test_scores_speak_one_language_status_has_a_legend_and_qa_flags_reach_the_ps
     save_screenshot(page, "style_qa_flag_on_output.png")
 
 
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit multiselect labelled ``label``."""
+    settle(page)
+    page.locator("[data-testid=stMultiSelect]:visible").filter(has_text=label).first.click()
+    page.keyboard.type(option)  # the list is long: filter it as a person would
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def test_background_rationales_finish_while_the_psychiatrist_is_on_another_page(page, app_url):
+    _new_patient(page, app_url, "J-BG-1")
+    tab(page, "Add visits").click()
+    page.get_by_role("textbox", name="Session note").fill(
+        "Session 1. Has stopped seeing friends, stays in bed most days, feels empty and tense at work.")
+    button(page, "Add visit").click()
+    expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
+    for _ in range(3):  # a tab click lost while the app re-renders after the save is retried
+        settle(page)
+        tab(page, "Visits").click()
+        if button(page, "Analyse").is_visible():
+            break
+        page.wait_for_timeout(1000)
+    for option in ("Depression", "Stress", "Loneliness"):
+        _choose(page, "Language-model questions to include", option)
+    button(page, "Analyse").click()
+    # The fast part is done at once: scores and the task head's label; the rationales are queued, with progress.
+    expect(page.get_by_text(re.compile("rationales are being written in the background"))).to_be_visible(
+        timeout=MODEL_WAIT_MS)
+    head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
+    expect(head_ticks).to_have_count(5)
+    expect(page.locator("[data-testid=stMarkdownContainer]:visible").filter(
+        has_text=re.compile(r"^Depression: (yes|no) · model probability ≈ [01]\.\d · label from the task head"))
+    ).to_have_count(1)
+    panel = page.locator("[class*=st-key-bg_job_]")
+    expect(panel.get_by_text(re.compile(r"^Background rationales"))).to_be_visible()
+    expect(panel.get_by_text(re.compile(r"^Visit of \d{4}-\d\d-\d\d: \d of 3 written"))).to_be_visible()
+    expect(button(panel, "Cancel")).to_be_visible()
+    save_screenshot(page, "background_queued.png")
+
+    # Another page: the work goes on, the sidebar shows it, and says when it has finished.
+    nav_link(page, "Models").click()
+    expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text(re.compile(r"^J-BG-1: \d of 3 rationales$"))).to_be_visible()
+    save_screenshot(page, "background_other_page.png")
+    expect(sidebar.get_by_text("Background rationales finished: J-BG-1.")).to_be_visible(timeout=900_000)
+    save_screenshot(page, "background_finished_elsewhere.png")
+
+    # Back on the patient: three answers with the language model's text, the label alone stepped aside.
+    nav_link(page, "Patients").click()
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Open patient").click()
+    page.get_by_role("option", name="J-BG-1").click()
+    button(page, "Open").click()
+    expect(page.get_by_role("heading", name="J-BG-1")).to_be_visible(timeout=MODEL_WAIT_MS)
+    settle(page)
+    expect(page.get_by_text(re.compile(r"^Last background job finished at .*: 3 of 3 rationales written\.$"))
+           ).to_be_visible()
+    labels = page.locator("[data-testid=stMarkdownContainer]:visible").filter(
+        has_text=re.compile(r"^(Depression|Stress|Loneliness): "))
+    expect(labels).to_have_count(3)
+    expect(page.get_by_text(re.compile(r"^(Rationale \(model text\):|Generated text \(language model; it explains "
+                                       r"the label, it did not choose it\):)$"))).to_have_count(3)
+    save_screenshot(page, "background_done_on_patient.png")
+
+
 # Runs last: its reviewer claims whatever output is next in the queue, so earlier journeys keep their own items.
 def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
     _new_patient(page, app_url, "J-ANALYSE-1")
