@@ -1,5 +1,10 @@
 """Deterministic crisis-language detection: the first, high-precision layer, independent of every model.
 
+The parts live in their own modules and are re-exported here: categories (``crisis_categories``),
+normalisation (``crisis_normalise``), English phrases (``crisis_rules_en``), slot-built phrase families
+(``crisis_rules_families``), Spanish/French/German/Portuguese/Italian (``crisis_rules_intl``) and what keeps a
+match from flagging (``crisis_context``).
+
 A low model score must never hide a note that speaks of suicide or self-harm,
 so this runs on every visit text with plain rules:
 
