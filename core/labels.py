@@ -20,6 +20,7 @@ at import time.
 
 from __future__ import annotations
 
+from core import backends
 from core.llm.tasks import get_task
 
 NOT_EVALUATED = ("This task head has no recorded evaluation on the IMHI test set "
@@ -60,7 +61,6 @@ def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_
            max_new_tokens: int | None = None, no_llm_note: str = NO_LLM_NOTE) -> dict:
     """The stored outputs of one task on one note (see the module docstring). Without an LLM (``llm`` None) a
     task head's label stands alone, with ``no_llm_note`` saying why there is no rationale."""
-    from core import backends
 
     task = get_task(task_name)
     if task_heads is None or encoder is None or not task_heads.has(task.name):

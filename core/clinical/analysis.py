@@ -20,6 +20,7 @@ from core.clinical.access import patient_for, require_consent, visit_for
 from core.clinical.visit_indicators import by_visit
 from core.context import Context
 from core.errors import InferenceError, SignedImmutable
+from core.labels import answer, cache_parts
 from core.llm import answers
 from core.llm.emotion import sentence_emotions
 from core.llm.tasks import Task, get_task
@@ -83,7 +84,6 @@ def run_heads(ctx: Context, visit_id: int, encoder) -> dict:
 
 def llm_task_key(llm, task: str | Task, text: str, task_heads=None) -> str:
     """Cache key of one task's answer: the LLM's key, plus the task-heads version when a head gives the label."""
-    from core.labels import cache_parts
 
     task = get_task(task)
     key = answers.cache_key(llm, task, text)
@@ -97,7 +97,6 @@ def run_llm_task(ctx: Context, visit_id: int, task: str | Task, llm, *, embedder
     label), the LLM's streamed rationale, faithful evidence for a head's label, linked evidence for the rationale.
 
     The task is resolved once here and the Task object is handed on; the cache key is computed once."""
-    from core.labels import answer
 
     spec = get_task(task)
     task = spec.name

@@ -5,6 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from core.errors import CoreError
+from core.safety import crisis_eval as ce
+from core.safety import crisis_semantic as sem
+
 DEFAULT_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 GROUPS = ("category", "person", "tense", "directness", "language", "split")
 
@@ -35,7 +39,6 @@ def register(sub) -> None:
 def _encoder(settings, rules_only: bool):
     if rules_only:
         return None, "off (--rules-only)"
-    from core.errors import CoreError
     from core.models.encoder import load_encoder
 
     try:
@@ -51,7 +54,6 @@ def _bar(total: int, desc: str):
 
 
 def _print_report(rep, title: str, *, groups=GROUPS, show_missed: int = 1000) -> None:
-    from core.safety.crisis_eval import Report  # noqa: F401  (type of rep)
 
     print(f"\n== {title}")
     print(f"texts {rep.n} · crisis {rep.crisis} · none {rep.negatives}")
@@ -81,8 +83,6 @@ def _print_report(rep, title: str, *, groups=GROUPS, show_missed: int = 1000) ->
 
 
 def evaluate_crisis(args, settings) -> int:
-    from core.safety import crisis_eval as ce
-    from core.safety import crisis_semantic as sem
     from core.safety.crisis_check import assess_crisis
 
     encoder, state = _encoder(settings, args.rules_only)

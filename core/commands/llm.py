@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.errors import DataError
+from core.errors import DataError, ReaderUnavailable, TaskHeadsBackboneMismatch, TaskHeadsUnavailable
+from core.labels import answer
+from core.llm import lora
 from core.llm import model as llm_model
 from core.llm.imhi import evaluate, write_markdown
 from core.llm.lora import LoraArgs
-from core.llm.lora import train_lora as run
 from core.llm.parsing import parse_response
-from core.llm.tasks import get_task
+from core.llm.reasoning_reader import load_reader
+from core.llm.tasks import get_task, resolve_tasks, task_for_query
 
 
 def register(sub) -> None:
@@ -97,7 +99,7 @@ def train_lora(args, settings) -> int:
         label_weight=args.label_weight, limit=args.limit, max_steps=args.max_steps, save_every=args.save_every,
         seed=args.seed, gradient_checkpointing=args.gradient_checkpointing,
     )
-    prov = run(settings, args.data, args.output, largs, resume=not args.no_resume,
+    prov = lora.train_lora(settings, args.data, args.output, largs, resume=not args.no_resume,
                log=lambda m: print(m, file=sys.stderr, flush=True))
     print(f"adapter written to {args.output}: {prov['steps_done']}/{prov['total_steps']} steps, "
           f"{prov['examples']} examples, last loss {prov['train_loss_last']}")
@@ -181,9 +183,6 @@ def _write_table(df, path: Path) -> None:
 
 
 def parse_file(args, settings) -> int:
-    from core.errors import ReaderUnavailable
-    from core.llm.reasoning_reader import load_reader
-    from core.llm.tasks import resolve_tasks, task_for_query
 
     names = resolve_tasks(args.task)
     df = _read_table(Path(args.file))
@@ -225,7 +224,6 @@ def _task_heads_for(settings, task: str):
 
     if task not in {t for tasks in TASK_HEAD_DATASETS.values() for t in tasks}:
         return None, None
-    from core.errors import TaskHeadsBackboneMismatch, TaskHeadsUnavailable
     from core.models.encoder import load_encoder
     from core.models.task_heads import load_task_heads
 
@@ -243,7 +241,6 @@ def _task_heads_for(settings, task: str):
 def analyze_file(args, settings) -> int:
     from tqdm import tqdm
 
-    from core.labels import answer
 
     get_task(args.task)
     df = _read_table(Path(args.file))

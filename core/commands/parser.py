@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from core.llm import parser_eval
+from core.llm.reasoning_reader import load_reader, save_reader, train_reader
+
 
 def register(sub) -> None:
     p = sub.add_parser("train-parser",
@@ -28,7 +31,6 @@ def register(sub) -> None:
 
 
 def train_parser(args, settings) -> int:
-    from core.llm.reasoning_reader import save_reader, train_reader
 
     out = Path(args.output) if args.output else Path(settings.reasoning_reader)
     reader = train_reader(Path(args.data), max_features=args.max_features, seed=args.seed,
@@ -39,12 +41,9 @@ def train_parser(args, settings) -> int:
 
 
 def evaluate_parser(args, settings) -> int:
-    from core.llm.parser_eval import evaluate_parser as run
-    from core.llm.parser_eval import write_markdown
-    from core.llm.reasoning_reader import load_reader
 
     reader = load_reader(Path(args.reader) if args.reader else Path(settings.reasoning_reader))
-    table = write_markdown(run(Path(args.data), reader))
+    table = parser_eval.write_markdown(parser_eval.evaluate_parser(Path(args.data), reader))
     if args.gold_answers:
         from core.llm.parser_eval import answers_markdown, evaluate_reader_on_answers
 

@@ -31,7 +31,7 @@ MAX_PROMPT_TOKENS = 2048
 REPETITION_PENALTY = 1.1
 
 # ================================================================== scoring and generation
-_INJECTION_RE = re.compile(
+INJECTION_RE = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|above|prior|earlier)\b.{0,20}\b(instructions?|prompts?|rules)\b"
     r"|\b(answer|respond|say)\s+(only\s+)?[\"']?(yes|no)\b|\bsystem prompt\b|\byou are now\b",
     re.IGNORECASE | re.DOTALL,
@@ -46,7 +46,7 @@ def _validate_text(text) -> str:
 
 def _input_notes(text: str) -> list[str]:
     notes = []
-    if _INJECTION_RE.search(text):
+    if INJECTION_RE.search(text):
         notes.append("The text contains instructions addressed to the model; they were treated as part of the "
                      "post (the label comes from scoring, not from following them).")
     letters = [c for c in text if c.isalpha()]

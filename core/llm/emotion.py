@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from core.errors import ValidationError
+from core.llm.answers import score_labels
 from core.llm.tasks import get_task
 
 TASK = "emotion"
@@ -21,7 +22,6 @@ def sentence_emotions(llm, text: str, sentences: list[tuple[int, int]], *, max_s
                       progress=None) -> dict:
     """{label, probabilities (length-weighted mean over the sentences read), sentences: [[start, end, label,
     probabilities]], notes, provenance} for the (start, end) character spans of ``text``."""
-    from core.llm.answers import score_labels
 
     task = get_task(TASK)
     spans = [(a, b) for a, b in sentences if text[a:b].strip()]

@@ -18,15 +18,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import DataError, ValidationError
-from core.llm.tasks import resolve_tasks, task_for_query
+from core.llm.imhi import find_datasets
+from core.llm.parsing import label_as_paper, parse_response
+from core.llm.tasks import get_task, resolve_tasks, task_for_query
 
 METHODS = ("mentallama rule", "stated only", "stated + inferred")
 
 
 def mentallama_rule(task_name: str, text) -> str:
     """MentaLLaMA's reading: the label named before ``Reasoning:``, else the task's first label."""
-    from core.llm.parsing import label_as_paper
-    from core.llm.tasks import get_task
 
     return label_as_paper(task_name, text) or get_task(task_name).labels[0]
 
@@ -52,7 +52,6 @@ def evaluate_parser(data_dir: Path, reader) -> dict:
     """{datasets: {name: counts}, all: counts, files: [...]} over every answers CSV in `data_dir`."""
     import pandas as pd
 
-    from core.llm.parsing import parse_response
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -136,7 +135,6 @@ def evaluate_reader_on_answers(data_dir: Path, reader) -> dict:
     sentence is removed and restatements masked, as in training; per task rows, accuracy and majority share."""
     import pandas as pd
 
-    from core.llm.imhi import find_datasets
     from core.llm.parsing import parse_response
 
     out: dict[str, dict] = {}

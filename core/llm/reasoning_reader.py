@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import DataError, NoReaderForTask, ReaderUnavailable, ValidationError
-from core.llm.tasks import Task, get_task
+from core.llm.parsing import parse_response
+from core.llm.tasks import DATASET_TASKS, Task, get_task, task_for_query
 
 FORMAT = "mhdash-reasoning-reader/1"
 READER_FILE = "reader.json"
@@ -239,8 +240,6 @@ def read_training_answers(data_dir: Path) -> tuple[list[dict], list[dict]]:
     Irf and MultiWD files mix several questions, each row's task is read from its query."""
     import pandas as pd
 
-    from core.llm.parsing import parse_response
-    from core.llm.tasks import DATASET_TASKS, task_for_query
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():

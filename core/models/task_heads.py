@@ -37,6 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import CorruptCheckpoint, EmptyNote, NoTrainedHeads, TaskHeadsBackboneMismatch, TaskHeadsUnavailable
+from core.llm.answers import INJECTION_RE
+from core.llm.evidence import split_sentences
+from core.models import registry
+from core.models.windows import WINDOW_OVERLAP, window_content, wrap
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "task_heads.safetensors"
@@ -247,7 +251,6 @@ def load_version(folder: Path, identity: dict) -> TaskHeads:
 
 def load_task_heads(settings, encoder) -> TaskHeads:
     """The task-heads version named by settings, checked against the loaded encoder (in-process only)."""
-    from core.models import registry
 
     if getattr(encoder, "remote", False):
         raise TaskHeadsUnavailable("Task heads run on the in-process encoder; with encoder_url set, labels come "
@@ -296,14 +299,12 @@ def reading_text(text: str) -> tuple[str, list[str]]:
     """The note as the task heads read it: sentences addressed to the model ("ignore previous instructions",
     "answer yes") are blanked out character for character (offsets keep pointing into the note), so a post
     cannot argue its own label. Returns (text, the sentences blanked)."""
-    from core.llm.answers import _INJECTION_RE
-    from core.llm.evidence import split_sentences
 
     check_note(text)
     blanked = []
     chars = list(text)
     for sent, start, end in split_sentences(text):
-        if _INJECTION_RE.search(sent):
+        if INJECTION_RE.search(sent):
             blanked.append(sent)
             chars[start:end] = " " * (end - start)
     out = "".join(chars)
@@ -375,7 +376,6 @@ def _token_spans(encoder, text: str) -> tuple[list[int], list[tuple[int, int]]]:
 
 
 def _window_starts(encoder, n_ids: int) -> tuple[list[int], int]:
-    from core.models.windows import WINDOW_OVERLAP, window_content
 
     content = window_content(encoder.tokenizer, encoder.max_length)
     step = max(1, int(content * (1 - WINDOW_OVERLAP)))
@@ -395,7 +395,6 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
     """
     from core.llm.evidence import split_sentences
     from core.models.encoder import _pooled, window_embeddings
-    from core.models.windows import wrap
 
     text, _ = reading_text(text)  # same offsets; instructions to the model blanked, as predict reads it
     head = heads.heads[task]

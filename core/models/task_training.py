@@ -37,6 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError
+from core.llm.imhi import load_rows
+from core.llm.tasks import get_task
+from core.models import registry
 from core.models.task_heads import (
     TASK_HEAD_DATASETS,
     TaskHead,
@@ -175,9 +178,6 @@ def _full_weights(model, k: int, present: list[int]) -> tuple[np.ndarray, np.nda
 def train_task_heads(settings, data_dir: Path, output_dir: Path | None = None, *, seed: int = 0,
                      encoder=None, log=print, progress_factory=None) -> dict:
     """Train every task head found under data_dir; writes a new version and moves LATEST. Returns a summary."""
-    from core.llm.imhi import load_rows
-    from core.llm.tasks import get_task
-    from core.models import registry
     from core.models.encoder import load_encoder
 
     output_dir = Path(output_dir or settings.task_heads_dir)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from core.safety import crisis_semantic as sem
 from core.safety.crisis import detect_crisis
 
 # Bump when the rules, the exemplar bank or the threshold change: stored results of an older version are
@@ -98,7 +99,6 @@ def _unit_of(units, start: int):
 
 def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
     """Both layers on ``text``; ``encoder`` None (or remote) runs the rules only and says so."""
-    from core.safety import crisis_semantic as sem
 
     result = CrisisAssessment()
     if not isinstance(text, str) or not text.strip():

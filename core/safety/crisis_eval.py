@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ValidationError
+from core.safety import crisis_semantic as sem
 
 EXPECT = ("crisis", "none")
 EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "crisis_eval.csv"
@@ -160,7 +161,6 @@ def flag_rate(texts: list[str], detect: Callable[[str], object], progress=None) 
 
 def unit_profile(text: str, encoder) -> tuple[bool, list[tuple[float, float, str]]]:
     """(rules flag the text, [(crisis sim, contrast sim, rule state of the unit)]) for a threshold sweep."""
-    from core.safety import crisis_semantic as sem
     from core.safety.crisis_check import assess_crisis
 
     base = assess_crisis(text, None)

@@ -14,6 +14,7 @@ any of their visits has a flag nobody on the care team has acknowledged.
 from __future__ import annotations
 
 from core.safety.crisis_check import DETECTOR_VERSION, CrisisAssessment, assess_crisis
+from core.safety.crisis_semantic import semantic_available
 from core.storage import records
 from core.storage.db import Store
 
@@ -41,7 +42,6 @@ def check_and_store(store: Store, visit_id: int, text: str, encoder=None, *, con
 
 
 def _semantic_possible(encoder) -> bool:
-    from core.safety.crisis_semantic import semantic_available
 
     return not semantic_available(encoder)
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core import backends
 from core.errors import CoreError, ModelUnavailable
 
 LLM_LOAD_FILE = "llm_load_seconds.json"
@@ -168,6 +169,5 @@ class Warmup:
 
 def llm_warmup(settings) -> Warmup:
     """A (not yet started) warm-up of the configured language model through ``core.backends.load_llm``."""
-    from core import backends
 
     return Warmup("language model", lambda: backends.load_llm(settings), Path(settings.cache_dir) / LLM_LOAD_FILE)
