@@ -154,7 +154,6 @@ class RemoteEncoder:
     head_names: list[str]
     timeout: float = DEFAULT_TIMEOUT
     transport: object = None
-    remote: bool = True
 
     @property
     def device(self) -> str:
@@ -213,7 +212,6 @@ class RemoteLLM:
     timeout: float = DEFAULT_TIMEOUT
     max_new_tokens: int = 96
     transport: object = None
-    remote: bool = True
     notes: list[str] = field(default_factory=list)
     # Label-prior correction of the served adapter ({task: {label: shift}}), as core.llm.model.LLM.prior_shift.
     # This project's server advertises it in /v1/models; other servers (vLLM) give none, so none is applied.

@@ -252,7 +252,7 @@ def load_version(folder: Path, identity: dict) -> TaskHeads:
 def load_task_heads(settings, encoder) -> TaskHeads:
     """The task-heads version named by settings, checked against the loaded encoder (in-process only)."""
 
-    if getattr(encoder, "remote", False):
+    if getattr(encoder, "model", None) is None:  # no backbone in this process (a remote encoder server)
         raise TaskHeadsUnavailable("Task heads run on the in-process encoder; with encoder_url set, labels come "
                                    "from the language model")
     folder = Path(settings.task_heads_dir)

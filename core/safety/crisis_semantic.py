@@ -149,10 +149,8 @@ def semantic_available(encoder) -> str:
     """Empty when the encoder can run the semantic layer, else why not."""
     if encoder is None:
         return "the encoder is not loaded"
-    if getattr(encoder, "remote", False):
-        return "the encoder runs on a remote server, which scores heads only"
-    if not callable(getattr(encoder, "sentence_embeddings", None)):
-        return "the encoder has no backbone in this process"
+    if not callable(getattr(encoder, "sentence_embeddings", None)):  # a remote encoder (backends) scores heads only
+        return "the encoder has no backbone in this process (a remote encoder server scores heads only)"
     return ""
 
 
