@@ -73,19 +73,20 @@ def faithfulness(encoder, heads, dataset: str, task: str, k: int = 2, limit: int
     import numpy as np
 
     from core.llm.evidence import split_sentences
+    from core.models import task_evidence
     from core.models import task_heads as th
 
     posts = [p for p in _posts(dataset, 400) if len(split_sentences(p)) >= 4][:limit]
     rng = random.Random(0)
     top_drops, rand_drops = [], []
     for p in posts:
-        occ = th.occlusion(heads, encoder, p, task, top=None)
+        occ = task_evidence.occlusion(heads, encoder, p, task, top=None)
         li = heads.heads[task].labels.index(occ["label"])
         sents = split_sentences(p)
         top = [(s["start"], s["end"]) for s in occ["sentences"][:k]]
-        variants = [th.remove_spans(p, top)]
+        variants = [task_evidence.remove_spans(p, top)]
         for _ in range(5):
-            variants.append(th.remove_spans(p, [(s, e) for _, s, e in rng.sample(sents, k)]))
+            variants.append(task_evidence.remove_spans(p, [(s, e) for _, s, e in rng.sample(sents, k)]))
         emb = th.embed_notes(encoder, variants, use_cache=False)
         probs = heads.heads[task].probabilities(emb)[:, li]
         top_drops.append(occ["probability"] - probs[0])

@@ -72,10 +72,10 @@ def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_
         out.update(label_source="llm" if out.get("label") else "none", label_model_id=out.get("model_id", ""),
                    label_model_version=out.get("model_version", ""), reliability=rel)
         return out
+    from core.models import task_evidence
     from core.models import task_heads as th
-
     head = th.predict(task_heads, encoder, text, [task.name])[task.name]
-    evidence = th.occlusion(task_heads, encoder, text, task.name, head["label"])
+    evidence = task_evidence.occlusion(task_heads, encoder, text, task.name, head["label"])
     rel_head = head_reliability(task_heads, task.name)
     ignored = ([f"The task head did not read {len(head['ignored_instructions'])} sentence(s) addressed to the model "
                 "(instructions in a note are not clinical content)."] if head.get("ignored_instructions") else [])

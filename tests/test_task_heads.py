@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from core.errors import CorruptCheckpoint, EmptyNote, TaskHeadsBackboneMismatch
+from core.models import task_evidence
 from core.models import task_heads as th
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,7 +304,7 @@ def test_occlusion_ranks_the_sentence_the_label_rests_on_first(shipped, encoder)
     note = ("The client attended on time. She works at a bakery. "
             "She says she has felt worthless and hopeless every day for months and wishes she could disappear. "
             "The weather was mild.")
-    occ = th.occlusion(shipped, encoder, note, "depression")
+    occ = task_evidence.occlusion(shipped, encoder, note, "depression")
     assert occ["label"] == "yes" and occ["sentences"]
     top = occ["sentences"][0]
     assert "hopeless" in top["text"] and note[top["start"]:top["end"]] == top["text"] and top["drop"] > 0
