@@ -65,3 +65,25 @@ def test_a_negation_stays_in_its_clause():
 def test_the_reason_names_the_words_of_the_note():
     assert "suicidal" in contradiction("The patient shows suicidal ideation.", "Patient denies suicidal ideation.")
     assert "volunteering" in contradiction("Consistent with depression.", "Started volunteering, sees sister weekly.")
+
+
+@pytest.mark.parametrize("claim, note", [
+    ("However, they do not mention other signs of stress, such as staying in bed most days or feeling exhausted.",
+     "Has stopped seeing friends, stays in bed most days, feels empty and tense at work."),
+    ("The poster doesn't mention family support.", "Her family is very supportive and visits often."),
+    ("There is no description of panic at night.", "Wakes with panic at night twice a week."),
+    ("He never describes drinking alone, which suggests stable habits.", "Most evenings he is drinking alone."),
+])
+def test_a_claim_that_the_note_is_silent_is_contradicted_when_the_note_says_it(claim, note):
+    why = contradiction(claim, note)
+    assert why is not None and ("mention" in why or "opposite" in why)
+
+
+@pytest.mark.parametrize("claim, note", [
+    ("The note does not mention suicidal thoughts.", "Denies suicidal thoughts."),  # mentioned only as denied
+    ("They do not mention sleep problems.", "Enjoys her job and sees her sister weekly."),
+    ("The patient does not mention work stress.", "Work has been fine, no stress there."),
+    ("They do not mention staying in bed.", "Gets up early and walks the dog."),
+])
+def test_a_claim_of_silence_stands_when_the_note_is_silent_or_denies_it(claim, note):
+    assert contradiction(claim, note) is None

@@ -238,14 +238,47 @@ def _merge(parts: list[dict[str, set[int]]]) -> dict[str, set[int]]:
     return out
 
 
+# A claim that the note is silent about something ("they do not mention staying in bed most days") is false when
+# the note says it: each listed item (two or more content words) is looked for, affirmed, in the note's clause.
+_ABSENCE_RE = re.compile(
+    r"\b(?:(?:do|does|did)(?: not|n't)|never)\s+(?:\w+ly\s+)?(?:mention|state|say|report|describe|discuss|express|"
+    r"indicate)s?\b|\bno (?:mention|report|description) of\b|\bwithout (?:mentioning|stating|reporting|describing)\b"
+    r"|\bnot (?:mentioned|stated|reported|described|discussed)\b")
+_ABSENCE_GENERIC = _stems("other sign signs symptom symptoms such like thing things feeling feelings issue issues "
+                          "problem problems specific explicit explicitly direct directly clear clearly")
+
+
+def _absent_items(claim: str) -> list[tuple[str, set[str]]]:
+    """The items a claim says the note does not mention, each as (its words, its content stems)."""
+    text = _prepare(claim)
+    m = _ABSENCE_RE.search(text)
+    if not m:
+        return []
+    rest = _CLAUSE_RE.split(text[m.end():])[0]
+    items = []
+    for piece in re.split(r",|\bor\b|\band\b|\bnor\b", rest):
+        words = _WORD_RE.findall(piece)
+        stems = {_stem(w) for w in words if w not in _STOP and w not in _NEGATORS} - _ABSENCE_GENERIC
+        if len(stems) >= 2:
+            items.append((" ".join(w for w in words if w not in ("such", "as", "like")), stems))
+    return items
+
+
 def contradiction(claim: str, sentence: str) -> str | None:
     """Why `sentence` (from the note) contradicts `claim`, or None when it does not."""
     claim_pol = _merge([polarity(c) for c in clauses(claim)])
+    absent = _absent_items(claim)
     for clause in clauses(sentence):
         words = set(_WORD_RE.findall(clause))
         if words & _HYPOTHETICAL:
             continue
         note_pol = polarity(clause)
+        if absent:
+            said = {_stem(w) for w in words}
+            negated = {st for st, p in note_pol.items() if -1 in p}
+            for item, stems in absent:
+                if stems <= said and not stems & negated:
+                    return f"the note does mention: {item}"
         compared = _COMPARED | (_RISK_PLAN if note_pol.keys() & _RISK_CONTEXT else set())
         opposed = sorted(s for s in claim_pol.keys() & note_pol.keys() & compared
                          if len(claim_pol[s]) == 1 and len(note_pol[s]) == 1 and claim_pol[s] != note_pol[s])
