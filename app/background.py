@@ -8,6 +8,7 @@ progress is the same on every page, in every tab, after a page change or a reloa
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import streamlit as st
@@ -20,6 +21,20 @@ from core.errors import CoreError, ModelUnavailable
 from core.serving import warmup
 
 REFRESH_SECONDS = 2.0
+# Our own background threads run outside any browser session by design; when they call Streamlit's cached loaders,
+# Streamlit warns "missing ScriptRunContext" for each. That one warning is dropped for these threads only.
+OWN_THREADS = ("warmup-", "rationale-worker")
+
+
+class _OwnThreadsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (threading.current_thread().name.startswith(OWN_THREADS)
+                    and "missing ScriptRunContext" in record.getMessage())
+
+
+_CONTEXT_LOGGER = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+if not any(isinstance(f, _OwnThreadsFilter) for f in _CONTEXT_LOGGER.filters):
+    _CONTEXT_LOGGER.addFilter(_OwnThreadsFilter())
 _FINISHED = "_background_finished"  # session key: the message that background jobs have ended
 
 
