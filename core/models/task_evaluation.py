@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.models.task_heads import top_label_ece
+
 # A label source whose recorded AUROC is below this ranks posts too poorly to be trusted.
 MIN_AUROC = 0.65
 
@@ -62,8 +64,8 @@ def evaluate_rows(heads, encoder, data: dict[str, list[dict]], report: dict, *, 
                     yes_gold.append(r["gold"] == "yes")
         m = metrics(gold, preds)
         correct_pred = np.array([p == g for p, g in zip(preds, gold, strict=True)])
-        m["ece_before"] = _ece_top(np.array(probs_before), correct_pred)
-        m["ece_after"] = _ece_top(np.array(probs_after), correct_pred)
+        m["ece_before"] = top_label_ece(np.array(probs_before), correct_pred)
+        m["ece_after"] = top_label_ece(np.array(probs_after), correct_pred)
         from sklearn.metrics import roc_auc_score
 
         if yes_gold and len(yes_gold) == len(gold) and len(set(yes_gold)) == 2:
@@ -96,16 +98,6 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
                                           zero_division=0)),
             "accuracy": float(accuracy_score(gold, pred))}
 
-
-def _ece_top(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """ECE of the top label from its confidence and whether it was right (10 equal-width bins)."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        sel = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
-        if sel.any():
-            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
-    return float(ece)
 
 
 def beats_both_baselines(entry: dict, llm_evaluation: dict | None = None) -> bool | None:

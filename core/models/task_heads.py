@@ -110,8 +110,13 @@ def expected_calibration_error(probs: np.ndarray, gold: np.ndarray, bins: int = 
     """ECE of the top label: |accuracy - confidence| averaged over equal-width confidence bins, by bin size."""
     probs = np.asarray(probs, dtype=np.float64)
     gold = np.asarray(gold)
-    conf = probs.max(axis=1)
-    correct = (probs.argmax(axis=1) == gold).astype(np.float64)
+    return top_label_ece(probs.max(axis=1), (probs.argmax(axis=1) == gold).astype(np.float64), bins)
+
+
+def top_label_ece(conf: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE from each top label's confidence and whether it was right (equal-width bins, weighted by bin size)."""
+    conf = np.asarray(conf, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
     ece = 0.0
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
