@@ -90,6 +90,45 @@ def test_semantic_layer_does_not_flag_contrast_sentences(encoder, text):
     assert result.semantic == "on" and not result.flagged, [f.describe() for f in result.flags]
 
 
+@pytest.mark.parametrize("text, denial", [
+    ("Don't worry, I'm not thinking about ending things", "not thinking about ending"),
+    ("No, I'm not cutting anymore, it's been three years", "not cutting"),
+    ("I don't want my life to pass away and miss it all", "don't want my life to pass away"),
+    ("I'm not going to kill myself", "not going to kill"),
+    # the negation does not govern the harm word: these stay disclosures
+    ("I'm not afraid to die", ""),
+    ("I don't want to live anymore", ""),
+    ("Not a day goes by that I don't think about killing myself", ""),
+    ("I haven't told anyone I want to die", ""),
+    ("I can't, I want to die", ""),
+    ("I can't stop thinking about ending it", ""),
+    ("I wouldn't mind dying", ""),
+    ("No one would care if I died", ""),
+    ("I'm no longer able to stop myself from cutting", ""),
+])
+def test_a_denial_is_read_only_where_the_negation_governs_the_harm_word(text, denial):
+    from core.safety.crisis_semantic import denies_act
+
+    assert denies_act(text) == denial
+
+
+@pytest.mark.slow
+def test_a_sentence_that_denies_the_act_is_considered_not_flagged_by_the_semantic_layer(encoder):
+    from core.safety import crisis_semantic as sem
+
+    text = "Don't worry, I'm not thinking about ending things."
+    # the embedding alone would flag it (the topic is close to the crisis bank; the negation is not read) ...
+    (score,) = sem.score_units(encoder, sem.split_units(text))
+    assert score.flags(), (score.crisis, score.contrast)
+    # ... the layered check lists it as considered, with the words that deny it
+    result = assess_crisis(text, encoder)
+    assert not result.flagged, [f.describe() for f in result.flags]
+    (considered,) = [c for c in result.considered if c.layer == "semantic"]
+    assert "denies it" in considered.detail and "not thinking about ending" in considered.detail
+    # the same sentence without the negation still flags
+    assert assess_crisis("I'm thinking about ending things.", encoder).flagged
+
+
 @pytest.mark.slow
 def test_every_sentence_of_a_20000_word_note_is_checked(encoder):
     from core.safety.crisis_semantic import split_units

@@ -34,6 +34,9 @@ from core.safety.crisis import detect_crisis
 # Bump when the rules, the exemplar bank or the threshold change: stored results of an older version are
 # recomputed when next read.
 DETECTOR_VERSION = "layered-1"
+# Not bumped for the semantic denial guard (``denies_act``): it only withdraws semantic flags, and a bump makes the
+# summaries recompute old visits with the rules alone, which would drop their stored semantic flags until each visit
+# is opened with the encoder. Old results keep a flag the guard would now list as considered (the safe side).
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
         elif state == "quiet":
             result.considered.append(CrisisFlag(category, u.text, u.start, u.end, "semantic", "", round(s.crisis, 3),
                                                 "the rules read a negation or someone else's suicide here"))
+        elif denial := sem.denies_act(u.text):
+            result.considered.append(CrisisFlag(category, u.text, u.start, u.end, "semantic", "", round(s.crisis, 3),
+                                                f"the sentence denies it (“{denial}”)"))
         else:
             result.flags.append(CrisisFlag(category, u.text, u.start, u.end, "semantic", "", round(s.crisis, 3),
                                            detail))

@@ -172,7 +172,8 @@ def unit_profile(text: str, encoder) -> tuple[bool, list[tuple[float, float, str
                 if u.start <= f.start < u.end and states.get(u.start) != "active":
                     states[u.start] = state
     scores = sem.score_units(encoder, [u for u in units if u.start not in states and sem.worth_embedding(u)])
-    return base.flagged, [(s.crisis, s.contrast, "", s.cue) for s in scores]
+    return base.flagged, [(s.crisis, s.contrast, "denied" if sem.denies_act(s.unit.text) else "", s.cue)
+                          for s in scores]
 
 
 def flagged_at(profile, threshold: float, margin: float, cue_threshold: float | None = None) -> bool:

@@ -247,6 +247,49 @@ def _bank_for(encoder) -> _Bank:
     return built
 
 
+# A sentence that denies the act itself ("I'm not thinking about ending things", "I don't want my life to pass
+# away", "No, I'm not cutting anymore") sits close to crisis exemplars, because an embedding reads the topic and not
+# the negation. The semantic layer alone does not flag it when the negation governs the harm word directly: one
+# negation in the sentence, no comma between, and only these linking words in between. Anything else between them
+# ("I'm not afraid to die", "I haven't told anyone I want to die") or a second negation ("Not a day goes by that I
+# don't think about killing myself") keeps the flag: over-flagging is the safe failure.
+_DENIAL_NEGATION = re.compile(r"\b(?:not|never|no\s+longer|no)\b|n't\b", re.IGNORECASE)
+_DENIAL_LINK = {
+    "i", "i'm", "im", "am", "is", "was", "be", "been", "being", "going", "gonna", "to", "thinking", "think", "about",
+    "of", "planning", "plan", "on", "want", "wanting", "wanna", "wish", "intend", "intending", "considering", "any",
+    "my", "life", "it", "things", "really", "ever", "have", "had", "having", "thoughts", "urges", "urge", "the",
+    "feel", "feeling", "like", "do", "does", "did", "will", "would", "myself", "anymore", "again",
+}
+_DENIAL_HARM = re.compile(
+    r"\b(?:die|dying|death|dead|end(?:ing)?|kill\w*|suicid\w*|cut(?:ting|s)?|hurt(?:ing|s)?|harm(?:ing|s)?|"
+    r"self-harm\w*|overdos\w*|pass(?:ing)?\s+away|hang(?:ing)?|jump(?:ing)?|disappear\w*|unalive)\b", re.IGNORECASE)
+
+
+def denies_act(text: str) -> str:
+    """The words that deny the act in a sentence (``"not thinking about ending"``), or empty when it does not.
+
+    Read within the comma-delimited stretch that holds the harm word ("Don't worry, I'm not thinking about ending
+    things" is read as "I'm not thinking about ending things")."""
+    body = text.replace("’", "'")
+    for part in re.finditer(r"[^,;:()\u2013\u2014]+", body):
+        segment = part.group()
+        harm = _DENIAL_HARM.search(segment)
+        if harm is None:
+            continue
+        cues = list(_DENIAL_NEGATION.finditer(segment))
+        if len(cues) != 1 or cues[0].end() > harm.start():
+            return ""
+        cue = cues[0]
+        words = re.findall(r"[\w']+", segment[cue.end():harm.start()].lower())
+        if len(words) > 5 or any(w not in _DENIAL_LINK for w in words):
+            return ""
+        start = cue.start()
+        while start > 0 and segment[start - 1].isalpha():  # "don't": show the whole word
+            start -= 1
+        return segment[start:harm.end()]
+    return ""
+
+
 @dataclass(frozen=True)
 class UnitScore:
     unit: Unit
