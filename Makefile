@@ -35,8 +35,12 @@ run: install
 	exec $(BIN)/streamlit run app/main.py --server.headless true --server.port $$port \
 		--server.address $(ADDRESS) --browser.gatherUsageStats false --server.maxUploadSize $$upload_mb
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; one file stays on one worker, so a module's loaded
+# models are shared by its tests): much of it waits on servers, browsers and subprocesses. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

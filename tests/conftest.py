@@ -116,8 +116,38 @@ def app_env(tmp_path, monkeypatch):
     store.close()
 
 
+def pytest_sessionfinish(session):
+    """Under pytest-xdist a worker hands its robustness counts and attack figures to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is None:
+        return
+    import json
+
+    from tests import robustness
+    from tests.attack.conftest import FIGURES
+
+    workeroutput["mhd_robustness"] = json.dumps(robustness.export())
+    workeroutput["mhd_attack_figures"] = json.dumps(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """The xdist controller merges what each worker measured, so the summary lines cover the whole run."""
+    import json
+
+    from tests import robustness
+    from tests.attack.conftest import FIGURES
+
+    out = getattr(node, "workeroutput", {}) or {}
+    if "mhd_robustness" in out:
+        robustness.merge(json.loads(out["mhd_robustness"]))
+    FIGURES.update(json.loads(out.get("mhd_attack_figures", "{}")))
+
+
 def pytest_terminal_summary(terminalreporter):
     """One line with the robustness cases the run tried (tests/robustness.py)."""
     from tests import robustness
+    from tests.attack.conftest import write_summary
 
+    write_summary(terminalreporter)
     terminalreporter.write_line(robustness.summary())

@@ -50,6 +50,19 @@ def totals() -> tuple[int, int, int]:
     return sum(_tried.values()), sum(_crashes.values()), _lost
 
 
+def export() -> dict:
+    """This process's counts, for the xdist controller to merge (tests/conftest.py)."""
+    return {"tried": dict(_tried), "crashes": dict(_crashes), "lost": _lost}
+
+
+def merge(data: dict) -> None:
+    """Add a worker's counts (``export``) to this process's."""
+    global _lost
+    _tried.update(data.get("tried", {}))
+    _crashes.update(data.get("crashes", {}))
+    _lost += int(data.get("lost", 0))
+
+
 def summary() -> str:
     n, crashes, lost = totals()
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(_tried.items()))

@@ -18,7 +18,9 @@ def record(name: str, value) -> None:
     FIGURES[name] = str(value)
 
 
-def pytest_terminal_summary(terminalreporter):
+def write_summary(terminalreporter) -> None:
+    """The figures line and ``var/attack-figures.json`` (called by the suite's terminal summary in
+    tests/conftest.py, which also runs in the pytest-xdist controller, where this conftest is not loaded)."""
     if not FIGURES:
         return
     terminalreporter.write_line("attack figures: " + "; ".join(f"{k}: {v}" for k, v in FIGURES.items()))
