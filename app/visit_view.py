@@ -159,6 +159,13 @@ def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
         else:
             st.caption("No single sentence lowers the label's probability when deleted: the label rests on the "
                        "note as a whole.")
+        for f in (out.get("faithful_evidence") or {}).get("flips") or []:
+            if f.get("fragment"):
+                st.warning(f"The label changes to **{f['label_without']}** if the {f['words']}-word line "
+                           f"“{f['text']}” is deleted. A label that turns on a line this short is not a stable "
+                           "reading of this note: read the note itself.", icon=":material/warning:")
+            else:
+                st.caption(f"Deleting “{f['text']}” alone changes the label to {f['label_without']}.")
     if out.get("rationale"):
         if head:
             st.markdown("*Generated text (language model; it explains the label, it did not choose it):*")

@@ -66,6 +66,8 @@ def _onnx_sessions(encoder, folder: Path):
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.intra_op_num_threads = 2
+    # onnxruntime's threads spin after a run by default, which would slow the PyTorch path run right after it
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return {name: ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
             for name, p in (("onnx fp32", fp32), ("onnx int8", int8))}
 

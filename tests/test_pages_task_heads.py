@@ -92,6 +92,33 @@ def test_a_weak_task_shows_its_warning_next_to_the_label_not_in_grey(app_env, he
 
 
 @pytest.mark.slow
+def test_a_label_that_turns_on_a_short_line_is_warned_about(app_env, head_outputs):
+    fe = dict(head_outputs["faithful_evidence"])
+    fe["flips"] = [
+        {"text": "Session 1.", "start": 0, "end": 10, "words": 1, "fragment": True, "label_without": "no",
+         "probability_without": 0.7},
+        {"text": "The weather was mild.", "start": 0, "end": 21, "words": 4, "fragment": False,
+         "label_without": "no", "probability_without": 0.6},
+    ]
+    pid, _ = _store(app_env, {**head_outputs, "faithful_evidence": fe})
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    warning = ("The label changes to **no** if the 1-word line “Session 1.” is deleted. A label that turns on a line "
+               "this short is not a stable reading of this note: read the note itself.")
+    assert warning in [w.value for w in at.warning]
+    assert "Deleting “The weather was mild.” alone changes the label to no." in [c.value for c in at.caption]
+
+
+@pytest.mark.slow
+def test_an_answer_stored_before_flips_were_recorded_shows_no_stability_line(app_env, head_outputs):
+    fe = {k: v for k, v in head_outputs["faithful_evidence"].items() if k != "flips"}
+    pid, _ = _store(app_env, {**head_outputs, "faithful_evidence": fe})
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    assert not [w.value for w in at.warning if "changes to" in w.value]
+
+
+@pytest.mark.slow
 def test_an_older_llm_answer_with_a_weak_note_shows_it_as_a_warning(app_env):
     weak = ("On the IMHI DR test set (100 posts) this model's labels did not beat the baselines (weighted F1 0.65; "
             "majority class 0.66): treat its label as unreliable.")

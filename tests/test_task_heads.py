@@ -312,6 +312,26 @@ def test_occlusion_ranks_the_sentence_the_label_rests_on_first(shipped, encoder)
 
 
 @pytest.mark.slow
+def test_occlusion_lists_the_sentences_whose_deletion_alone_changes_the_label(shipped, encoder):
+    from core.models import task_evidence
+
+    # A real case from the dashboard: the stress head's "no" on this short note turns on its heading.
+    note = "Session 1. Has stopped seeing friends, stays in bed most days, feels empty and tense at work."
+    occ = task_evidence.occlusion(shipped, encoder, note, "stress", top=None)
+    assert occ["label"] == "no"
+    assert [(f["text"], f["label_without"], f["fragment"]) for f in occ["flips"]] == [("Session 1.", "yes", True)]
+    # On any note, the flips are exactly the sentences without which the label's probability falls below 1/2
+    # (a yes/no head), and "fragment" means fewer than FRAGMENT_WORDS words.
+    note = ("Plan: Follow up in two weeks. Reports feeling overwhelmed by deadlines at work and sleeping badly. "
+            "Lives with partner. Enjoys cycling at weekends.")
+    for task in ("stress", "depression"):
+        occ = task_evidence.occlusion(shipped, encoder, note, task, top=None)
+        below = {s["text"] for s in occ["sentences"] if s["probability_without"] < 0.5}
+        assert {f["text"] for f in occ["flips"]} == below
+        assert all(f["fragment"] == (f["words"] < task_evidence.FRAGMENT_WORDS) for f in occ["flips"])
+
+
+@pytest.mark.slow
 @pytest.mark.shared
 def test_deleting_the_top_sentences_lowers_the_label_more_than_deleting_random_ones(shipped, encoder, shared_data):
     from bench.bench_task_heads import SHARED, faithfulness

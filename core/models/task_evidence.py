@@ -6,10 +6,15 @@ sentences whose deletion lowers the probability of the chosen label most are the
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from core.models.task_heads import EVIDENCE_TOP, TaskHeads, reading_text
 from core.models.windows import WINDOW_OVERLAP, window_content, wrap
+
+# A sentence of fewer words than this ("Session 1.", "Plan:") says nothing a label should turn on.
+FRAGMENT_WORDS = 4
 
 
 def _token_spans(encoder, text: str) -> tuple[list[int], list[tuple[int, int]]]:
@@ -88,16 +93,24 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
             rows[wi] = pooled[row]
             weights[wi] = max(1, len(seqs[row]))
         variants.append((rows * weights[:, None]).sum(0) / weights.sum())
-    probs_without = head.probabilities(np.array(variants))[:, li] if variants else np.zeros(0)
-    ranked = []
-    for si, p in zip(order, probs_without, strict=True):
+    probs_all = head.probabilities(np.array(variants)) if variants else np.zeros((0, len(head.labels)))
+    probs_without = probs_all[:, li]
+    ranked, flips = [], []
+    for si, p, row in zip(order, probs_without, probs_all, strict=True):
         sent, s, e = sentences[si]
         ranked.append({"text": sent, "start": s, "end": e, "drop": float(probs_full[li] - p),
                        "probability_without": float(p)})
+        if li == int(np.argmax(probs_full)) and int(np.argmax(row)) != li:
+            words = len(re.findall(r"[^\W\d_]+", sent))
+            flips.append({"text": sent, "start": s, "end": e, "words": words, "fragment": words < FRAGMENT_WORDS,
+                          "label_without": head.labels[int(np.argmax(row))],
+                          "probability_without": float(row.max())})
     ranked.sort(key=lambda r: -r["drop"])
     if top is not None:
         ranked = [r for r in ranked if r["drop"] > 0][:top]
     return {"task": task, "label": head.labels[li], "probability": float(probs_full[li]), "sentences": ranked,
+            # sentences whose deletion alone changes the label: a label that turns on a short line is not stable
+            "flips": flips,
             "method": "occlusion: drop in the label's calibrated probability when the sentence is deleted",
             "n_sentences": len(sentences), "windows": n_full, "passes": len(seqs)}
 

@@ -153,6 +153,19 @@ def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tm
     expect(page.get_by_text("Mood brighter, saw two friends").first).to_be_visible()
 
 
+def qa_flags_next_item(page, app_url, note: str) -> None:
+    """Log out, log in as the QA reviewer, claim the next review item and flag it with ``note``."""
+    page.get_by_role("button", name="Log out").click()
+    login(page, app_url, "qa.journey")
+    page.get_by_role("link", name="Review queue").click()
+    button(page, "Claim next").click()
+    settle(page)
+    page.get_by_text("flag", exact=True).first.click()
+    page.get_by_role("textbox", name="Note (on every decision)").fill(note)
+    button(page, "Submit").click()
+    settle(page)
+
+
 def _band_colours(page) -> dict[str, tuple[str, str]]:
     """Head label -> (band name, swatch colour) as the score summary under the chart states them."""
     out = {}
@@ -209,15 +222,7 @@ def test_scores_speak_one_language_status_has_a_legend_and_qa_flags_reach_the_ps
     save_screenshot(page, "style_patient_list.png")
 
     # A QA reviewer flags the heads output as critical; the psychiatrist sees it on the output and the list.
-    page.get_by_role("button", name="Log out").click()
-    login(page, app_url, "qa.journey")
-    page.get_by_role("link", name="Review queue").click()
-    button(page, "Claim next").click()
-    settle(page)
-    page.get_by_text("flag", exact=True).first.click()
-    page.get_by_role("textbox", name="Note (on every decision)").fill("Trauma reads too low for this note")
-    button(page, "Submit").click()
-    settle(page)
+    qa_flags_next_item(page, app_url, "Trauma reads too low for this note")
     page.get_by_role("button", name="Log out").click()
     login(page, app_url, "dr.journey")
     settle(page)
@@ -354,15 +359,7 @@ def test_analyse_sign_off_then_qa_flags_and_exports(page, app_url):
     save_screenshot(page, "analysis_signed.png")
 
     # The QA reviewer flags an output and finds it in the export.
-    page.get_by_role("button", name="Log out").click()
-    login(page, app_url, "qa.journey")
-    page.get_by_role("link", name="Review queue").click()
-    button(page, "Claim next").click()
-    settle(page)
-    page.get_by_text("flag", exact=True).first.click()
-    page.get_by_role("textbox", name="Note (on every decision)").fill("Rationale cites isolation not in note")
-    button(page, "Submit").click()
-    settle(page)
+    qa_flags_next_item(page, app_url, "Rationale cites isolation not in note")
     tab(page, "Export").click()
     button(page, "Prepare export").click()
     # Earlier journeys may have flagged outputs too; this reviewer's flag must be among the rows exported.
