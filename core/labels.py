@@ -26,6 +26,11 @@ from core.llm.tasks import get_task
 NOT_EVALUATED = ("This task head has no recorded evaluation on the IMHI test set "
                  "(`python -m core evaluate-imhi --record`): treat its label as unverified.")
 
+# A label from the language model on a task nobody measured it on: the probability beside it is the model's own
+# confidence, not a measured accuracy, so the screen says so next to it.
+NOT_EVALUATED_LLM = ("The language model has no recorded evaluation on the '{title}' task: its probability is "
+                     "its own confidence, not a measured accuracy: treat its label as unreliable.")
+
 
 def head_reliability(task_heads, task: str) -> dict:
     """{reliable, note} of a task head from the evaluation recorded beside it."""
@@ -67,8 +72,11 @@ def answer(llm, task_name: str, text: str, *, task_heads=None, encoder=None, on_
         out = backends.analyze(llm, task.name, text, on_token=on_token, max_new_tokens=max_new_tokens)
         rel = {"reliable": None, "note": None}
         if task.kind == "classify":
-            rel = {"reliable": task.name in (getattr(llm, "reliable_tasks", None) or set()),
-                   "note": (getattr(llm, "weak_tasks", None) or {}).get(task.name)}
+            reliable = task.name in (getattr(llm, "reliable_tasks", None) or set())
+            note = (getattr(llm, "weak_tasks", None) or {}).get(task.name)
+            if not reliable and note is None and out.get("label"):
+                note = NOT_EVALUATED_LLM.format(title=task.title)
+            rel = {"reliable": reliable, "note": note}
         out.update(label_source="llm" if out.get("label") else "none", label_model_id=out.get("model_id", ""),
                    label_model_version=out.get("model_version", ""), reliability=rel)
         return out

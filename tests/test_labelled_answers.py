@@ -88,6 +88,19 @@ def test_tasks_without_a_head_keep_the_llm_path(encoder, heads, llm):
     out = la.answer(llm, "depression_cause", NOTE, task_heads=heads, encoder=encoder)
     assert out["label_source"] == "llm" and out["label_model_version"] == llm.version
     assert "faithful_evidence" not in out
+    # nobody measured this model on this task: the probability beside its label is its own confidence
+    assert out["reliability"] == {"reliable": False, "note": la.NOT_EVALUATED_LLM.format(title="Cause of depression (CAMS)")}
+
+
+@pytest.mark.slow
+def test_a_task_the_llm_was_measured_on_carries_that_measurement_not_the_unmeasured_note(encoder, heads, llm):
+    measured = copy.copy(llm)
+    measured.reliable_tasks = {"depression_cause"}
+    out = la.answer(measured, "depression_cause", NOTE, task_heads=heads, encoder=encoder)
+    assert out["reliability"] == {"reliable": True, "note": None}
+    measured.reliable_tasks, measured.weak_tasks = set(), {"depression_cause": "weak on CAMS"}
+    out = la.answer(measured, "depression_cause", NOTE, task_heads=heads, encoder=encoder)
+    assert out["reliability"] == {"reliable": False, "note": "weak on CAMS"}
 
 
 @pytest.mark.slow
