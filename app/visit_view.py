@@ -161,9 +161,9 @@ def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
                        "note as a whole.")
         for f in (out.get("faithful_evidence") or {}).get("flips") or []:
             if f.get("fragment"):
-                st.warning(f"The label changes to **{f['label_without']}** if the {f['words']}-word line "
-                           f"“{f['text']}” is deleted. A label that turns on a line this short is not a stable "
-                           "reading of this note: read the note itself.", icon=":material/warning:")
+                st.warning(f"The label changes to **{f['label_without']}** if the short line “{f['text']}” is "
+                           "deleted. A label that turns on a line this short is not a stable reading of this note: "
+                           "read the note itself.", icon=":material/warning:")
             else:
                 st.caption(f"Deleting “{f['text']}” alone changes the label to {f['label_without']}.")
     if out.get("rationale"):

@@ -103,7 +103,7 @@ def test_a_label_that_turns_on_a_short_line_is_warned_about(app_env, head_output
     pid, _ = _store(app_env, {**head_outputs, "faithful_evidence": fe})
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
-    warning = ("The label changes to **no** if the 1-word line “Session 1.” is deleted. A label that turns on a line "
+    warning = ("The label changes to **no** if the short line “Session 1.” is deleted. A label that turns on a line "
                "this short is not a stable reading of this note: read the note itself.")
     assert warning in [w.value for w in at.warning]
     assert "Deleting “The weather was mild.” alone changes the label to no." in [c.value for c in at.caption]
