@@ -129,6 +129,45 @@ def test_a_sentence_that_denies_the_act_is_considered_not_flagged_by_the_semanti
     assert assess_crisis("I'm thinking about ending things.", encoder).flagged
 
 
+def test_what_is_left_of_a_negated_sentence_is_a_sentence_of_its_own():
+    from core.safety.crisis_semantic import Unit, denied_spans, rest_of
+
+    text = "Notes. I'm not suicidal, I just want to disappear."
+    unit = Unit(text[7:], 7, len(text))
+    negated = (text.index("suicidal"), text.index("suicidal") + len("suicidal"))
+    assert rest_of(unit, [negated]).text == "I just want to disappear."
+    assert (rest_of(unit, [negated]).start, rest_of(unit, [negated]).end) == (unit.start, unit.end)
+    # nothing left, or too little to embed
+    assert rest_of(Unit("I'm not suicidal.", 0, 17), [(8, 16)]) is None
+    assert rest_of(Unit("No, I'm not suicidal.", 0, 21), [(12, 20)]) is None
+    # a denial in every stretch with a harm word, or none at all
+    assert denied_spans("No, I'm not cutting anymore, it's been three years") == [(3, 27)]
+    assert denied_spans("I'm not suicidal, I just want to die") == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text, part", [
+    ("I'm not suicidal, I just want to disappear.", "I just want to disappear."),
+    ("I'm not going to hurt myself, I just want it all to stop forever.", "I just want it all to stop forever."),
+])
+def test_a_negation_in_one_part_of_a_sentence_does_not_hide_the_rest(encoder, text, part):
+    result = assess_crisis(text, encoder)
+    assert result.flagged, [c.describe() for c in result.considered]
+    (flag,) = result.flags
+    assert flag.layer == "semantic" and f"in “{part}”, outside the negated part" in flag.detail
+    assert flag.sentence == text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", [
+    "Patient denies SI, reports feeling hopeless about the future.",
+    "Denies suicidal ideation, sleeping poorly, appetite reduced.",
+    "No SI/HI, mood low, wants to stay in bed all day.",
+])
+def test_the_rest_of_a_clinical_denial_is_not_flagged_for_low_mood(encoder, text):
+    assert not assess_crisis(text, encoder).flagged
+
+
 @pytest.mark.slow
 def test_every_sentence_of_a_20000_word_note_is_checked(encoder):
     from core.safety.crisis_semantic import split_units

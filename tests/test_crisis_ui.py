@@ -122,3 +122,51 @@ def test_import_batch_runs_the_crisis_check_on_every_visit(app_env):
     ids = patients.import_visits(ctx, pid, "v.csv", data)
     stored = records.visit_crisis(app_env.store, ids)
     assert [stored[i]["flagged"] for i in ids] == [0, 1]
+
+
+def test_a_new_minor_detector_version_keeps_older_semantic_flags_in_the_summaries(app_env):
+    """Recomputing an older result of the same detector family with the rules alone would drop its semantic flag
+    from the patient list; only a result of another family is recomputed there."""
+    from core.safety import crisis_state
+    from core.safety.crisis_check import DETECTOR_FAMILY, DETECTOR_VERSION, CrisisAssessment, CrisisFlag
+    from core.storage import records
+
+    assert DETECTOR_VERSION.startswith(DETECTOR_FAMILY + ".")
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-MINOR", consent_ml=True)
+    quiet_note = "Talked about her week at work and the new flat."  # no rule fires on it; the stored flag is made up
+    vid = patients.add_visit(ctx, pid, "2026-03-02", quiet_note)
+    semantic = CrisisAssessment(flags=[CrisisFlag("preparatory acts", quiet_note, 0, len(quiet_note), "semantic",
+                                                  score=0.8)], semantic="on", version=DETECTOR_FAMILY)
+    crisis_state.store_result(app_env.store, vid, semantic)
+    assert crisis_state.patient_states(app_env.store, [pid])[pid]["unacknowledged"] == 1
+    assert records.visit_crisis(app_env.store, [vid])[vid]["version"] == DETECTOR_FAMILY  # kept, not recomputed
+    # another family is recomputed (here with the rules alone, which do not flag this note)
+    crisis_state.store_result(app_env.store, vid, CrisisAssessment(flags=semantic.flags, semantic="on",
+                                                                   version="layered-0"))
+    assert crisis_state.patient_states(app_env.store, [pid]).get(pid, {}).get("unacknowledged", 0) == 0
+    assert records.visit_crisis(app_env.store, [vid])[vid]["version"] == DETECTOR_VERSION
+
+
+def test_a_patient_page_with_the_encoder_recomputes_an_older_minor_version(app_env, monkeypatch):
+    from core.safety import crisis_state
+    from core.safety.crisis_check import DETECTOR_FAMILY, DETECTOR_VERSION, CrisisAssessment
+
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-UPGRADE", consent_ml=True)
+    vid = patients.add_visit(ctx, pid, "2026-03-02", "Talked about her week at work.")
+    crisis_state.store_result(app_env.store, vid, CrisisAssessment(semantic="on", version=DETECTOR_FAMILY))
+    current = CrisisAssessment(semantic="on", version=DETECTOR_VERSION)
+    calls = []
+    monkeypatch.setattr(crisis_state, "check_and_store",
+                        lambda store, visit_id, text, encoder, consent=True: calls.append(visit_id) or current)
+
+    class Backbone:  # an in-process encoder, as far as the crisis state can tell
+        def sentence_embeddings(self, texts):
+            raise AssertionError("not called here")
+
+    visit = {"id": vid, "text": "Talked about her week at work."}
+    crisis_state.results_for(app_env.store, [visit], None)
+    assert calls == []                      # no encoder: the older result of the family stands
+    crisis_state.results_for(app_env.store, [visit], Backbone())
+    assert calls == [vid]                   # with the encoder: recomputed by the current detector

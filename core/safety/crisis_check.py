@@ -18,10 +18,13 @@ The result lists:
 * ``semantic``: "on", or "off" with the reason (no encoder, remote encoder),
   so the banner can say the semantic layer did not run.
 
-A sentence in which the rules found a negation or someone else's suicide is
-not flagged by the semantic layer alone (it is listed as considered): the
-rules read "denies SI" more reliably than a sentence embedding does. The check
-never calls the language model.
+A sentence in which the rules found a negation or someone else's suicide, or
+whose one negation denies the harm word itself ("I'm not thinking about ending
+things"), is not flagged by the semantic layer on the strength of that part: the
+rules read "denies SI" more reliably than a sentence embedding does. What is
+left of such a sentence outside the negated stretch is checked as a sentence of
+its own, so "I'm not suicidal, I just want to disappear" still flags on "I just
+want to disappear". The check never calls the language model.
 """
 
 from __future__ import annotations
@@ -31,12 +34,18 @@ from dataclasses import asdict, dataclass, field
 from core.safety import crisis_semantic as sem
 from core.safety.crisis import detect_crisis
 
-# Bump when the rules, the exemplar bank or the threshold change: stored results of an older version are
-# recomputed when next read.
-DETECTOR_VERSION = "layered-1"
-# Not bumped for the semantic denial guard (``denies_act``): it only withdraws semantic flags, and a bump makes the
-# summaries recompute old visits with the rules alone, which would drop their stored semantic flags until each visit
-# is opened with the encoder. Old results keep a flag the guard would now list as considered (the safe side).
+# The detector that made a stored result. A new *family* (the part before the dot) makes every summary recompute
+# stored results, with the rules alone where no encoder is at hand (refresh_missing). A new minor version (after
+# the dot) keeps older results of its family in the summaries, because recomputing them with the rules alone would
+# drop their semantic flags; a patient page with the encoder recomputes them (results_for).
+# 1.1: a sentence denying the act is considered, not flagged, and the part of a negated sentence outside the
+# negation is checked on its own.
+DETECTOR_VERSION = "layered-1.1"
+DETECTOR_FAMILY = DETECTOR_VERSION.split(".")[0]
+
+
+def same_family(version: str) -> bool:
+    return version == DETECTOR_FAMILY or version.startswith(DETECTOR_FAMILY + ".")
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,49 @@ def _unit_of(units, start: int):
     return None
 
 
+def rest_units(units, rules, rule_units: dict[int, str], denied: dict) -> list[tuple[sem.Unit, sem.Unit]]:
+    """(sentence, what is left of it) for sentences in which the rules read a negation or someone else's suicide,
+    or the semantic layer a denial: the stretches outside those are a sentence of their own ("I'm not suicidal,
+    I just want to disappear")."""
+    quiet: dict[int, list[tuple[int, int]]] = {}
+    for m in rules.matches:
+        u = _unit_of(units, m.start) if m.negated else None
+        if u is not None and rule_units.get(u.start) == "quiet":
+            quiet.setdefault(u.start, []).append((m.start, m.end))
+    out = []
+    for u in units:
+        if u.start in quiet:
+            spans = quiet[u.start]
+        elif u.start in denied:
+            spans = [(u.start + a, u.start + b) for a, b in sem.denied_spans(u.text)]
+        else:
+            continue
+        rest = sem.rest_of(u, spans)
+        if rest is not None:
+            out.append((u, rest))
+    return out
+
+
+def _second_look(result: CrisisAssessment, encoder, units, rules, rule_units, denied) -> set[int]:
+    """Flag what is left of a negated or denied sentence when it flags on its own; the starts of those sentences."""
+    pairs = rest_units(units, rules, rule_units, denied)
+    if not pairs:
+        return set()
+    try:
+        scores = sem.score_units(encoder, [rest for _, rest in pairs])
+    except Exception:  # noqa: BLE001 - the first pass's result stands
+        return set()
+    flagged = set()
+    for (u, rest), s in zip(pairs, scores, strict=True):
+        if s.flags() and not sem.denies_act(rest.text):
+            result.flags.append(CrisisFlag(sem.BANNER_CATEGORY.get(s.category, s.category), u.text, u.start, u.end,
+                                           "semantic", "", round(s.crisis, 3),
+                                           f"{s.category}; in “{rest.text}”, outside the negated part; "
+                                           f"nearest: “{s.exemplar}”"))
+            flagged.add(u.start)
+    return flagged
+
+
 def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
     """Both layers on ``text``; ``encoder`` None (or remote) runs the rules only and says so."""
 
@@ -137,27 +189,27 @@ def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
         result.semantic, result.semantic_note = "off", f"the semantic layer failed: {exc.__class__.__name__}"
         return result
     result.semantic = "on"
+    denied: dict[int, tuple[sem.UnitScore, str]] = {}
     for s in scores:
         if s.crisis < s.limit():
             continue
         u = s.unit
         category = sem.BANNER_CATEGORY.get(s.category, s.category)
-        detail = f"{s.category}; nearest: “{s.exemplar}”"
-        state = rule_units.get(u.start)
-        if state == "active":
-            continue  # the rule already flagged this sentence
         if s.crisis <= s.contrast + sem.MARGIN:
             result.considered.append(CrisisFlag(category, u.text, u.start, u.end, "semantic", "", round(s.crisis, 3),
                                                 f"closer to {s.contrast_kind} ({s.contrast:.2f}): "
                                                 f"“{s.contrast_exemplar}”"))
-        elif state == "quiet":
-            result.considered.append(CrisisFlag(category, u.text, u.start, u.end, "semantic", "", round(s.crisis, 3),
-                                                "the rules read a negation or someone else's suicide here"))
         elif denial := sem.denies_act(u.text):
-            result.considered.append(CrisisFlag(category, u.text, u.start, u.end, "semantic", "", round(s.crisis, 3),
-                                                f"the sentence denies it (“{denial}”)"))
+            denied[u.start] = (s, denial)
         else:
             result.flags.append(CrisisFlag(category, u.text, u.start, u.end, "semantic", "", round(s.crisis, 3),
-                                           detail))
+                                           f"{s.category}; nearest: “{s.exemplar}”"))
+    flagged_rest = _second_look(result, encoder, units, rules, rule_units, denied)
+    for start, (s, denial) in denied.items():
+        if start not in flagged_rest:
+            u = s.unit
+            result.considered.append(CrisisFlag(sem.BANNER_CATEGORY.get(s.category, s.category), u.text, u.start,
+                                                u.end, "semantic", "", round(s.crisis, 3),
+                                                f"the sentence denies it (“{denial}”)"))
     result.flags.sort(key=lambda f: f.start)
     return result

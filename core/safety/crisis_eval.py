@@ -159,21 +159,25 @@ def flag_rate(texts: list[str], detect: Callable[[str], object], progress=None) 
 
 # ----------------------------------------------------------------------------- threshold sweep
 
-def unit_profile(text: str, encoder) -> tuple[bool, list[tuple[float, float, str]]]:
-    """(rules flag the text, [(crisis sim, contrast sim, rule state of the unit)]) for a threshold sweep."""
-    from core.safety.crisis_check import assess_crisis
+def unit_profile(text: str, encoder) -> tuple[bool, list[tuple[float, float, str, bool]]]:
+    """(rules flag the text, [(crisis sim, contrast sim, state, risk-lexicon word)] of every unit the semantic
+    layer reads, including what is left of negated or denied sentences) for a threshold sweep."""
+    from core.safety.crisis import detect_crisis
+    from core.safety.crisis_check import rest_units
 
-    base = assess_crisis(text, None)
+    rules = detect_crisis(text)
     units = sem.split_units(text)
     states: dict[int, str] = {}
-    for group, state in ((base.flags, "active"), (base.considered, "quiet"), (base.risk_factors, "quiet")):
-        for f in group:
-            for u in units:
-                if u.start <= f.start < u.end and states.get(u.start) != "active":
-                    states[u.start] = state
+    for m in rules.matches:
+        for u in units:
+            if u.start <= m.start < u.end and states.get(u.start) != "active":
+                states[u.start] = "quiet" if m.negated else "active"
     scores = sem.score_units(encoder, [u for u in units if u.start not in states and sem.worth_embedding(u)])
-    return base.flagged, [(s.crisis, s.contrast, "denied" if sem.denies_act(s.unit.text) else "", s.cue)
-                          for s in scores]
+    denied = {s.unit.start: (s, "") for s in scores if sem.denies_act(s.unit.text)}
+    rests = sem.score_units(encoder, [r for _, r in rest_units(units, rules, states, denied)])
+    return (any(not m.negated for m in rules.matches),
+            [(s.crisis, s.contrast, "denied" if s.unit.start in denied else "", s.cue) for s in scores]
+            + [(s.crisis, s.contrast, "denied" if sem.denies_act(s.unit.text) else "", s.cue) for s in rests])
 
 
 def flagged_at(profile, threshold: float, margin: float, cue_threshold: float | None = None) -> bool:

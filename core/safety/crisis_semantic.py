@@ -258,36 +258,64 @@ _DENIAL_LINK = {
     "i", "i'm", "im", "am", "is", "was", "be", "been", "being", "going", "gonna", "to", "thinking", "think", "about",
     "of", "planning", "plan", "on", "want", "wanting", "wanna", "wish", "intend", "intending", "considering", "any",
     "my", "life", "it", "things", "really", "ever", "have", "had", "having", "thoughts", "urges", "urge", "the",
-    "feel", "feeling", "like", "do", "does", "did", "will", "would", "myself", "anymore", "again",
+    "feel", "feeling", "do", "does", "did", "will", "would", "myself", "anymore", "again",
 }
 _DENIAL_HARM = re.compile(
     r"\b(?:die|dying|death|dead|end(?:ing)?|kill\w*|suicid\w*|cut(?:ting|s)?|hurt(?:ing|s)?|harm(?:ing|s)?|"
     r"self-harm\w*|overdos\w*|pass(?:ing)?\s+away|hang(?:ing)?|jump(?:ing)?|disappear\w*|unalive)\b", re.IGNORECASE)
 
 
-def denies_act(text: str) -> str:
-    """The words that deny the act in a sentence (``"not thinking about ending"``), or empty when it does not.
+_SEGMENT = re.compile(r"[^,;:()\u2013\u2014]+")
 
-    Read within the comma-delimited stretch that holds the harm word ("Don't worry, I'm not thinking about ending
-    things" is read as "I'm not thinking about ending things")."""
+
+def _denials(text: str) -> list[tuple[str, int, int]]:
+    """(denying words, segment start, segment end) of every comma-delimited stretch that holds a harm word, when
+    every such stretch denies it; empty when one of them does not (or none holds a harm word)."""
     body = text.replace("’", "'")
-    for part in re.finditer(r"[^,;:()\u2013\u2014]+", body):
+    found = []
+    for part in _SEGMENT.finditer(body):
         segment = part.group()
         harm = _DENIAL_HARM.search(segment)
         if harm is None:
             continue
         cues = list(_DENIAL_NEGATION.finditer(segment))
         if len(cues) != 1 or cues[0].end() > harm.start():
-            return ""
+            return []
         cue = cues[0]
         words = re.findall(r"[\w']+", segment[cue.end():harm.start()].lower())
         if len(words) > 5 or any(w not in _DENIAL_LINK for w in words):
-            return ""
+            return []
         start = cue.start()
         while start > 0 and segment[start - 1].isalpha():  # "don't": show the whole word
             start -= 1
-        return segment[start:harm.end()]
-    return ""
+        found.append((segment[start:harm.end()], part.start(), part.end()))
+    return found
+
+
+def denies_act(text: str) -> str:
+    """The words that deny the act in a sentence (``"not thinking about ending"``), or empty when it does not.
+
+    Read within the comma-delimited stretch that holds the harm word ("Don't worry, I'm not thinking about ending
+    things" is read as "I'm not thinking about ending things"); every stretch with a harm word must deny it."""
+    found = _denials(text)
+    return found[0][0] if found else ""
+
+
+def denied_spans(text: str) -> list[tuple[int, int]]:
+    """Offsets (in ``text``) of the comma-delimited stretches that deny the act (see ``denies_act``)."""
+    return [(s, e) for _, s, e in _denials(text)]
+
+
+def rest_of(unit: Unit, spans: list[tuple[int, int]]) -> Unit | None:
+    """The unit without the comma-delimited stretches that overlap ``spans`` (offsets in the note), or None when
+    too little is left to embed. "I'm not suicidal, I just want to disappear": the rules or the denial guard
+    read the first stretch; the rest is a sentence of its own and is checked as one."""
+    local = [(s - unit.start, e - unit.start) for s, e in spans]
+    kept = [m.group().strip() for m in _SEGMENT.finditer(unit.text)
+            if not any(m.start() < e and s < m.end() for s, e in local)]
+    rest = Unit(", ".join(k for k in kept if k), unit.start, unit.end)
+    return rest if rest.text and len(kept) < len(list(_SEGMENT.finditer(unit.text))) and worth_embedding(rest) \
+        else None
 
 
 @dataclass(frozen=True)

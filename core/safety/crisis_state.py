@@ -13,7 +13,7 @@ any of their visits has a flag nobody on the care team has acknowledged.
 
 from __future__ import annotations
 
-from core.safety.crisis_check import DETECTOR_VERSION, CrisisAssessment, assess_crisis
+from core.safety.crisis_check import DETECTOR_FAMILY, DETECTOR_VERSION, CrisisAssessment, assess_crisis, same_family
 from core.safety.crisis_semantic import semantic_available
 from core.storage import records
 from core.storage.db import Store
@@ -53,7 +53,8 @@ def results_for(store: Store, visits: list[dict], encoder=None, *, consent: bool
     out = {}
     for v in visits:
         row = stored.get(v["id"])
-        if row is None or row["version"] != DETECTOR_VERSION or (upgrade and row["semantic"] != "on"):
+        if (row is None or not same_family(row["version"])
+                or (upgrade and (row["version"] != DETECTOR_VERSION or row["semantic"] != "on"))):
             out[v["id"]] = check_and_store(store, v["id"], v["text"], encoder, consent=consent)
         else:
             out[v["id"]] = CrisisAssessment.from_dict(row["result"])
@@ -61,8 +62,8 @@ def results_for(store: Store, visits: list[dict], encoder=None, *, consent: bool
 
 
 def refresh_missing(store: Store, patient_ids: list[int] | None = None) -> int:
-    """Store a result (rules only) for visits that have none of this detector version, e.g. imported before it."""
-    todo = records.visits_needing_crisis_check(store, DETECTOR_VERSION, patient_ids)
+    """Store a result (rules only) for visits that have none of this detector family, e.g. imported before it."""
+    todo = records.visits_needing_crisis_check(store, DETECTOR_FAMILY, patient_ids)
     for v in todo:
         check_and_store(store, v["id"], v["text"], None)
     return len(todo)

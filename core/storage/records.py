@@ -314,11 +314,12 @@ def visit_crisis(store: Store, visit_ids: list[int]) -> dict[int, dict]:
     return out
 
 
-def visits_needing_crisis_check(store: Store, version: str, patient_ids: list[int] | None = None) -> list[dict]:
-    """Visits (id, patient_id, text) with no stored crisis result of this detector version."""
+def visits_needing_crisis_check(store: Store, family: str, patient_ids: list[int] | None = None) -> list[dict]:
+    """Visits (id, patient_id, text) with no stored crisis result of this detector family (``family`` or
+    ``family.<minor>``)."""
     sql = ("SELECT v.id, v.patient_id, v.text FROM visits v LEFT JOIN visit_crisis c ON c.visit_id = v.id"
-           " WHERE (c.visit_id IS NULL OR c.version != ?)")
-    params: list = [version]
+           " WHERE (c.visit_id IS NULL OR (c.version != ? AND substr(c.version, 1, ?) != ?))")
+    params: list = [family, len(family) + 1, family + "."]
     if patient_ids is not None:
         if not patient_ids:
             return []
