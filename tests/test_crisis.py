@@ -225,3 +225,28 @@ def test_rule_families_cover_person_tense_and_language(text, category):
 ])
 def test_rule_families_leave_idioms_and_everyday_wording_alone(text):
     assert not detect_crisis(text).flagged, (text, detect_crisis(text).active)
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("Ever since Dad died I just want to go and be with him.", "want to go and be with him"),
+    ("She told me she's ready to join her late husband.", "ready to join her late husband"),
+    ("Her uncle died by suicide last year, and she says she thinks about joining him.", "thinks about joining him"),
+    ("Since my wife passed away I keep thinking I should follow her.", "should follow her"),
+])
+def test_a_wish_to_join_someone_who_died_is_a_wish_to_be_dead(text, phrase):
+    result = detect_crisis(text)
+    assert result.flagged and [m.phrase for m in result.active] == [phrase]
+    assert result.active[0].category == IDEATION
+
+
+@pytest.mark.parametrize("text", [
+    "I joined my brother's running club after he moved away.",
+    "My friend's dad died and I want to be with her this weekend.",
+    "My phone died so I want to be with them at the party.",
+    "We lost the match and I want to be with him next season.",
+    "She misses her late husband and wants to be with her children.",
+    "After the funeral I just wanted to be with them, my sisters and me.",
+    "I don't want to join him, I want to live.",
+])
+def test_being_with_the_living_or_a_dead_battery_is_not_a_wish_to_be_dead(text):
+    assert not detect_crisis(text).flagged, [m.phrase for m in detect_crisis(text).active]

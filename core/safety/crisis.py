@@ -70,6 +70,7 @@ from core.safety.crisis_context import (
     is_negated,
     media_context,
     others_overdose,
+    reunion_wishes,
     sentence_bounds,
 )
 from core.safety.crisis_normalise import normalise  # noqa: F401  (public: core.safety.crisis.normalise)
@@ -139,6 +140,7 @@ def detect_crisis(text: str) -> CrisisResult:
         taken.append((m.start(), m.end()))
     spans = [(cat, m.start(), m.end()) for cat, pattern in _COMPILED for m in pattern.finditer(norm)]
     spans += fuzzy_keywords(norm)
+    spans += reunion_wishes(norm)
     spans.sort(key=lambda sp: (sp[1], -(sp[2] - sp[1])))
     for category, start, end in spans:
         if any(s <= start < e or s < end <= e for s, e in taken):

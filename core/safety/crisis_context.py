@@ -204,3 +204,31 @@ def others_overdose(norm: str, start: int, end: int) -> bool:
     ls, le = sentence_bounds(norm, start, end)
     return bool(_OTHERS_OVERDOSE_BEFORE.search(norm[max(ls, start - 40):start])) and bool(
         _DEATH_WORDS.search(norm, ls, le))
+
+
+# A wish to join someone who has died ("ever since Dad died I just want to go and be with him", "ready to join her
+# late husband"): a wish to be dead, read only after a person's death in the same sentence ("my phone died" and
+# "we lost the match" are not one), and only with a pronoun that stands for that person, not a possessive ("be with
+# her children").
+_REUNION = re.compile(r"\b(?:wants?|wanted|wanting|wish(?:es|ed)?|ready|long(?:s|ing)?|thinks?|thinking|going|gonna|"
+                      r"could|should)\s+(?:to\s+|about\s+|of\s+|(?:i|she|he)\s+could\s+)?(?:just\s+)?"
+                      r"(?:go\s+(?:and\s+)?)?(?:join(?:ing)?|be(?:ing)?\s+with|follow(?:ing)?)\s+"
+                      r"(?:(?P<late>(?:my|his|her|their)\s+late\s+\w+)|(?:him|her)(?=\s*(?:[.,!?;]|$)|\s+(?:again|now|"
+                      r"soon|forever|there|already|too|someday|one\s+day|in\s+heaven|wherever|and|but|so)\b))")
+_PERSON = (r"(?:mum|mom|mother|mam|dad|father|husband|wife|son|daughter|brother|sister|grandma|grandmother|granny|"
+           r"nan|nana|grandpa|grandfather|grandad|uncle|aunt|auntie|cousin|friend|partner|boyfriend|girlfriend|"
+           r"fianc\w*|baby|child|twin|he|she|they)")
+_PERSON_DIED = re.compile(rf"\b{_PERSON}\s+(?:\w+\s+){{0,2}}(?:died|passed(?:\s+away|\s+on)?|was\s+killed)\b|"
+                          r"\b(?:death|funeral|grave|loss)\s+of\b|'s\s+(?:death|funeral|grave|passing)\b|"
+                          r"\b(?:since|after)\s+(?:the\s+)?(?:funeral|death)\b")
+
+
+def reunion_wishes(lowered: str) -> list[tuple[str, int, int]]:
+    """A wish to join someone who died, as (category, start, end) of the wish: "her late husband" in it, or a
+    person's death before it in the same sentence."""
+    hits = []
+    for m in _REUNION.finditer(lowered):
+        ls, _ = sentence_bounds(lowered, m.start(), m.end())
+        if m.group("late") or _PERSON_DIED.search(lowered, ls, m.start()):
+            hits.append((IDEATION, m.start(), m.end()))
+    return hits
