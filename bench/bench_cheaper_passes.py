@@ -48,20 +48,17 @@ def _dr_posts(split: str, n: int) -> list[str]:
     return [t for name, texts in sets.items() if "DR" in name for t in texts[:n]]
 
 
-def _onnx_sessions(encoder, folder: Path):
+def _onnx_sessions(folder: Path):
+    """onnxruntime sessions on the shipped heads version's export (``python -m core export-onnx``, checked against
+    PyTorch) and on its dynamic int8 quantisation, written to ``folder``."""
     import onnxruntime as ort
-    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    fp32, int8 = folder / "model.onnx", folder / "model.int8.onnx"
-    sample = encoder.tokenizer(["a short example", "a somewhat longer example sentence"], padding=True,
-                               return_tensors="pt")
-    with torch.no_grad():
-        torch.onnx.export(encoder.model, (sample["input_ids"], sample["attention_mask"]), str(fp32), dynamo=False,
-                          opset_version=17, input_names=["input_ids", "attention_mask"],
-                          output_names=["pooled", "values"],
-                          dynamic_axes={"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"},
-                                        "pooled": {0: "b"}, "values": {0: "b"}})
+    from core.models.onnx_export import export
+    from core.settings import load_settings
+
+    fp32 = Path(export(load_settings(env={}))["path"])
+    int8 = folder / "model.int8.onnx"
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -86,7 +83,7 @@ def speed(encoder, n: int = 20) -> list[dict]:
     int8 = copy.deepcopy(encoder.model)
     int8.backbone = torch.ao.quantization.quantize_dynamic(int8.backbone, {torch.nn.Linear}, dtype=torch.qint8)
     with tempfile.TemporaryDirectory() as tmp:
-        sessions = _onnx_sessions(encoder, Path(tmp))
+        sessions = _onnx_sessions(Path(tmp))
         paths = {"torch fp32 (shipped)": lambda s: embed_sequences(encoder.model, s, pad),
                  "torch int8": lambda s: embed_sequences(int8, s, pad),
                  **{k: (lambda s, sess=v: embed_with_onnx(sess, s, pad)) for k, v in sessions.items()}}
@@ -115,18 +112,14 @@ def span_embeddings(encoder, text: str, units) -> object:
     """Each unit's mean token state from the note's window pass (the heads' pass), L2-normalised."""
     import torch
 
-    from core.models.windows import pad_batch, special_tokens, window_content
+    from core.models.task_evidence import _token_spans, _window_starts
+    from core.models.windows import pad_batch, special_tokens, wrap
 
     tok = encoder.tokenizer
-    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-    ids, offsets = enc["input_ids"], enc["offset_mapping"]
-    content = window_content(tok, encoder.max_length)
-    prefix, suffix = special_tokens(tok)
-    step = max(1, int(content * 0.75))
-    starts = [0]
-    while starts[-1] + content < len(ids):
-        starts.append(starts[-1] + step)
-    wins = [[*prefix, *ids[s:s + content], *suffix] for s in starts]
+    ids, offsets = _token_spans(encoder, text)
+    starts, content = _window_starts(encoder, len(ids))
+    prefix, _ = special_tokens(tok)
+    wins = [wrap(tok, ids[s:s + content]) for s in starts]
     with torch.inference_mode():
         batch, mask = pad_batch(wins, tok.pad_token_id or 0)
         hidden = encoder.model.backbone(input_ids=batch, attention_mask=mask).last_hidden_state

@@ -96,11 +96,12 @@ def occlusion(heads: TaskHeads, encoder, text: str, task: str, label: str | None
     probs_all = head.probabilities(np.array(variants)) if variants else np.zeros((0, len(head.labels)))
     probs_without = probs_all[:, li]
     ranked, flips = [], []
+    chosen_is_top = li == int(np.argmax(probs_full))  # flips are read only for the head's own label
     for si, p, row in zip(order, probs_without, probs_all, strict=True):
         sent, s, e = sentences[si]
         ranked.append({"text": sent, "start": s, "end": e, "drop": float(probs_full[li] - p),
                        "probability_without": float(p)})
-        if li == int(np.argmax(probs_full)) and int(np.argmax(row)) != li:
+        if chosen_is_top and int(np.argmax(row)) != li:
             words = len(re.findall(r"[^\W\d_]+", sent))
             flips.append({"text": sent, "start": s, "end": e, "words": words, "fragment": words < FRAGMENT_WORDS,
                           "label_without": head.labels[int(np.argmax(row))],

@@ -109,10 +109,21 @@ def _unit_of(units, start: int):
     return None
 
 
-def rest_units(units, rules, rule_units: dict[int, str], denied: dict) -> list[tuple[sem.Unit, sem.Unit]]:
+def rule_states(units, rules) -> dict[int, str]:
+    """Unit start -> "active" (a rule flags in it) or "quiet" (the rules only read a negation, contrast or someone
+    else's suicide in it); units without a rule match are absent."""
+    states: dict[int, str] = {}
+    for m in rules.matches:
+        u = _unit_of(units, m.start)
+        if u is not None and states.get(u.start) != "active":
+            states[u.start] = "quiet" if m.negated else "active"
+    return states
+
+
+def rest_units(units, rules, rule_units: dict[int, str], denied) -> list[tuple[sem.Unit, sem.Unit]]:
     """(sentence, what is left of it) for sentences in which the rules read a negation or someone else's suicide,
-    or the semantic layer a denial: the stretches outside those are a sentence of their own ("I'm not suicidal,
-    I just want to disappear")."""
+    or the semantic layer a denial (``denied``: their unit starts): the stretches outside those are a sentence of
+    their own ("I'm not suicidal, I just want to disappear")."""
     quiet: dict[int, list[tuple[int, int]]] = {}
     for m in rules.matches:
         u = _unit_of(units, m.start) if m.negated else None
@@ -161,7 +172,6 @@ def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
         return result
     units = sem.split_units(text)
     rules = detect_crisis(text)
-    rule_units: dict[int, str] = {}   # unit start -> "active" / "quiet"
     for m in rules.matches:
         u = _unit_of(units, m.start)
         sentence = u.text if u else text[m.start:m.end]
@@ -172,10 +182,7 @@ def assess_crisis(text: str, encoder=None) -> CrisisAssessment:
             result.risk_factors.append(flag)
         else:
             result.considered.append(flag)
-        if u is not None:
-            state = "active" if not m.negated else "quiet"
-            if rule_units.get(u.start) != "active":
-                rule_units[u.start] = state
+    rule_units = rule_states(units, rules)
 
     reason = sem.semantic_available(encoder)
     if reason:

@@ -163,17 +163,13 @@ def unit_profile(text: str, encoder) -> tuple[bool, list[tuple[float, float, str
     """(rules flag the text, [(crisis sim, contrast sim, state, risk-lexicon word)] of every unit the semantic
     layer reads, including what is left of negated or denied sentences) for a threshold sweep."""
     from core.safety.crisis import detect_crisis
-    from core.safety.crisis_check import rest_units
+    from core.safety.crisis_check import rest_units, rule_states
 
     rules = detect_crisis(text)
     units = sem.split_units(text)
-    states: dict[int, str] = {}
-    for m in rules.matches:
-        for u in units:
-            if u.start <= m.start < u.end and states.get(u.start) != "active":
-                states[u.start] = "quiet" if m.negated else "active"
+    states = rule_states(units, rules)
     scores = sem.score_units(encoder, [u for u in units if u.start not in states and sem.worth_embedding(u)])
-    denied = {s.unit.start: (s, "") for s in scores if sem.denies_act(s.unit.text)}
+    denied = {s.unit.start for s in scores if sem.denies_act(s.unit.text)}
     rests = sem.score_units(encoder, [r for _, r in rest_units(units, rules, states, denied)])
     return (any(not m.negated for m in rules.matches),
             [(s.crisis, s.contrast, "denied" if s.unit.start in denied else "", s.cue) for s in scores]

@@ -311,11 +311,14 @@ def rest_of(unit: Unit, spans: list[tuple[int, int]]) -> Unit | None:
     too little is left to embed. "I'm not suicidal, I just want to disappear": the rules or the denial guard
     read the first stretch; the rest is a sentence of its own and is checked as one."""
     local = [(s - unit.start, e - unit.start) for s, e in spans]
-    kept = [m.group().strip() for m in _SEGMENT.finditer(unit.text)
-            if not any(m.start() < e and s < m.end() for s, e in local)]
-    rest = Unit(", ".join(k for k in kept if k), unit.start, unit.end)
-    return rest if rest.text and len(kept) < len(list(_SEGMENT.finditer(unit.text))) and worth_embedding(rest) \
-        else None
+    kept, dropped = [], False
+    for m in _SEGMENT.finditer(unit.text):
+        if any(m.start() < e and s < m.end() for s, e in local):
+            dropped = True
+        elif m.group().strip():
+            kept.append(m.group().strip())
+    rest = Unit(", ".join(kept), unit.start, unit.end)
+    return rest if dropped and worth_embedding(rest) else None
 
 
 @dataclass(frozen=True)
