@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import threading
 from pathlib import Path
 
 from core.errors import ConfigError, ModelUnavailable
 from core.settings import EMBEDDED_ENCODER, EMBEDDED_LLM
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# Models load one at a time in a process. transformers is not safe to load from two threads at once (the dashboard's
+# warm-up loading the language model while a page loads the encoder): its lazy imports can fail ("cannot import
+# name 'AutoModel'") and a model can come back with weights left on the meta device ("Cannot copy out of meta
+# tensor"). Re-entrant: a load may call another.
+_MODEL_LOAD = threading.RLock()
+
+
+def one_load_at_a_time(load):
+    """Decorator for every function that reads model weights or tokenizers from disk (``from_pretrained``)."""
+
+    @functools.wraps(load)
+    def serialised(*args, **kwargs):
+        with _MODEL_LOAD:
+            return load(*args, **kwargs)
+
+    return serialised
 
 
 def resolve_device(device: str = "auto") -> str:

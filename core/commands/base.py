@@ -64,14 +64,17 @@ def init_db(args, settings) -> int:
 def seed_demo(args, settings) -> int:
 
     store = open_store(settings.demo_database, key=settings.database_key)
-    if args.reset:
-        n = demo.reset_demo(store, seed=args.seed)
-    elif args.if_empty and not demo.is_empty(store):
-        print(f"demo database {settings.demo_database} already seeded")
-        _score_demo(store, settings)
-        return 0
-    else:
-        n = demo.seed_demo(store, seed=args.seed)
+    try:
+        if args.reset:
+            n = demo.reset_demo(store, seed=args.seed)
+        elif args.if_empty and not demo.is_empty(store):
+            print(f"demo database {settings.demo_database} already seeded")
+            _score_demo(store, settings)
+            return 0
+        else:
+            n = demo.seed_demo(store, seed=args.seed)
+    finally:
+        store.close()
     print(f"demo database {settings.demo_database}: {n} synthetic patients added")
     _score_demo(store, settings)
     return 0

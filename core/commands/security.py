@@ -6,6 +6,7 @@ database file anyway); every change it makes is in the audit trail.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from core.security import accounts, auth
@@ -70,11 +71,17 @@ def register(sub) -> None:
     p.set_defaults(func=encrypt_db_cmd)
 
 
+@contextlib.contextmanager
 def _store(settings):
-    # The key of these settings (which may come from --config), not only the environment's.
+    """The database, closed when the command is done: an open connection would keep a later restore in the same
+    process from getting the file to itself. The key of these settings (which may come from --config), not only
+    the environment's."""
     store = Store(settings.database, key=settings.database_key)
-    migrate(store.db)
-    return store
+    try:
+        migrate(store.db)
+        yield store
+    finally:
+        store.close()
 
 
 def _password(args) -> str | None:
@@ -87,9 +94,9 @@ def users_create_admin(args, settings) -> int:
     import secrets
 
 
-    store = _store(settings)
     password = secrets.token_urlsafe(15)
-    auth.create_user(store, args.username, password, "admin", args.name, actor=auth.console_actor())
+    with _store(settings) as store:
+        auth.create_user(store, args.username, password, "admin", args.name, actor=auth.console_actor())
     print(f"admin account {args.username!r} created. Password (shown once, change it after logging in):")
     print(f"  {password}")
     return 0
@@ -99,10 +106,10 @@ def users_create(args, settings) -> int:
     import secrets
 
 
-    store = _store(settings)
     given = _password(args)
     password = given or secrets.token_urlsafe(15)
-    user = auth.create_user(store, args.username, password, args.role, args.name, actor=auth.console_actor())
+    with _store(settings) as store:
+        user = auth.create_user(store, args.username, password, args.role, args.name, actor=auth.console_actor())
     print(f"account {user.username!r} ({user.role_label}) created.")
     if not given:
         print(f"  password (shown once): {password}")
@@ -111,7 +118,8 @@ def users_create(args, settings) -> int:
 
 def users_list(args, settings) -> int:
 
-    rows = accounts.list_users(_store(settings), auth.console_actor())
+    with _store(settings) as store:
+        rows = accounts.list_users(store, auth.console_actor())
     print(f"{'username':<32} {'role':<15} {'status':<9} created")
     for r in rows:
         status = "disabled" if not r["active"] else ("locked" if r["locked"] else "active")
@@ -121,23 +129,23 @@ def users_list(args, settings) -> int:
 
 def users_set(args, settings) -> int:
 
-    store = _store(settings)
-    row = accounts.find_user(store, args.username)
     actor = auth.console_actor()
-    if args.action == "unlock":
-        accounts.unlock(store, row["id"], actor)
-    else:
-        accounts.set_active(store, row["id"], args.action == "enable", actor)
+    with _store(settings) as store:
+        row = accounts.find_user(store, args.username)
+        if args.action == "unlock":
+            accounts.unlock(store, row["id"], actor)
+        else:
+            accounts.set_active(store, row["id"], args.action == "enable", actor)
     print(f"{args.username}: {args.action}d")
     return 0
 
 
 def users_reset_password(args, settings) -> int:
 
-    store = _store(settings)
-    row = accounts.find_user(store, args.username)
     given = _password(args)
-    password = accounts.reset_password(store, row["id"], auth.console_actor(), given)
+    with _store(settings) as store:
+        row = accounts.find_user(store, args.username)
+        password = accounts.reset_password(store, row["id"], auth.console_actor(), given)
     print(f"{args.username}: password reset, account unlocked, sessions ended.")
     if not given:
         print(f"  new password (shown once): {password}")
@@ -145,7 +153,8 @@ def users_reset_password(args, settings) -> int:
 
 
 def audit_verify(args, settings) -> int:
-    result = verify(_store(settings), console_actor(), tuple(args.checkpoints))
+    with _store(settings) as store:
+        result = verify(store, console_actor(), tuple(args.checkpoints))
     if result.ok:
         legacy = f", {result.legacy} from before the audit key" if result.legacy else ""
         print(f"audit trail OK: {result.checked} events{legacy}, keyed chain intact, "
@@ -162,7 +171,8 @@ def audit_checkpoint(args, settings) -> int:
     import json
 
 
-    record = checkpoint(_store(settings), console_actor())
+    with _store(settings) as store:
+        record = checkpoint(store, console_actor())
     line = json.dumps(record, sort_keys=True)
     if args.out == "-":
         print(line)
@@ -178,7 +188,8 @@ def audit_checkpoint(args, settings) -> int:
 
 def audit_export(args, settings) -> int:
 
-    data = export_csv(_store(settings), console_actor(), action=args.action, username=args.username)
+    with _store(settings) as store:
+        data = export_csv(store, console_actor(), action=args.action, username=args.username)
     if args.out == "-":
         sys.stdout.write(data)
     else:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from core.errors import ModelUnavailable, ValidationError
-from core.hardware import resolve_device, resolve_encoder_source
+from core.hardware import one_load_at_a_time, resolve_device, resolve_encoder_source
 from core.llm.polarity import contradiction
 
 # Cosine similarity from which a source sentence counts as support (MiniLM scale; related paraphrases score ~0.35-0.8, unrelated < 0.2).
@@ -79,6 +79,7 @@ class SentenceEmbedder:
 
 
 @lru_cache(maxsize=2)
+@one_load_at_a_time
 def _load(source: str, device: str) -> SentenceEmbedder:
     from transformers import AutoModel, AutoTokenizer
 

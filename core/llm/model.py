@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import AdapterMismatch, ModelOutOfMemory, ModelUnavailable, QuantizationUnavailable
-from core.hardware import resolve_device, resolve_llm_source
+from core.hardware import one_load_at_a_time, resolve_device, resolve_llm_source
 from core.settings import EMBEDDED_LLM
 
 PROVENANCE_FILE = "mhdash_adapter.json"
@@ -92,6 +92,7 @@ def adapter_hash(adapter_dir: Path) -> str:
     return h.hexdigest()
 
 
+@one_load_at_a_time
 def converted_gguf_dir(gguf_path: Path, cache_dir: Path) -> Path:
     """Plain HF directory (safetensors + tokenizer) converted from a GGUF file, made on first use."""
     import torch
@@ -181,6 +182,7 @@ def quantization_config(quantization: str, device: str, compute_dtype):
     )
 
 
+@one_load_at_a_time
 def load_tokenizer(source: str):
     from transformers import AutoTokenizer
 
@@ -194,6 +196,7 @@ def load_tokenizer(source: str):
     return tokenizer
 
 
+@one_load_at_a_time
 def load_base_model(source: str, device: str, quantization: str = "none"):
     """The base causal LM on `device` (fp32 on CPU, bf16/fp16 on CUDA, or 8/4-bit)."""
     import torch
@@ -287,6 +290,7 @@ def check_adapter_fits(model, adapter_dir: Path) -> None:
                 )
 
 
+@one_load_at_a_time
 def attach_adapter(model, adapter: str, merge: bool = False):
     """PeftModel on top of `model` (merged into the weights when `merge`)."""
     from peft import PeftModel
@@ -331,6 +335,7 @@ def quiet_optional_kernels_notice() -> None:
         log.addFilter(_DropKernelsNotice())
 
 
+@one_load_at_a_time
 def load_llm(settings, *, adapter: str | None = None, merge: bool | None = None) -> LLM:
     """Load base + adapter as the settings say (`adapter`/`merge` override them; adapter="" for none)."""
     quiet_optional_kernels_notice()

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from core.errors import ModelUnavailable
+from core.hardware import one_load_at_a_time
 from core.models.heads import HEADS, HeadSpec, get_head
 
 CONFIG_FILE = "config.json"
@@ -76,6 +77,7 @@ class MultiTaskModel(nn.Module):
 
 # ----------------------------------------------------------------------------- backbone
 
+@one_load_at_a_time
 def load_backbone(source: str, *, tokenizer_source: str | None = None):
     """(AutoModel, AutoTokenizer) from a local directory or an already-downloaded hub id."""
     from transformers import AutoModel, AutoTokenizer
