@@ -139,8 +139,11 @@ def test_add_visits_by_paste_and_upload_and_acknowledge_crisis(page, app_url, tm
     button(page, "Add visit").click()
     expect(page.get_by_text("Visit added.")).to_be_visible(timeout=MODEL_WAIT_MS)
     expect(page.get_by_text("Crisis language detected")).to_be_visible(timeout=MODEL_WAIT_MS)
+    # The visit's first page can still be re-running (the warm-up, a loaded CI machine): a click that lands on a
+    # stale copy of the banner is lost, so wait for the run to end, and give the acknowledging run model time.
+    settle(page)
     button(page, "I have seen this and will act on it").click()
-    expect(page.get_by_text("acknowledged by")).to_be_visible()
+    expect(page.get_by_text("acknowledged by")).to_be_visible(timeout=MODEL_WAIT_MS)
 
     note = tmp_path / "visit.txt"
     note.write_text("Session 3. Mood brighter, saw two friends, sleeping better.", encoding="cp1252")
