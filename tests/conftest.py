@@ -11,6 +11,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Under pytest-xdist the workers share the cores: each gets its share of threads (two workers on 2 cores with two
+# OpenMP threads each spin against each other; measured 20 % slower wall time and more CPU). Set before torch loads;
+# servers and CLIs the tests start inherit it.
+if (_workers := os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")).isdigit() and int(_workers) > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(_workers))))
 # AppTest should show the real error; the served app hides details (.streamlit/config.toml).
 os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 
@@ -82,6 +87,11 @@ def app_env(tmp_path, monkeypatch):
     from core.storage import open_store
 
     monkeypatch.setenv("MHD_DATA_DIR", str(tmp_path / "var"))
+    # No start-up warm-up or in-app worker: every test clears the resource cache, so each run of app/main.py would
+    # start another background load of the language model that outlives its test and takes CPU from the next ones.
+    # A page that needs the model still loads it on demand (tests/test_background_pages.py covers the worker).
+    monkeypatch.setenv("MHD_LLM_WARMUP", "0")
+    monkeypatch.setenv("MHD_RATIONALE_WORKER", "0")
     st.cache_resource.clear()
     st.cache_data.clear()
     settings = load_settings()

@@ -47,7 +47,9 @@ def app_url(tmp_path_factory, chromium_path):
     # Converted model weights are shared with the rest of the suite (no PHI in there), so the journey's app
     # does not convert the GGUF again.
     env = {**os.environ, "MHD_DATA_DIR": str(data_dir), "MHD_CACHE_PATH": str(ROOT / "var" / "cache"),
-           "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+           "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
+           # The journeys check the flow around generated text, not its length: shorter rationales, same path.
+           "MHD_MAX_NEW_TOKENS": "48"}
     setup = (
         "from core.clinical import demo\n"
         "from core.security import auth\n"
