@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,17 +49,42 @@ def store(settings):
     s.close()
 
 
+_FIXTURE_HASHES: dict[str, str] = {}
+
+
+@contextmanager
+def _one_hash_per_password():
+    """While a fixture creates its accounts, a password is hashed once per run and that (real, salted argon2id)
+    hash is reused: six accounts per test cost six argon2 runs (about 1.3 s), over a third of the suite's time.
+    Logging in still verifies with argon2; tests of hashing itself call it outside this block."""
+    from core.security import auth
+
+    real = auth.hash_password
+
+    def once(password: str) -> str:
+        if password not in _FIXTURE_HASHES:
+            _FIXTURE_HASHES[password] = real(password)
+        return _FIXTURE_HASHES[password]
+
+    auth.hash_password = once
+    try:
+        yield
+    finally:
+        auth.hash_password = real
+
+
 @pytest.fixture
 def users(store):
     """One account per role; passwords are 'correct horse battery'."""
     from core.security import auth
 
     # must_change=False: these tests are about something else (tests/test_auth.py covers the forced change).
-    admin = auth.create_user(store, "admin", "correct horse battery", "admin", must_change=False)
-    out = {"admin": admin}
-    for name, role in [("psy", "psychiatrist"), ("psy2", "psychiatrist"), ("lead", "clinical_lead"),
-                       ("qa", "qa_reviewer"), ("qa2", "qa_reviewer")]:
-        out[name] = auth.create_user(store, name, "correct horse battery", role, actor=admin, must_change=False)
+    with _one_hash_per_password():
+        admin = auth.create_user(store, "admin", "correct horse battery", "admin", must_change=False)
+        out = {"admin": admin}
+        for name, role in [("psy", "psychiatrist"), ("psy2", "psychiatrist"), ("lead", "clinical_lead"),
+                           ("qa", "qa_reviewer"), ("qa2", "qa_reviewer")]:
+            out[name] = auth.create_user(store, name, "correct horse battery", role, actor=admin, must_change=False)
     return out
 
 
@@ -96,11 +122,12 @@ def app_env(tmp_path, monkeypatch):
     st.cache_data.clear()
     settings = load_settings()
     store = open_store(settings.database)
-    admin = auth.create_user(store, "admin", PASSWORD, "admin", must_change=False)
-    users = {"admin": admin}
-    for name, role in [("psy", "psychiatrist"), ("psy2", "psychiatrist"), ("lead", "clinical_lead"),
-                       ("qa", "qa_reviewer")]:
-        users[name] = auth.create_user(store, name, PASSWORD, role, actor=admin, must_change=False)
+    with _one_hash_per_password():
+        admin = auth.create_user(store, "admin", PASSWORD, "admin", must_change=False)
+        users = {"admin": admin}
+        for name, role in [("psy", "psychiatrist"), ("psy2", "psychiatrist"), ("lead", "clinical_lead"),
+                           ("qa", "qa_reviewer")]:
+            users[name] = auth.create_user(store, name, PASSWORD, role, actor=admin, must_change=False)
 
     class Env:
         def __init__(self):

@@ -143,3 +143,25 @@ def test_api_serve_binds_loopback_by_default_and_needs_its_token(cli_env):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+@pytest.mark.parametrize("if_empty_twice", [False, True])
+def test_seed_demo_leaves_no_connection_open(settings, monkeypatch, if_empty_twice):
+    """The command closes the demo database after scoring it: a connection reopened after close() kept the file
+    in use, so a later restore in the same process refused."""
+    import argparse
+
+    from core.commands import base
+    from core.storage import open_store
+
+    opened = []
+
+    def tracking_open(*args, **kwargs):
+        opened.append(open_store(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(base, "open_store", tracking_open)
+    args = argparse.Namespace(reset=False, if_empty=True, seed=7)
+    for _ in range(2 if if_empty_twice else 1):
+        assert base.seed_demo(args, settings) == 0
+    assert opened and all(getattr(s._local, "db", None) is None for s in opened)

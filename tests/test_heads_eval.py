@@ -59,3 +59,20 @@ def test_markdown_report_orients_and_formats(monkeypatch, tmp_path):
     rows = [line for line in report.splitlines() if line.startswith("| demo")]
     assert len(rows) == 2 and all("| 1.000 |" in r for r in rows)
     assert "higher when positive" in rows[0] and "lower when positive" in rows[1]
+
+
+def test_rank_auroc_equals_sklearn_with_ties_and_any_two_labels():
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from core.models.evaluation import auroc_with_ci
+
+    rng = np.random.default_rng(3)
+    for n in (2, 7, 60, 500):
+        y = np.r_[0, 1, rng.integers(0, 2, n - 2)]
+        score = np.round(rng.normal(size=n) + y, 1)  # rounded: many ties
+        auc, lo, hi = auroc_with_ci(y, score, n_boot=50)
+        assert auc == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+        assert auroc_with_ci(y + 3, score, n_boot=0)[0] == pytest.approx(auc)  # labels 3/4: 4 is positive
+    with pytest.raises(ValueError):
+        auroc_with_ci(np.zeros(5), np.arange(5.0))

@@ -73,11 +73,11 @@ def seed_demo(args, settings) -> int:
             return 0
         else:
             n = demo.seed_demo(store, seed=args.seed)
+        print(f"demo database {settings.demo_database}: {n} synthetic patients added")
+        _score_demo(store, settings)  # before closing: a closed store would quietly open a connection again
+        return 0
     finally:
         store.close()
-    print(f"demo database {settings.demo_database}: {n} synthetic patients added")
-    _score_demo(store, settings)
-    return 0
 
 
 def _score_demo(store, settings) -> None:

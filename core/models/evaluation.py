@@ -82,16 +82,32 @@ def load_checks(shared: Path) -> list[Check]:
     ]
 
 
-def auroc_with_ci(y: np.ndarray, score: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    from sklearn.metrics import roc_auc_score
+def _auroc(y: np.ndarray, score: np.ndarray) -> float:
+    """AUROC as the Mann-Whitney statistic on average ranks (ties count half): equal to sklearn's roc_auc_score,
+    without its per-call validation, which made a 1,000-sample bootstrap take seconds."""
+    from scipy.stats import rankdata
 
-    auc = float(roc_auc_score(y, score))
+    pos = y == 1
+    n1 = int(pos.sum())
+    n0 = len(y) - n1
+    ranks = rankdata(score)
+    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def auroc_with_ci(y: np.ndarray, score: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """AUROC with a percentile bootstrap 95 % interval (resamples holding one class only are skipped)."""
+    classes = np.unique(y)
+    if len(classes) != 2:
+        raise ValueError("AUROC needs both classes")
+    y = (np.asarray(y) == classes[1]).astype(int)  # the greater label is the positive class, as in sklearn
+    score = np.asarray(score, dtype=float)
+    auc = _auroc(y, score)
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
         idx = rng.integers(0, len(y), len(y))
-        if len(set(y[idx])) == 2:
-            boots.append(roc_auc_score(y[idx], score[idx]))
+        if len(set(y[idx].tolist())) == 2:
+            boots.append(_auroc(y[idx], score[idx]))
     lo, hi = np.percentile(boots, [2.5, 97.5]) if boots else (float("nan"), float("nan"))
     return auc, float(lo), float(hi)
 
