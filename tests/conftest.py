@@ -188,3 +188,9 @@ def pytest_terminal_summary(terminalreporter):
 
     write_summary(terminalreporter)
     terminalreporter.write_line(robustness.summary())
+
+
+def pytest_collection_modifyitems(config, items):
+    """The browser journeys (the longest file, kept on one xdist worker) start first, so the other worker's many
+    short files fill the time beside them instead of one long file running alone at the end."""
+    items.sort(key=lambda item: 0 if "/browser/" in item.nodeid.replace("\\", "/") else 1)
