@@ -37,10 +37,12 @@ run: install
 
 # The suite runs in TEST_WORKERS processes (pytest-xdist; one file stays on one worker, so a module's loaded
 # models are shared by its tests): much of it waits on servers, browsers and subprocesses. TEST_WORKERS=0: one process.
+# Files are handed out in collection order, where tests/conftest.py puts the longest file (the browser journeys)
+# first; xdist's default order (most tests first) started it last, alone at the end.
 TEST_WORKERS ?= 2
 
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
