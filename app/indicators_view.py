@@ -211,15 +211,30 @@ def trajectory_figure(spec, dates: list[str], values: list, band: dict | None):
     return fig
 
 
+def visit_labels(dates: list[str]) -> list[str]:
+    """One label per visit: its date, numbered when the same date holds several visits ("2026-11-30 (2)")."""
+    total = {d: dates.count(d) for d in dates}
+    seen: dict[str, int] = {}
+    out = []
+    for d in dates:
+        seen[d] = seen.get(d, 0) + 1
+        out.append(f"{d} ({seen[d]})" if total[d] > 1 else d)
+    return out
+
+
 def emotion_by_visit(rows: list[tuple[str, dict]], title: str = "Emotion by visit (word lists)"):
-    """One stacked bar per visit: (visit date, {emotion: share}) in visit order."""
+    """One stacked bar per visit: (visit date, {emotion: share}) in visit order. The axis is one category per
+    visit: on a date axis two visits of one day would share a bar and one of them would be hidden."""
     import plotly.graph_objects as go
 
+    labels = visit_labels([d for d, _ in rows])
     fig = go.Figure()
     for emotion, colour in EMOTION_COLOURS.items():
-        fig.add_trace(go.Bar(x=[d for d, _ in rows], y=[share.get(emotion, 0.0) for _, share in rows],
-                             name=emotion, marker_color=colour, hovertemplate=f"{emotion}: %{{y:.0%}}<extra></extra>"))
+        fig.add_trace(go.Bar(x=labels, y=[share.get(emotion, 0.0) for _, share in rows],
+                             name=emotion, marker_color=colour,
+                             hovertemplate=f"%{{x}} · {emotion}: %{{y:.0%}}<extra></extra>"))
     fig.update_layout(barmode="stack", height=240, margin=dict(l=10, r=10, t=30, b=10), title=title,
+                      xaxis=dict(type="category", title="visit"),
                       yaxis=dict(range=[0, 1], tickformat=".0%"), legend=dict(orientation="h", y=-0.3))
     return fig
 

@@ -119,3 +119,17 @@ def test_trajectories_stack_the_models_sentence_emotions_per_visit(app_env):
     assert llm["data"][0]["x"] == ["2026-02-05"] and llm["data"][0]["y"] == [0.5]
     [words] = [c for c in charts if (c["layout"].get("title") or {}).get("text") == "Emotion by visit (word lists)"]
     assert words["data"][0]["x"] == ["2026-01-05", "2026-02-05"]
+
+
+def test_emotion_chart_gives_each_visit_its_own_bar_when_two_share_a_date():
+    """Two visits on one day were drawn on a date axis at the same x: one bar hid the other."""
+    from app.indicators_view import emotion_by_visit, visit_labels
+
+    assert visit_labels(["2026-11-29", "2026-11-30", "2026-11-30"]) == [
+        "2026-11-29", "2026-11-30 (1)", "2026-11-30 (2)"]
+    fig = emotion_by_visit([("2026-11-30", {"sadness": 1.0}), ("2026-11-30", {"joy": 1.0})])
+    assert fig.layout.xaxis.type == "category"
+    for trace in fig.data:
+        assert list(trace.x) == ["2026-11-30 (1)", "2026-11-30 (2)"]
+    bars = {t.name: list(t.y) for t in fig.data}
+    assert bars["sadness"] == [1.0, 0.0] and bars["joy"] == [0.0, 1.0]
