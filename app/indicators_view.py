@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from app import resources, state
-from app.widgets import _date_axis
+from app.widgets import _date_axis, visit_labels
 from core.clinical import analysis, visit_indicators
 from core.clinical import indicators as ind
 from core.clinical.rationale_queue import generation_lock
@@ -209,17 +209,6 @@ def trajectory_figure(spec, dates: list[str], values: list, band: dict | None):
     fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), title=spec.label, showlegend=False,
                       yaxis=yaxis, xaxis=_date_axis(dates))
     return fig
-
-
-def visit_labels(dates: list[str]) -> list[str]:
-    """One label per visit: its date, numbered when the same date holds several visits ("2026-11-30 (2)")."""
-    total = {d: dates.count(d) for d in dates}
-    seen: dict[str, int] = {}
-    out = []
-    for d in dates:
-        seen[d] = seen.get(d, 0) + 1
-        out.append(f"{d} ({seen[d]})" if total[d] > 1 else d)
-    return out
 
 
 def emotion_by_visit(rows: list[tuple[str, dict]], title: str = "Emotion by visit (word lists)"):

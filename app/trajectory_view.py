@@ -8,7 +8,7 @@ import streamlit as st
 from app import resources, state
 from app.indicators_view import render_trajectories as render_indicators
 from app.score_style import describe
-from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart
+from app.widgets import DISCLAIMER, inert, provenance, trajectory_chart, visit_labels
 from core.clinical import analysis
 from core.clinical.family import family_history_mentions
 from core.clinical.rationale_queue import generation_lock
@@ -29,15 +29,17 @@ def render_trajectories(ctx, patient_id: int, visits: list[dict], analyses: list
     window = ctx.settings.trend_window
     trends = trends_from_analyses(analyses, window, ctx.settings.heads_dir)
     by_id = {v["id"]: v for v in visits}
+    # "2026-11-30 (2)" where one date holds several visits: "compare 2026-11-30 and 2026-11-30" named neither
+    label = dict(zip((v["id"] for v in visits), visit_labels([v["visit_date"] for v in visits])))
     for t in (t for t in trends if t.alert):
         st.warning(f"**{t.label}** {t.reason}.", icon=":material/trending_up:")
         if t.compare and all(i in by_id for i in t.compare):
             before, after = (by_id[i] for i in t.compare)
-            with st.expander(f"Compare the notes of {before['visit_date']} and {after['visit_date']}",
+            with st.expander(f"Compare the notes of {label[before['id']]} and {label[after['id']]}",
                              icon=":material/compare:"):
                 left, right = st.columns(2)
                 for col, v in ((left, before), (right, after)):
-                    col.markdown(f"**{v['visit_date']}** · {v['source']}")
+                    col.markdown(f"**{label[v['id']]}** · {v['source']}")
                     col.text(v["text"])
     render_family_history(visits, analyses)
 

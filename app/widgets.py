@@ -223,3 +223,14 @@ def visit_timeline_chart(visits: list[dict], by_visit: dict[int, list], mentions
                       xaxis=_date_axis([v["visit_date"] for v in visits]),
                       legend=dict(orientation="h", y=-0.6), showlegend=True)
     return fig
+
+
+def visit_labels(dates: list[str]) -> list[str]:
+    """One label per visit: its date, numbered when the same date holds several visits ("2026-11-30 (2)")."""
+    total = {d: dates.count(d) for d in dates}
+    seen: dict[str, int] = {}
+    out = []
+    for d in dates:
+        seen[d] = seen.get(d, 0) + 1
+        out.append(f"{d} ({seen[d]})" if total[d] > 1 else d)
+    return out

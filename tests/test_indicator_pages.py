@@ -123,7 +123,8 @@ def test_trajectories_stack_the_models_sentence_emotions_per_visit(app_env):
 
 def test_emotion_chart_gives_each_visit_its_own_bar_when_two_share_a_date():
     """Two visits on one day were drawn on a date axis at the same x: one bar hid the other."""
-    from app.indicators_view import emotion_by_visit, visit_labels
+    from app.indicators_view import emotion_by_visit
+    from app.widgets import visit_labels
 
     assert visit_labels(["2026-11-29", "2026-11-30", "2026-11-30"]) == [
         "2026-11-29", "2026-11-30 (1)", "2026-11-30 (2)"]
