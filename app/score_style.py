@@ -169,6 +169,9 @@ STATUS_MARKERS = {
     "qa_flag": ("■", "#D55E00", "QA flag"),
     "worsening": ("◆", "#CC79A7", "worsening"),
     "unsigned": ("●", "#0072B2", "awaiting sign-off"),
+    # Shown, never a reason for attention: what was seen and dealt with, and what was not looked at.
+    "acknowledged": ("△", "#8B3A3A", "crisis language, acknowledged"),
+    "not_analysed": ("◌", "#666666", "not analysed"),
     "none": ("○", "#666666", "no concern found"),
 }
 
@@ -179,8 +182,23 @@ STATUS_LEGEND = {
     "worsening": "A worsening trend beyond the model's uncertainty on a signal that ranks real text adequately "
                  "(recorded external AUROC of at least 0.70).",
     "unsigned": "Outputs awaiting sign-off (not a clinical concern by itself).",
+    "acknowledged": "Crisis language in a note that the care team has acknowledged: not a new alert, but never "
+                    "'no concern'. The acknowledgement and its note are on the patient's page.",
+    "not_analysed": "No visit has model scores yet, so no trend could be read; only the crisis check has read "
+                    "the notes. Open the patient and press Analyse.",
     "none": "None of the reasons above. This does not mean the patient is well: only these signals were checked.",
 }
+
+
+def status_markers(row: dict) -> list[str]:
+    """What the patient list says of a patient (``core.clinical.cohort.summarise_patients`` row): the reasons for
+    attention, then an acknowledged crisis; "not analysed" or "no concern found" only when nothing else applies."""
+    shown = list(row["reasons"])
+    if row.get("crisis_acknowledged") and "crisis" not in shown:
+        shown.append("acknowledged")
+    if not shown:
+        shown.append("none" if row.get("analysed", True) else "not_analysed")
+    return shown
 
 
 def marker_text(reason: str) -> str:
@@ -194,7 +212,7 @@ def marker_html(reason: str) -> str:
             f"{html.escape(text)}")
 
 
-def legend_html(reasons=("crisis", "qa_flag", "worsening", "none")) -> str:
+def legend_html(reasons=("crisis", "qa_flag", "worsening", "acknowledged", "not_analysed", "none")) -> str:
     return "<div style='font-size:0.85em'>" + " &nbsp; ".join(
         f"<span title='{html.escape(STATUS_LEGEND[r], quote=True)}'>{marker_html(r)}</span>" for r in reasons
     ) + "</div>"

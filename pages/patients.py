@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import state
 from app.navigation import go
-from app.score_style import SEVERITY_COLOURS, STATUS_MARKERS, legend_html, marker_text
+from app.score_style import SEVERITY_COLOURS, STATUS_MARKERS, legend_html, marker_text, status_markers
 from core.clinical import patients
 from core.clinical.trends import NOT_TRENDS
 from core.errors import CoreError
@@ -35,7 +35,7 @@ else:
     show_names = ctx.user.role in ("psychiatrist", "clinical_lead")
     table = pd.DataFrame([
         {
-            "Status": " · ".join(marker_text(x) for x in r["reasons"]) or marker_text("none"),
+            "Status": " · ".join(marker_text(x) for x in status_markers(r)),
             "Pseudonym": r["pseudonym"],
             **({"Name": r["display_name"]} if show_names else {}),
             "Last visit": r["last_visit"] or "—",
@@ -54,7 +54,7 @@ else:
 
     def by_meaning(column):
         if column.name == "Status":
-            return [f"color:{STATUS_MARKERS[r['status']][1]};font-weight:600" for r in result.rows]
+            return [f"color:{STATUS_MARKERS[status_markers(r)[0]][1]};font-weight:600" for r in result.rows]
         return [colour.get(d, "") for d in meaning[column.name]] if column.name in meaning else [""] * len(column)
 
     event = st.dataframe(table.style.apply(by_meaning, axis=0) if len(table) else table, hide_index=True,

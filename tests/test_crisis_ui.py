@@ -170,3 +170,28 @@ def test_a_patient_page_with_the_encoder_recomputes_an_older_minor_version(app_e
     assert calls == []                      # no encoder: the older result of the family stands
     crisis_state.results_for(app_env.store, [visit], Backbone())
     assert calls == [vid]                   # with the encoder: recomputed by the current detector
+
+
+def test_patient_list_never_says_no_concern_for_an_acknowledged_crisis_or_an_unread_patient(app_env):
+    """A patient whose note spoke of an overdose, acknowledged, read "no concern found" in the list, as did a
+    patient no model had scored: the status now says what was seen and what was not looked at."""
+    from tests.test_pages_clinical import shipped_heads_version
+    from tests.test_trends import store_heads
+
+    ctx = app_env.ctx("psy")
+    crisis_pid = patients.create_patient(ctx, "P-ACKED", consent_ml=True)
+    vid = patients.add_visit(ctx, crisis_pid, "2026-03-02", CRISIS_NOTE)
+    patients.acknowledge_crisis(ctx, vid, "Safety plan reviewed.")
+    patients.add_visit(ctx, patients.create_patient(ctx, "P-UNREAD", consent_ml=True), "2026-03-02",
+                       "Slept better, went for a walk.")
+    scored = patients.add_visit(ctx, patients.create_patient(ctx, "P-SCORED", consent_ml=True), "2026-03-02",
+                                "Slept better, went for a walk.")
+    store_heads(app_env.store, scored, shipped_heads_version(app_env.settings))
+    at = app_env.page("pages/patients.py", "psy").run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    status = dict(zip(df["Pseudonym"], df["Status"]))
+    assert status == {"P-ACKED": "△ crisis language, acknowledged", "P-UNREAD": "◌ not analysed",
+                      "P-SCORED": "○ no concern found"}
+    legend = next(m.value for m in at.markdown if m.value.startswith("**Status**"))
+    assert "data-reason='acknowledged'" in legend and "data-reason='not_analysed'" in legend
