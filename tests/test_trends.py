@@ -27,6 +27,17 @@ def test_intervals_are_rounded_to_what_the_heads_can_resolve():
     assert interval("family_history", 0.69, 0.005, None).text == "0.7"
 
 
+def test_a_probability_is_never_more_confident_than_it_is_decided():
+    """Seen on a demo patient: family history "0.5 (interval 0.4 to 0.5) · uncertain · high confidence"."""
+    from core.models.reliability import interval
+
+    assert interval("family_history", 0.46, 0.02, 0.05).confidence == "low"      # reaches 0.5
+    assert interval("family_history", 0.72, 0.02, 0.05).confidence == "medium"   # reaches the uncertain band
+    assert interval("family_history", 0.92, 0.02, 0.05).confidence == "high"     # decided and narrow
+    assert interval("family_history", 0.08, 0.02, 0.05).confidence == "high"
+    assert interval("sentiment", 0.0, 0.02, 0.05).confidence == "high"           # a scale, not a probability
+
+
 def test_a_change_inside_one_band_or_inside_the_measured_error_is_not_an_alert():
     # Well beyond the MC-dropout spread, but the score stays in the "isolated" band: nothing a clinician could read.
     assert not head_trend(ISO, [2.05, 2.95], [0.05, 0.05]).alert

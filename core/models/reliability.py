@@ -103,7 +103,8 @@ def interval(head: str, value: float, std: float | None, test_error: float | Non
 
     Half-width = max(1.96 x MC-dropout std, measured test error). Digits: none finer than the half-width's
     leading digit (an error of 1.5 shows whole numbers, 0.2 one decimal; never more than one). Confidence from the interval's
-    width as a share of the head's range: up to 30% high, up to 60% medium, wider low.
+    width as a share of the head's range: up to 30% high, up to 60% medium, wider low; for a probability (binary
+    head) also from how decided it is (low when the interval reaches 0.5, at most medium in the uncertain band).
     """
     spec = get_head(head)
     span = spec.high - spec.low
@@ -114,4 +115,13 @@ def interval(head: str, value: float, std: float | None, test_error: float | Non
     low, high = max(spec.low, value - half), min(spec.high, value + half)
     share = (high - low) / span
     confidence = "high" if share <= 0.30 else "medium" if share <= 0.60 else "low"
+    if spec.kind == "binary":
+        # A probability can be precisely undecided: 0.5 (0.4 to 0.5) is narrow, yet says nothing either way.
+        # "uncertain · high confidence" contradicts itself, so a probability is never more confident than it is
+        # decided: low when its interval reaches 0.5, at most medium when it reaches the uncertain band.
+        unsure_low, unsure_high = spec.bands[0][0], spec.bands[1][0]
+        if low <= 0.5 <= high:
+            confidence = "low"
+        elif confidence == "high" and low < unsure_high and high > unsure_low:
+            confidence = "medium"
     return Interval(value, low, high, min(decimals, 1), confidence)
