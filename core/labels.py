@@ -43,7 +43,9 @@ def head_reliability(task_heads, task: str) -> dict:
         return {"reliable": False, "note": NOT_EVALUATED}
     name, d = found
     note = reliability_notes(evaluation).get(task)
-    summary = (f"Task head on the IMHI {name} test set ({d.get('n')} rows): weighted F1 {d['weighted_f1']:.2f} "
+    # Measured on texts people wrote about themselves (IMHI), not on clinicians' session notes: the screen says so.
+    summary = (f"Task head on the IMHI {name} test set ({d.get('n')} texts people wrote themselves, not clinical "
+               f"notes): weighted F1 {d['weighted_f1']:.2f} "
                f"(majority class {d['majority']:.2f})" + (f", AUROC {d['auroc']:.2f}" if "auroc" in d else "")
                + f", calibration error {d['ece_after']:.2f}.")
     return {"reliable": note is None, "note": note, "summary": summary}

@@ -81,7 +81,7 @@ def test_visit_shows_the_head_label_what_it_rests_on_and_the_llm_text_below(app_
 
 @pytest.mark.slow
 def test_a_weak_task_shows_its_warning_next_to_the_label_not_in_grey(app_env, head_outputs):
-    weak_note = ("On the IMHI DR test set (405 rows) this task head's it ranks posts at AUROC 0.60 (below 0.65): "
+    weak_note = ("On the IMHI DR test set (405 texts) the task head ranks posts at AUROC 0.60 (below 0.65): "
                  "treat its label as unreliable.")
     outputs = {**head_outputs, "reliability": {"reliable": False, "note": weak_note}}
     pid, _ = _store(app_env, outputs)

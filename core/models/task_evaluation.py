@@ -156,14 +156,14 @@ def reliability_notes(evaluation: dict) -> dict[str, str]:
     for name, d in (evaluation.get("datasets") or {}).items():
         reasons = []
         if d.get("beats_both_baselines") is False:
-            reasons.append(f"weighted F1 {d['weighted_f1']:.2f} does not beat the baselines "
+            reasons.append(f"scores weighted F1 {d['weighted_f1']:.2f}, not above the baselines "
                            f"(majority class {d['majority']:.2f}"
                            + (f"; language model {d['llm_adapted_scored']:.2f}" if "llm_adapted_scored" in d else "")
                            + ")")
         if d.get("auroc") is not None and d["auroc"] < MIN_AUROC:
-            reasons.append(f"it ranks posts at AUROC {d['auroc']:.2f} (below {MIN_AUROC})")
+            reasons.append(f"ranks posts at AUROC {d['auroc']:.2f} (below {MIN_AUROC})")
         if reasons:
             for task in d.get("tasks", []):
-                out[task] = (f"On the IMHI {name} test set ({d.get('n')} rows) this task head's "
+                out[task] = (f"On the IMHI {name} test set ({d.get('n')} texts) the task head "
                              + " and ".join(reasons) + ": treat its label as unreliable.")
     return out
