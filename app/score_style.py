@@ -184,8 +184,8 @@ STATUS_LEGEND = {
     "unsigned": "Outputs awaiting sign-off (not a clinical concern by itself).",
     "acknowledged": "Crisis language in a note that the care team has acknowledged: not a new alert, but never "
                     "'no concern'. The acknowledgement and its note are on the patient's page.",
-    "not_analysed": "No visit has model scores yet, so no trend could be read; only the crisis check has read "
-                    "the notes. Open the patient and press Analyse.",
+    "not_analysed": "No visit has model scores (not analysed yet, or no consent to ML analysis), so no trend "
+                    "could be read; only the crisis check has read the notes.",
     "none": "None of the reasons above. This does not mean the patient is well: only these signals were checked.",
 }
 
