@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from app import resources, state
+from app.widgets import plural
 from core.clinical import patients
 from core.errors import CoreError
 
@@ -40,7 +41,7 @@ def render_add_visit(ctx, patient_id: int) -> None:
             def run_import():
                 ids = patients.import_visits(ctx, patient_id, file.name, file.getvalue(),
                                              encoder=resources.encoder_if_ready())
-                return f"{len(ids)} visits imported."
+                return f"{plural(len(ids), 'visit')} imported."
 
             _save(run_import, None)
 

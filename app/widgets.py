@@ -234,3 +234,8 @@ def visit_labels(dates: list[str]) -> list[str]:
         seen[d] = seen.get(d, 0) + 1
         out.append(f"{d} ({seen[d]})" if total[d] > 1 else d)
     return out
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 visit", "2 visits": a count as a person writes it."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

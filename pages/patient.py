@@ -8,7 +8,7 @@ from app import background, resources, state
 from app.navigation import go
 from app.trajectory_view import render_trajectories
 from app.visit_view import render_visit, task_title
-from app.widgets import visit_timeline_chart
+from app.widgets import plural, visit_timeline_chart
 from core.clinical import analyse, analysis, demo, patients, signoff, timing, visit_indicators
 from core.clinical.family import family_history_mentions
 from core.errors import CoreError
@@ -52,7 +52,7 @@ try:
 except CoreError as exc:
     state.show_error(exc)
     st.stop()
-st.caption(f"{len(visits)} visits · consent to ML analysis: {'yes' if consent else 'no'}")
+st.caption(f"{plural(len(visits), 'visit')} · consent to ML analysis: {'yes' if consent else 'no'}")
 if ctx.demo and consent and (enc := resources.encoder_if_ready()) is not None:
     # The synthetic cohort shows its scores at once, also to a clinical lead, who cannot run analyses.
     with st.spinner("Scoring this demo patient's visits…"):
@@ -154,7 +154,7 @@ with tab_visits:
                                                  task_heads=resources.task_heads() if chosen else None,
                                                  progress=progress,
                                                  llm_unavailable=str(warm.error) if warm.state == "failed" else "")
-                        status.update(label=f"Analysed {result['visits']} visits", state="complete")
+                        status.update(label=f"Analysed {plural(result['visits'], 'visit')}", state="complete")
                     except CoreError as exc:
                         status.update(label="Analysis stopped", state="error")
                         state.show_error(exc)  # stays on screen: no rerun after a failure
@@ -162,12 +162,12 @@ with tab_visits:
                     if result["job_id"] is not None:
                         background.wake()
                         st.session_state["analyse_flash"] = (
-                            f"Scored {result['scored']} visits"
-                            + (f" with {result['labels']} task-head labels" if result["labels"] else "")
+                            f"Scored {plural(result['scored'], 'visit')}"
+                            + (f" with {plural(result['labels'], 'task-head label')}" if result["labels"] else "")
                             + "; the language model's rationales are being written in the background "
                               "(progress below; you can leave this page).")
                     elif result["note"]:
-                        st.session_state["analyse_flash"] = f"Scored {result['scored']} visits. {result['note']}"
+                        st.session_state["analyse_flash"] = f"Scored {plural(result['scored'], 'visit')}. {result['note']}"
                     st.rerun()
     if said := st.session_state.pop("analyse_flash", None):
         (st.warning if "not available" in said else st.success)(said)

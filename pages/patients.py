@@ -6,6 +6,7 @@ import streamlit as st
 from app import state
 from app.navigation import go
 from app.score_style import SEVERITY_COLOURS, STATUS_MARKERS, legend_html, marker_text, status_markers
+from app.widgets import plural
 from core.clinical import patients
 from core.clinical.trends import NOT_TRENDS
 from core.errors import CoreError
@@ -60,7 +61,7 @@ else:
     event = st.dataframe(table.style.apply(by_meaning, axis=0) if len(table) else table, hide_index=True,
                          width="stretch", on_select="rerun", selection_mode="single-row", key="patients_table")
     st.markdown("**Status** (hover for what each means): " + legend_html(), unsafe_allow_html=True)
-    st.caption(f"Page {result.page} of {result.pages} · {result.total} patients · arrows show each signal's change "
+    st.caption(f"Page {result.page} of {result.pages} · {plural(result.total, 'patient')} · arrows show each signal's change "
                "since the previous visit, purple where that is worse for the patient and green where better; "
                "! marks a worsening beyond the model's uncertainty. Family history is not a trend: see the "
                "patient's Trajectories tab.")

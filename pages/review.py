@@ -7,6 +7,7 @@ import streamlit as st
 from app import state
 from app.review_view import show_item, verdict_form
 from app.score_style import CONFIDENCE_HELP, confidence_word
+from app.widgets import plural
 from core import review
 
 ctx = state.page(require="review.queue")
@@ -48,7 +49,7 @@ with tab_queue:
                 hide_index=True, key="review_table",
                 column_config={"priority": st.column_config.NumberColumn(format="%.0f"),
                                "model confidence": st.column_config.TextColumn(help=CONFIDENCE_HELP)})
-            st.caption(f"{page.total} items · highest priority first (crisis language, then unparsable and "
+            st.caption(f"{plural(page.total, 'item')} · highest priority first (crisis language, then unparsable and "
                        "low-confidence outputs).")
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         pick = c1.selectbox("Item", [r["analysis_id"] for r in page.rows], key="review_pick")

@@ -712,3 +712,19 @@ def test_claim_rendering_helpers_keep_contradictions_apart_from_support():
     assert "class='mhd-contradicts' title='contradicts: Shows suicidal" in htmllib.unescape(html)
     assert summary_line(claims) == ("2 of 3 rationale claims have support in the note. "
                                     "Unsupported: 0 · contradicted by the note: 1.")
+
+
+def test_counts_read_as_a_person_writes_them(app_env):
+    """The patient page said "1 visits · consent to ML analysis"."""
+    from app.widgets import plural
+
+    assert (plural(1, "visit"), plural(0, "visit"), plural(2, "task-head label")) == (
+        "1 visit", "0 visits", "2 task-head labels")
+    ctx = app_env.ctx("psy")
+    pid = patients.create_patient(ctx, "P-ONE", consent_ml=False)
+    patients.add_visit(ctx, pid, "2026-01-05", "Session note.")
+    at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
+    assert not at.exception
+    assert "1 visit · consent to ML analysis: no" in [c.value for c in at.caption]
+    listing = app_env.page("pages/patients.py", "psy").run()
+    assert any(c.value.startswith("Page 1 of 1 · 1 patient · ") for c in listing.caption)

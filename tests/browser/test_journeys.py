@@ -191,7 +191,7 @@ def test_scores_speak_one_language_status_has_a_legend_and_qa_flags_reach_the_ps
         tab(page, "Add visits").click()
         page.get_by_role("textbox", name="Session note").fill(text)
         button(page, "Add visit").click()
-        expect(page.get_by_text(f"{n} visits · consent")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(f"{n} visit{'s' if n != 1 else ''} · consent")).to_be_visible(timeout=60_000)
     tab(page, "Visits").click()
     button(page, "Analyse").click()
     head_ticks = page.locator("[class*=st-key-heads_chart_]:visible .js-plotly-plot g.yaxislayer-above text")
