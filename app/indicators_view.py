@@ -202,7 +202,8 @@ def trajectory_figure(spec, dates: list[str], values: list, band: dict | None):
                       annotation_position="top left", annotation_font_size=10)
     colour = PALETTE.get(spec.name, ("#0072B2", "solid"))[0]
     fig.add_trace(go.Scatter(x=dates, y=values, mode="lines+markers", name=spec.label, line=dict(color=colour),
-                             hovertemplate="%{x}: %{y:.2f}<extra></extra>", connectgaps=False))
+                             customdata=visit_labels([str(d)[:10] for d in dates]),
+                             hovertemplate="%{customdata}: %{y:.2f}<extra></extra>", connectgaps=False))
     yaxis = dict(title=spec.unit)
     if spec.name == "valence":
         yaxis["range"] = [-1, 1]

@@ -118,7 +118,8 @@ def scores_summary_html(outputs: dict, reliability: dict[str, HeadReliability] |
 
 
 def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[float],
-                     reliability: HeadReliability | None = None, extra=None, date_axis=None):
+                     reliability: HeadReliability | None = None, extra=None, date_axis=None,
+                     labels: list[str] | None = None):
     """One head over visit dates: bands shaded in their colours, each point in its band's colour, honest
     intervals as error bars, both axes titled."""
     import plotly.graph_objects as go
@@ -135,8 +136,10 @@ def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[flo
         marker=dict(color=[d["colour"] for d in described], size=11, line=dict(color="#333", width=1)),
         error_y=dict(type="data", symmetric=False, array=[d["interval"].high - d["value"] for d in described],
                      arrayminus=[d["value"] - d["interval"].low for d in described], thickness=1, color="#444"),
-        customdata=[[d["interval"].text, d["band"], d["confidence"]] for d in described],
-        hovertemplate="%{x|%d %b %Y}: %{customdata[0]} · %{customdata[1]} · %{customdata[2]} confidence"
+        # labels: the visit named in the hover ("2026-11-30 (2)" when one date holds several visits)
+        customdata=[[d["interval"].text, d["band"], d["confidence"], label]
+                    for d, label in zip(described, labels or [str(x)[:10] for x in dates])],
+        hovertemplate="%{customdata[3]}: %{customdata[0]} · %{customdata[1]} · %{customdata[2]} confidence"
                       "<extra></extra>",
     ))
     if extra:

@@ -61,7 +61,8 @@ def trajectory_chart(spec, dates: list[str], values: list[float], stds: list[flo
     """One head over visit dates (see ``app.score_style.trajectory_chart``) on the visit-date axis."""
     from app.score_style import trajectory_chart as chart
 
-    return chart(spec, dates, values, stds, reliability, extra, date_axis=_date_axis(dates))
+    return chart(spec, dates, values, stds, reliability, extra, date_axis=_date_axis(dates),
+                 labels=visit_labels([str(d)[:10] for d in dates]))
 
 
 def _date_axis(dates: list[str]) -> dict:

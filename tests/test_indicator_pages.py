@@ -134,3 +134,18 @@ def test_emotion_chart_gives_each_visit_its_own_bar_when_two_share_a_date():
         assert list(trace.x) == ["2026-11-30 (1)", "2026-11-30 (2)"]
     bars = {t.name: list(t.y) for t in fig.data}
     assert bars["sadness"] == [1.0, 0.0] and bars["joy"] == [0.0, 1.0]
+
+
+def test_trajectory_hovers_name_the_visit_when_one_date_holds_two():
+    from app.indicators_view import trajectory_figure
+    from app.widgets import trajectory_chart
+    from core.clinical import indicators as ind
+    from core.models.heads import get_head
+
+    dates = ["2026-11-29", "2026-11-30", "2026-11-30"]
+    head = trajectory_chart(get_head("isolation"), dates, [1.0, 2.0, 3.0], [0.1, 0.1, 0.1])
+    assert [row[3] for row in head.data[0].customdata] == ["2026-11-29", "2026-11-30 (1)", "2026-11-30 (2)"]
+    assert "%{customdata[3]}" in head.data[0].hovertemplate
+    spec = ind.SPECS["absolutist"]
+    line = trajectory_figure(spec, dates, [1.0, 2.0, None], None)
+    assert list(line.data[-1].customdata) == ["2026-11-29", "2026-11-30 (1)", "2026-11-30 (2)"]
