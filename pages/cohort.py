@@ -61,6 +61,8 @@ if data["attention"]:
     pick = c1.selectbox("Open patient", list(options), key="cohort_open_pick")
     if c2.button("Open", key="cohort_open"):
         go("patient.py", patient_id=options[pick])
+elif not data["patients"]:
+    st.info("No patients yet: nothing to check.")
 else:
     st.success("No patient has crisis language, an open QA flag or a worsening trend on an adequately evaluated "
                "signal.")

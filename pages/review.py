@@ -24,7 +24,8 @@ with tab_queue:
     facets = act(review.facets) or {"tasks": [], "model_versions": []}
     with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
         c1, c2, c3 = st.columns(3)
-        statuses = c1.multiselect("Status", review.STATUSES, default=["open", "in_review"], key="review_status")
+        statuses = c1.multiselect("Status", review.STATUSES, default=["open", "in_review"], key="review_status",
+                                  format_func=lambda s: s.replace("_", " "))
         tasks = c2.multiselect("Task / heads", facets["tasks"], key="review_tasks")
         versions = c3.multiselect("Model version", facets["model_versions"], key="review_versions")
         c1, c2, c3, c4 = st.columns(4)

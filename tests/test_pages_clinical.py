@@ -728,3 +728,10 @@ def test_counts_read_as_a_person_writes_them(app_env):
     assert "1 visit · consent to ML analysis: no" in [c.value for c in at.caption]
     listing = app_env.page("pages/patients.py", "psy").run()
     assert any(c.value.startswith("Page 1 of 1 · 1 patient · ") for c in listing.caption)
+
+
+def test_an_empty_cohort_is_not_reported_as_all_clear(app_env):
+    at = app_env.page("pages/cohort.py", "lead").run()
+    assert not at.exception
+    assert "No patients yet: nothing to check." in [i.value for i in at.info]
+    assert not [s.value for s in at.success if s.value.startswith("No patient has crisis language")]
