@@ -257,6 +257,21 @@ def test_csv_batch_semicolons_and_bom(settings):
     assert read_visit_batch("v.csv", data, settings) == [{"visit_date": "2026-01-05", "text": "Müde"}]
 
 
+def test_csv_delimiter_comes_from_the_header_not_from_the_notes(settings):
+    """Found by the fuzzer: a note of ";'';" made csv.Sniffer pick ';' and "'", and the file was refused for lacking
+    the columns its header names. Notes full of semicolons and apostrophes are ordinary clinical text."""
+    data = (b"visit_date,text\r\n2000-01-01,;'';\r\n"
+            b"2026-01-05,\"Mood low; 'can't sleep'; sister's visit helped; plan: review.\"\r\n")
+    assert read_visit_batch("v.csv", data, settings) == [
+        {"visit_date": "2000-01-01", "text": ";'';"},
+        {"visit_date": "2026-01-05", "text": "Mood low; 'can't sleep'; sister's visit helped; plan: review."}]
+    european = "visit_date;text\n2026-01-05;Müde, schläft schlecht, Appetit gut\n".encode()
+    assert read_visit_batch("v.csv", european, settings) == [
+        {"visit_date": "2026-01-05", "text": "Müde, schläft schlecht, Appetit gut"}]
+    tabs = b"visit_date\ttext\n2026-01-05\tLow; tired, 'flat'\n"
+    assert read_visit_batch("v.csv", tabs, settings) == [{"visit_date": "2026-01-05", "text": "Low; tired, 'flat'"}]
+
+
 def test_jsonl_batch(settings):
     lines = [{"visit_date": "2026-01-05", "text": "a"}, {"visit_date": "2026-02-01", "text": "b", "source": "x"}]
     data = "\n".join(json.dumps(x) for x in lines).encode() + b"\n\n"

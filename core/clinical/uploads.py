@@ -227,15 +227,30 @@ def json_depth(line: str) -> int:
     return deepest
 
 
+def _csv_dialect(text: str):
+    """The CSV dialect of a visits file. The header names the columns, so the delimiter that splits it into
+    visit_date and text wins (with standard quoting). Only a header that names neither under any delimiter is
+    left to csv.Sniffer: on a note such as ";'';" the sniffer chose ';' and "'" and the file was refused for
+    lacking the columns its header plainly has."""
+    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    for delimiter in (",", ";", "\t"):
+        try:
+            names = {c.strip().lower() for c in next(csv.reader([header], delimiter=delimiter), [])}
+        except csv.Error:
+            continue
+        if {"visit_date", "text"} <= names:
+            return type("HeaderDialect", (csv.excel,), {"delimiter": delimiter})
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
 def _batch_rows(filename: str, ext: str, text: str) -> list[tuple[int, dict]]:
     """(line number, row) pairs with lower-cased, stripped keys."""
     rows: list[tuple[int, dict]] = []
     if ext == ".csv":
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        reader = csv.DictReader(io.StringIO(text), dialect=_csv_dialect(text))
         try:
             fields = [str(f or "").strip().lower() for f in (reader.fieldnames or [])]
             missing = [c for c in ("visit_date", "text") if c not in fields]
