@@ -13,6 +13,7 @@ from app.widgets import (
     highlight,
     inert,
     probabilities_chart,
+    probability_phrase,
     provenance,
     synthetic_heads_note,
     token_heat,
@@ -126,7 +127,7 @@ def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
     source = (f" · label from the task head `{out.get('label_model_version')}`" if head
               else " · label from the language model" if out.get("label") and probs else "")
     st.markdown(f"**{task_title(a['task'])}: {label}**"
-                + (f" · model probability ≈ {p:.1f}" if p is not None else "") + source)
+                + (f" · model probability {probability_phrase(p)}" if p is not None else "") + source)
     reliable, note = _reliability(out)
     if probs:
         # The probability bar and what the label source's recorded evaluation says about it, side by side.
@@ -143,7 +144,7 @@ def render_llm(ctx, a: dict, feedback: dict | None = None) -> None:
     llm = out.get("llm") or {}
     if head and llm.get("shown") and llm.get("label"):
         lp = (llm.get("probabilities") or {}).get(llm["label"])
-        st.markdown(f"LLM reading: **{llm['label']}**" + (f" · p = {lp:.2f}" if lp is not None else "")
+        st.markdown(f"LLM reading: **{llm['label']}**" + (f" · p {probability_phrase(lp)}" if lp is not None else "")
                     + f" · `{llm.get('model_version', '')}`")
     if out.get("disagreement"):
         st.warning(f"The task head says **{label}**, the language model says **{llm.get('label')}**. Both have a "

@@ -163,13 +163,30 @@ def token_heat(pairs: list[tuple[str, float]]) -> str:
     return "<div style='line-height:1.9'>" + " ".join(parts) + "</div>"
 
 
+def probability_text(p: float) -> str:
+    """A model's probability as shown: one decimal, but never "1.0" or "0.0". Rounded, 0.97 reads as certainty,
+    and no model here is certain about a note (the task heads were measured on other people's posts)."""
+    if p >= 0.95:
+        return "> 0.95"
+    if p <= 0.05:
+        return "< 0.05"
+    return f"{p:.1f}"
+
+
+def probability_phrase(p: float) -> str:
+    """ "≈ 0.7", "> 0.95" or "< 0.05": how the label line states the model's probability."""
+    text = probability_text(p)
+    return text if text[0] in "<>" else f"≈ {text}"
+
+
 def probabilities_chart(probs: dict[str, float]):
     """Label probabilities, most likely first."""
     import plotly.graph_objects as go
 
     items = sorted(probs.items(), key=lambda kv: -kv[1])
     fig = go.Figure(go.Bar(x=[p for _, p in items], y=[k for k, _ in items], orientation="h",
-                           text=[f"{p:.1f}" for _, p in items], textposition="auto", marker_color="#1d4ed8"))
+                           text=[probability_text(p) for _, p in items], textposition="auto",
+                           marker_color="#1d4ed8"))
     fig.update_layout(height=90 + 28 * len(items), margin=dict(l=10, r=10, t=5, b=5),
                       xaxis=dict(range=[0, 1], title=dict(text="model probability (0–1)", font_size=11)),
                       yaxis=dict(autorange="reversed"))

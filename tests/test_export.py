@@ -30,7 +30,10 @@ def test_markdown_summary_has_provenance_and_crisis(patient_with_outputs):
     assert "Decision support, not a diagnosis" in md
     assert "CRISIS LANGUAGE" in md
     assert "model llm version base+lora@abc, prompt imhi-1, signed" in md
-    assert "Social isolation 3.10±0.20" in md
+    # As on screen: a 95 % interval (1.96 x the spread here; never narrower than a known head error), no false
+    # digits, the band; the probability never as "0.80" or "1.00".
+    assert "Social isolation 3.1 (interval 2.7 to 3.5) · severely isolated" in md and "±" not in md
+    assert "depression: **-yes** (p ≈ 0.8)" in md
 
 
 def test_csv_is_formula_safe_and_pdf_is_a_pdf(patient_with_outputs, store):
@@ -74,7 +77,7 @@ def test_export_trajectory_reads_one_heads_result_per_visit_and_the_settings_win
             store_heads(store, vid, version, {"isolation": iso})
     md = export.summary_markdown(ctx, pid)
     iso_row = next(line for line in md.splitlines() if line.startswith("| Social isolation |"))
-    assert iso_row == "| Social isolation | 2.00 | +0.00 | steady |  |"
+    assert iso_row == "| Social isolation | 2.0 · some isolation | 0.0 | steady |  |"
     assert "trend test over the last 3 scored visits" in md
     # The per-visit record and the CSV still list every stored result, each with its version.
     assert md.count("version v20260101_000000") == 3 and md.count("version v20260301_000000") == 3

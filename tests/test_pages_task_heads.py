@@ -57,7 +57,10 @@ def test_visit_shows_the_head_label_what_it_rests_on_and_the_llm_text_below(app_
     shown = texts(at)
     p = head_outputs["probabilities"]["yes"]
     version = head_outputs["label_model_version"]
-    assert f"**Depression: yes** · model probability ≈ {p:.1f} · label from the task head `{version}`" in shown
+    from app.widgets import probability_phrase
+
+    assert f"**Depression: yes** · model probability {probability_phrase(p)} · label from the task head `{version}`" \
+        in shown
     assert "**What the label rests on**" in shown
     top = head_outputs["faithful_evidence"]["sentences"][0]
     assert f"- “{top['text']}” — without it, p(yes) falls by {top['drop']:.2f}" in shown
@@ -140,5 +143,15 @@ def test_a_reliable_disagreeing_llm_is_shown_as_a_second_reading_with_a_warning(
     at = app_env.page("pages/patient.py", "psy", patient_id=pid).run()
     assert not at.exception
     shown = texts(at)
-    assert "LLM reading: **no** · p = 0.80 · `prod-llm`" in shown
+    assert "LLM reading: **no** · p ≈ 0.8 · `prod-llm`" in shown
     assert any("the language model says **no**" in w.value for w in at.warning)
+
+
+def test_a_probability_is_never_shown_as_certain():
+    """A calibrated 0.97 rounded to "≈ 1.0" on a note the head was never measured on read as certainty."""
+    from app.widgets import probabilities_chart, probability_phrase, probability_text
+
+    assert [probability_phrase(p) for p in (0.97, 0.951, 0.949, 0.5, 0.051, 0.03, 1.0, 0.0)] == [
+        "> 0.95", "> 0.95", "≈ 0.9", "≈ 0.5", "≈ 0.1", "< 0.05", "> 0.95", "< 0.05"]
+    assert list(probabilities_chart({"yes": 0.98, "no": 0.02}).data[0].text) == ["> 0.95", "< 0.05"]
+    assert probability_text(0.7) == "0.7"

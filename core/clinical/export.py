@@ -12,7 +12,8 @@ from core.clinical.access import patient_for
 from core.clinical.provenance import DISCLAIMER, signer
 from core.clinical.trends import trends_from_analyses
 from core.context import Context
-from core.models.heads import HEADS
+from core.models.heads import HEADS, band_index, get_head
+from core.models.reliability import interval, reliability
 from core.safety.crisis_state import results_for
 from core.safety.csvsafe import safe_cell
 from core.storage import records
@@ -24,6 +25,21 @@ def _gather(ctx: Context, patient_id: int):
     visits = records.list_visits(ctx.store, patient_id)
     analyses = records.list_patient_analyses(ctx.store, patient_id)
     return patient, visits, analyses
+
+
+def _head_text(spec, value, std, rel, *, label: bool = True) -> str:
+    """A head score as the screen states it: the interval never narrower than the head's measured error, no finer
+    digits than that error, and the band ("Trauma 2 (interval 1 to 4) · moderate"), never "2.07±0.01"."""
+    name = f"{spec.label} " if label else ""
+    if value is None:
+        return f"{name}—"
+    iv = interval(spec.name, float(value), std, rel.test_error if rel else None)
+    return f"{name}{iv.text} · {spec.bands[band_index(spec, iv.shown)][1]}"
+
+
+def _p(p: float) -> str:
+    """A model probability as the screen states it: never "1.00" (see app.widgets.probability_text)."""
+    return "> 0.95" if p >= 0.95 else "< 0.05" if p <= 0.05 else f"≈ {p:.1f}"
 
 
 def summary_markdown(ctx: Context, patient_id: int) -> str:
@@ -42,10 +58,15 @@ def _markdown(ctx: Context, patient_id: int) -> str:
     if trends:
         lines += ["## Trajectory", "", "| Head | Latest | Change since last | Direction | Alert |",
                   "| --- | --- | --- | --- | --- |"]
+        newest = next((a["model_version"] for a in reversed(analyses) if a["kind"] == "heads"), None)
+        rel = reliability(ctx.settings.heads_dir, newest)
         for t in trends:
-            lines.append(f"| {t.label} | {'' if t.last is None else f'{t.last:.2f}'} | "
-                         f"{'' if t.change is None else f'{t.change:+.2f}'} | {t.direction} | "
-                         f"{t.reason if t.alert else ''} |")
+            spec = get_head(t.head)
+            iv = interval(t.head, t.last if t.last is not None else spec.low, None,
+                          rel[t.head].test_error if t.head in rel else None)
+            lines.append(f"| {t.label} | {'' if t.last is None else _head_text(spec, t.last, None, rel.get(t.head), label=False)}"
+                         f" | {'' if t.change is None else ('+' if t.change > 0 else '') + iv.fmt(t.change)} | "
+                         f"{t.direction} | {t.reason if t.alert else ''} |")
         lines += ["", f"Newest heads result of each visit; trend test over the last {ctx.settings.trend_window} "
                   "scored visits.", ""]
     found = visit_indicators.by_visit(ctx, patient_id, visits)
@@ -67,14 +88,15 @@ def _markdown(ctx: Context, patient_id: int) -> str:
                     + (f", prompt {a['prompt_version']}" if a["prompt_version"] else "")
                     + (f", signed by {signer(a)} {a['signed_at'][:16]}" if a["status"] == "signed" else ", draft"))
             if a["kind"] == "heads":
-                scores = ", ".join(f"{h.label} {a['outputs']['heads'][h.name]['value']:.2f}"
-                                   f"±{a['outputs']['heads'][h.name].get('std', 0):.2f}"
+                rel = reliability(ctx.settings.heads_dir, a["model_version"])
+                scores = "; ".join(_head_text(h, a["outputs"]["heads"][h.name].get("value"),
+                                              a["outputs"]["heads"][h.name].get("std"), rel.get(h.name))
                                    for h in HEADS if h.name in a["outputs"]["heads"])
                 lines.append(f"- Heads: {scores} ({prov})")
             elif a["kind"] == "llm":
                 o = a["outputs"]
                 p = (o.get("probabilities") or {}).get(o.get("label"))
-                lines.append(f"- {a['task']}: **{o.get('label')}**" + (f" (p={p:.2f})" if p is not None else "")
+                lines.append(f"- {a['task']}: **{o.get('label')}**" + (f" (p {_p(p)})" if p is not None else "")
                              + f" ({prov})")
                 if o.get("rationale"):
                     lines.append(f"  - Rationale: {o['rationale'].strip()}")
