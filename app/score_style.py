@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import html
 
-from core.models.heads import HEADS, band_help, band_index, get_head, severity_rank
-from core.models.reliability import HeadReliability, interval
+from core.models.heads import HEADS, band_help, get_head, severity_rank
+from core.models.reliability import HeadReliability, reading
 
 # Okabe-Ito, least to most concerning. Red (#b91c1c) is reserved for crisis language.
 SEVERITY_COLOURS = ("#009E73", "#F0E442", "#E69F00", "#CC79A7")
@@ -43,9 +43,7 @@ def scale_title(spec) -> str:
 
 def describe(spec, value: float, std: float | None, rel: HeadReliability | None) -> dict:
     """Band, colour, interval and confidence of one head value: the data behind every rendering."""
-    iv = interval(spec.name, value, std, rel.test_error if rel else None)
-    # The band of the number shown, so "0.0" never reads "negative" (rounded first, then banded).
-    idx = band_index(spec, iv.shown)
+    iv, idx = reading(spec.name, value, std, rel.test_error if rel else None)
     label = spec.bands[idx][1]
     return {"head": spec.name, "label": spec.label, "value": value, "band": label, "band_index": idx,
             "colour": band_colour(spec, idx), "interval": iv, "confidence": iv.confidence,

@@ -13,7 +13,6 @@ from app.widgets import (
     highlight,
     inert,
     probabilities_chart,
-    probability_phrase,
     provenance,
     synthetic_heads_note,
     token_heat,
@@ -23,7 +22,7 @@ from core.clinical.attributions import explain_visit
 from core.clinical.rationale_queue import generation_lock
 from core.errors import CoreError
 from core.models.heads import HEADS
-from core.models.reliability import reliability
+from core.models.reliability import probability_phrase, reliability
 
 
 def _sign_button(ctx, a: dict, feedback: dict | None = None) -> None:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.score_style import head_scores_chart  # noqa: F401  (one visual language for scores lives there)
 from core.clinical.provenance import DISCLAIMER, signer
+from core.models.reliability import probability_text
 
 
 def provenance(analysis: dict) -> None:
@@ -161,22 +162,6 @@ def token_heat(pairs: list[tuple[str, float]]) -> str:
         parts.append(f"<span title='{score:+.3f}' style='background:rgba({rgb},{a:.2f});padding:0 1px'>"
                      f"{inert(tok)}</span>")
     return "<div style='line-height:1.9'>" + " ".join(parts) + "</div>"
-
-
-def probability_text(p: float) -> str:
-    """A model's probability as shown: one decimal, but never "1.0" or "0.0". Rounded, 0.97 reads as certainty,
-    and no model here is certain about a note (the task heads were measured on other people's posts)."""
-    if p >= 0.95:
-        return "> 0.95"
-    if p <= 0.05:
-        return "< 0.05"
-    return f"{p:.1f}"
-
-
-def probability_phrase(p: float) -> str:
-    """ "≈ 0.7", "> 0.95" or "< 0.05": how the label line states the model's probability."""
-    text = probability_text(p)
-    return text if text[0] in "<>" else f"≈ {text}"
 
 
 def probabilities_chart(probs: dict[str, float]):

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as _hypothesis_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -20,13 +21,8 @@ if (_workers := os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")).isdigit() and i
 # Property tests explore new random examples on every developer run; CI (.ci/run sets HYPOTHESIS_PROFILE=ci) runs a
 # fixed, derandomised set, so a rare example found by chance cannot turn CI red on a change that did not cause it.
 # A failure found locally is kept as a plain regression test (tests/test_uploads.py has one).
-try:
-    from hypothesis import settings as _hypothesis_settings
-
-    _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-except ImportError:  # pragma: no cover - hypothesis is in requirements.txt
-    pass
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # AppTest should show the real error; the served app hides details (.streamlit/config.toml).
 os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 

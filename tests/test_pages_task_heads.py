@@ -57,7 +57,7 @@ def test_visit_shows_the_head_label_what_it_rests_on_and_the_llm_text_below(app_
     shown = texts(at)
     p = head_outputs["probabilities"]["yes"]
     version = head_outputs["label_model_version"]
-    from app.widgets import probability_phrase
+    from core.models.reliability import probability_phrase
 
     assert f"**Depression: yes** · model probability {probability_phrase(p)} · label from the task head `{version}`" \
         in shown
@@ -149,7 +149,8 @@ def test_a_reliable_disagreeing_llm_is_shown_as_a_second_reading_with_a_warning(
 
 def test_a_probability_is_never_shown_as_certain():
     """A calibrated 0.97 rounded to "≈ 1.0" on a note the head was never measured on read as certainty."""
-    from app.widgets import probabilities_chart, probability_phrase, probability_text
+    from app.widgets import probabilities_chart
+    from core.models.reliability import probability_phrase, probability_text
 
     assert [probability_phrase(p) for p in (0.97, 0.951, 0.949, 0.5, 0.051, 0.03, 1.0, 0.0)] == [
         "> 0.95", "> 0.95", "≈ 0.9", "≈ 0.5", "≈ 0.1", "< 0.05", "> 0.95", "< 0.05"]

@@ -68,7 +68,7 @@ def summarise_patients(ctx: Context, rows: list[dict]) -> None:
         row["qa_flags"] = flagged.get(pid, 0)
         row["status"], row["reasons"] = _status(crisis, row["qa_flags"], row["worsening"])
         row["unsigned"] = sum(1 for a in analyses if a["status"] == "draft")
-        row["analysed"] = bool(latest_heads_per_visit(analyses))  # a trend can only be read from scored visits
+        row["analysed"] = any(a["kind"] == "heads" for a in analyses)  # trends are read from scored visits only
 
 
 def overview(ctx: Context) -> dict:

@@ -12,8 +12,8 @@ from core.clinical.access import patient_for
 from core.clinical.provenance import DISCLAIMER, signer
 from core.clinical.trends import trends_from_analyses
 from core.context import Context
-from core.models.heads import HEADS, band_index, get_head
-from core.models.reliability import interval, reliability
+from core.models.heads import HEADS, get_head
+from core.models.reliability import interval, probability_phrase, reading, reliability
 from core.safety.crisis_state import results_for
 from core.safety.csvsafe import safe_cell
 from core.storage import records
@@ -33,13 +33,8 @@ def _head_text(spec, value, std, rel, *, label: bool = True) -> str:
     name = f"{spec.label} " if label else ""
     if value is None:
         return f"{name}—"
-    iv = interval(spec.name, float(value), std, rel.test_error if rel else None)
-    return f"{name}{iv.text} · {spec.bands[band_index(spec, iv.shown)][1]}"
-
-
-def _p(p: float) -> str:
-    """A model probability as the screen states it: never "1.00" (see app.widgets.probability_text)."""
-    return "> 0.95" if p >= 0.95 else "< 0.05" if p <= 0.05 else f"≈ {p:.1f}"
+    iv, idx = reading(spec.name, float(value), std, rel.test_error if rel else None)
+    return f"{name}{iv.text} · {spec.bands[idx][1]}"
 
 
 def summary_markdown(ctx: Context, patient_id: int) -> str:
@@ -96,7 +91,7 @@ def _markdown(ctx: Context, patient_id: int) -> str:
             elif a["kind"] == "llm":
                 o = a["outputs"]
                 p = (o.get("probabilities") or {}).get(o.get("label"))
-                lines.append(f"- {a['task']}: **{o.get('label')}**" + (f" (p {_p(p)})" if p is not None else "")
+                lines.append(f"- {a['task']}: **{o.get('label')}**" + (f" (p {probability_phrase(p)})" if p is not None else "")
                              + f" ({prov})")
                 if o.get("rationale"):
                     lines.append(f"  - Rationale: {o['rationale'].strip()}")

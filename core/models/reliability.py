@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from core.models.heads import HEADS, get_head
+from core.models.heads import HEADS, band_index, get_head
 
 EXTERNAL_FILE = "external_evaluation.json"
 MIN_EXTERNAL_AUROC = 0.70
@@ -125,3 +125,26 @@ def interval(head: str, value: float, std: float | None, test_error: float | Non
         elif confidence == "high" and low < unsure_high and high > unsure_low:
             confidence = "medium"
     return Interval(value, low, high, min(decimals, 1), confidence)
+
+
+def reading(head: str, value: float, std: float | None, test_error: float | None) -> tuple[Interval, int]:
+    """(interval, band index) of one head value: the band of the number as shown (rounded first, then banded, so
+    "0.0" never reads "negative"). The screen and the exported summaries state a score from this."""
+    iv = interval(head, value, std, test_error)
+    return iv, band_index(get_head(head), iv.shown)
+
+
+def probability_text(p: float) -> str:
+    """A model's probability as shown: one decimal, but never "1.0" or "0.0". Rounded, 0.97 reads as certainty,
+    and no model here is certain about a note (the task heads were measured on other people's posts)."""
+    if p >= 0.95:
+        return "> 0.95"
+    if p <= 0.05:
+        return "< 0.05"
+    return f"{p:.1f}"
+
+
+def probability_phrase(p: float) -> str:
+    """ "≈ 0.7", "> 0.95" or "< 0.05": how a label line states the model's probability."""
+    text = probability_text(p)
+    return text if text[0] in "<>" else f"≈ {text}"
